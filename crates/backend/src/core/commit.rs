@@ -1,0 +1,237 @@
+//! The one commit step. A single thread owns the log's writer and the authoritative
+//! projection; requests reach it through a bounded channel. It takes every request
+//! waiting (group commit), runs each operation against the projection, appends all
+//! their events in one fsynced transaction, folds them into the read model, hands them
+//! to the publisher in seq order, and only then answers the callers.
+//!
+//! If a transaction fails, nothing of it is acknowledged or published, and the
+//! projection is reset from the read model, which holds exactly the durable state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use chainwatch_shared::{EventId, WorkspaceEvent};
+use tokio::sync::{mpsc, oneshot};
+
+use super::CoreError;
+use super::ops::{Mutation, Outcome, Stager};
+use super::projection::Projection;
+use super::read_model::ReadModel;
+use crate::store::{LogReader, LogWriter, LoggedEvent, StoreError};
+
+/// Receives committed events, in seq order, after they are durable.
+pub trait Publisher: Send + Sync + 'static {
+    /// Called on the commit thread once per commit; must not block.
+    fn publish(&self, events: &[LoggedEvent]);
+}
+
+/// Tunables of the commit step.
+#[derive(Debug, Clone)]
+pub struct CommitConfig {
+    /// Operations waiting for the commit thread before callers wait to enqueue.
+    pub queue: usize,
+    /// Most operations folded into one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for CommitConfig {
+    fn default() -> Self {
+        Self {
+            queue: 16_384,
+            max_batch: 1024,
+        }
+    }
+}
+
+enum Request {
+    Execute(Mutation, oneshot::Sender<Result<Outcome, CoreError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The handle routes use to change state. Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    requests: mpsc::Sender<Request>,
+    read: Arc<ReadModel>,
+}
+
+/// Rebuilds the projection by folding the whole log; returns it with the newest seq.
+pub fn rebuild(reader: &dyn LogReader) -> Result<(Projection, u64), StoreError> {
+    let mut projection = Projection::default();
+    let mut latest = 0;
+    reader.scan(&mut |logged| {
+        let event: WorkspaceEvent =
+            serde_json::from_str(&logged.json).map_err(|e| StoreError::Decode {
+                seq: logged.seq,
+                reason: e.to_string(),
+            })?;
+        projection.apply(&event);
+        latest = logged.seq;
+        Ok(())
+    })?;
+    Ok((projection, latest))
+}
+
+impl Core {
+    /// Rebuilds state from the log and starts the commit thread.
+    pub fn start(
+        mut writer: Box<dyn LogWriter>,
+        reader: &dyn LogReader,
+        publisher: Arc<dyn Publisher>,
+        config: CommitConfig,
+    ) -> Result<(Self, JoinHandle<()>), CoreError> {
+        let started = std::time::Instant::now();
+        let (projection, latest) = rebuild(reader)?;
+        tracing::info!(
+            events = latest,
+            sessions = projection.sessions.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "rebuilt state from the event log"
+        );
+        let read = Arc::new(ReadModel::new(projection.clone(), latest));
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let thread_read = read.clone();
+        let thread = std::thread::Builder::new()
+            .name("chainwatch-commit".into())
+            .spawn(move || {
+                let mut committer = Committer {
+                    writer: &mut *writer,
+                    projection,
+                    next_seq: latest + 1,
+                    read: thread_read,
+                    publisher,
+                    max_batch: config.max_batch.max(1),
+                };
+                committer.run(rx);
+            })
+            .map_err(|e| {
+                CoreError::Store(StoreError::Unusable {
+                    path: "commit thread".into(),
+                    reason: e.to_string(),
+                })
+            })?;
+        Ok((Self { requests: tx, read }, thread))
+    }
+
+    /// Runs one operation; resolves once its events are durable and published.
+    pub async fn execute(&self, mutation: Mutation) -> Result<Outcome, CoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Execute(mutation, reply))
+            .await
+            .map_err(|_| CoreError::Unavailable)?;
+        answer.await.map_err(|_| CoreError::Unavailable)?
+    }
+
+    /// Durable state for queries.
+    pub fn read(&self) -> &Arc<ReadModel> {
+        &self.read
+    }
+
+    /// Finishes what is queued, then stops the commit thread.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.requests.send(Request::Shutdown(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+struct Committer<'w> {
+    writer: &'w mut dyn LogWriter,
+    projection: Projection,
+    next_seq: u64,
+    read: Arc<ReadModel>,
+    publisher: Arc<dyn Publisher>,
+    max_batch: usize,
+}
+
+type Reply = oneshot::Sender<Result<Outcome, CoreError>>;
+
+impl Committer<'_> {
+    fn run(&mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        loop {
+            let Some(first) = requests.blocking_recv() else {
+                return;
+            };
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match requests.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = None;
+            let mut executions = Vec::with_capacity(batch.len());
+            for request in batch.drain(..) {
+                match request {
+                    Request::Execute(mutation, reply) => executions.push((mutation, reply)),
+                    Request::Shutdown(done) => shutdown = Some(done),
+                }
+            }
+            self.commit(executions);
+            if let Some(done) = shutdown {
+                tracing::info!(
+                    seq = self.next_seq - 1,
+                    "commit thread stopped; log flushed"
+                );
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    fn commit(&mut self, executions: Vec<(Mutation, Reply)>) {
+        let mut staged: Vec<(Arc<WorkspaceEvent>, crate::store::LoggedEvent)> = Vec::new();
+        let mut staged_ids: HashMap<EventId, u64> = HashMap::new();
+        let mut answered: Vec<(Reply, Outcome)> = Vec::with_capacity(executions.len());
+        let now = chrono::Utc::now();
+        for (mutation, reply) in executions {
+            let mut stager = Stager {
+                projection: &mut self.projection,
+                next_seq: &mut self.next_seq,
+                staged: &mut staged,
+                staged_ids: &mut staged_ids,
+                writer: &mut *self.writer,
+                now,
+            };
+            match stager.execute(mutation) {
+                Ok(outcome) => answered.push((reply, outcome)),
+                // A refused operation emitted nothing; answer it at once.
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+        if staged.is_empty() {
+            for (reply, outcome) in answered {
+                let _ = reply.send(Ok(outcome));
+            }
+            return;
+        }
+        let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
+        match self.writer.append(&logged) {
+            Ok(()) => {
+                self.read.apply(&events);
+                self.publisher.publish(&logged);
+                for (reply, outcome) in answered {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, events = logged.len(), "commit failed; nothing acknowledged");
+                self.projection = self.read.snapshot();
+                self.next_seq = self.read.latest_seq() + 1;
+                let message = error.to_string();
+                for (reply, _) in answered {
+                    let _ = reply.send(Err(CoreError::Store(StoreError::Unusable {
+                        path: "event log".into(),
+                        reason: message.clone(),
+                    })));
+                }
+            }
+        }
+    }
+}

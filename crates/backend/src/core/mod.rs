@@ -1,0 +1,19 @@
+//! The domain core: the only place state changes. Operations ([`Mutation`]) are checked
+//! against the current state and turned into events; the commit step
+//! ([`commit::Core`]) makes them durable, folds them into the read model and publishes
+//! them. Nothing else writes state, so nothing can change without an event.
+
+pub mod commit;
+mod error;
+pub mod ops;
+pub mod projection;
+pub mod read_model;
+pub mod validate;
+
+pub use commit::{CommitConfig, Core, Publisher, rebuild};
+pub use error::CoreError;
+pub use ops::{Mutation, Outcome};
+pub use read_model::{ReadModel, SessionFilter};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! The durable event log behind a narrow interface: append a batch durably, read a
+//! range by seq (all events, the global topic, or one session's), look up an eventId.
+//! SQLite is the embedded implementation; a distributed engine (NATS JetStream, whose
+//! stream sequence maps onto `seq`, or PostgreSQL) is meant to be a second
+//! implementation of these two traits, with no change to the core or the routes.
+//!
+//! The writer half is owned by the commit thread alone (one writer, by construction);
+//! the reader half is shared by every request and socket.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use chainwatch_shared::{EventId, SessionId};
+
+pub use sqlite::{SqliteReader, SqliteWriter, open_sqlite};
+
+/// Errors of the event log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database said no (I/O, corruption, a full disk, …).
+    #[error("event log: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer Chainwatch.
+    #[error(
+        "the database at {path} has schema version {found}, newer than this build understands ({supported}); upgrade chainwatch or use another --data-dir"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// The file is not a Chainwatch database or is damaged.
+    #[error("the database at {path} cannot be used: {reason}")]
+    Unusable {
+        /// The database file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A stored event failed to decode (the log is damaged).
+    #[error("stored event {seq} does not decode: {reason}")]
+    Decode {
+        /// Its seq.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An event as the log holds it: its routing fields and its JSON, encoded once at
+/// commit and never re-encoded (replays send these bytes as they are).
+#[derive(Debug, Clone)]
+pub struct LoggedEvent {
+    /// Its position.
+    pub seq: u64,
+    /// Its idempotency key.
+    pub event_id: EventId,
+    /// Its session.
+    pub session_id: SessionId,
+    /// Whether it is on the global topic.
+    pub global: bool,
+    /// The flat JSON object of the event.
+    pub json: Arc<str>,
+}
+
+/// Which events a read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every event.
+    All,
+    /// Events of the global topic.
+    Global,
+    /// One session's events.
+    Session(&'a SessionId),
+}
+
+/// The commit thread's half of the log.
+pub trait LogWriter: Send + 'static {
+    /// Appends the events in one transaction; returns only once they are durable.
+    /// Their seqs are consecutive and follow the newest stored one.
+    fn append(&mut self, events: &[LoggedEvent]) -> Result<(), StoreError>;
+    /// The seq of an already stored event id, for idempotent ingest.
+    fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError>;
+    /// Removes every event of the given sessions (retention).
+    fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError>;
+}
+
+/// The shared, read-only half of the log.
+pub trait LogReader: Send + Sync + 'static {
+    /// Events with `after < seq <= upto`, in seq order, at most `limit`.
+    fn read(
+        &self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
+    /// The `limit` newest events with `seq < before`, in seq order (paging backwards).
+    fn read_before(
+        &self,
+        scope: Scope<'_>,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
+    /// The newest seq (0 for an empty log).
+    fn latest_seq(&self) -> Result<u64, StoreError>;
+    /// Calls `visit` with every event in seq order (start-up rebuild).
+    fn scan(
+        &self,
+        visit: &mut dyn FnMut(LoggedEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}

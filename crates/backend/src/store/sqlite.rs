@@ -1,0 +1,373 @@
+//! The embedded event log: one SQLite file in WAL mode. The writer connection belongs to
+//! the commit thread; readers take connections from a small pool, so reads never wait
+//! for a commit and a commit never waits for a read.
+//!
+//! Durability: `synchronous = FULL`, so every committed transaction is fsynced before
+//! `append` returns; an acknowledged event survives kill -9 and power loss. Group
+//! commit (many events per transaction) is what keeps that fast.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chainwatch_shared::{EventId, SessionId};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{LogReader, LogWriter, LoggedEvent, Scope, StoreError};
+
+/// Schema migrations, applied in order; `user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY,
+        event_id   TEXT    NOT NULL UNIQUE,
+        session_id TEXT    NOT NULL,
+        global     INTEGER NOT NULL,
+        body       TEXT    NOT NULL
+    );
+    CREATE INDEX events_by_session ON events(session_id, seq);
+    CREATE INDEX events_global ON events(seq) WHERE global = 1;
+"#];
+
+/// Readers kept open for reuse; more are opened on demand under load.
+const READER_POOL: usize = 8;
+
+fn unusable(path: &Path, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unusable {
+        path: path.display().to_string(),
+        reason: err.to_string(),
+    }
+}
+
+/// Opens (creating when missing) the log at `path`, migrating it to this build's schema.
+pub fn open_sqlite(path: &Path) -> Result<(SqliteWriter, SqliteReader), StoreError> {
+    let conn = Connection::open(path).map_err(|e| unusable(path, e))?;
+    // The first real query is where a file that is not a database fails.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(|e| unusable(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(unusable(
+            path,
+            format!("WAL mode unavailable (journal_mode is {mode})"),
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")?;
+    migrate(&conn, path)?;
+    let reader = SqliteReader {
+        path: path.to_path_buf(),
+        pool: Arc::new(Mutex::new(Vec::new())),
+    };
+    Ok((SqliteWriter { conn }, reader))
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if version > supported {
+        return Err(StoreError::NewerSchema {
+            path: path.display().to_string(),
+            found: version,
+            supported,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql).map_err(|e| unusable(path, e))?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied schema migration");
+    }
+    Ok(())
+}
+
+/// The writer half; see [`LogWriter`].
+pub struct SqliteWriter {
+    conn: Connection,
+}
+
+impl LogWriter for SqliteWriter {
+    fn append(&mut self, events: &[LoggedEvent]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (seq, event_id, session_id, global, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for event in events {
+                insert.execute(params![
+                    event.seq as i64,
+                    event.event_id.as_str(),
+                    event.session_id.as_str(),
+                    event.global,
+                    &*event.json
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError> {
+        let mut query = self
+            .conn
+            .prepare_cached("SELECT seq FROM events WHERE event_id = ?1")?;
+        Ok(query
+            .query_row([event_id.as_str()], |row| row.get::<_, i64>(0))
+            .optional()?
+            .map(|s| s as u64))
+    }
+
+    fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut deleted = 0;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM events WHERE session_id = ?1")?;
+            for session in sessions {
+                deleted += delete.execute([session.as_str()])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(deleted)
+    }
+}
+
+/// The reader half; see [`LogReader`]. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteReader {
+    path: PathBuf,
+    pool: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl SqliteReader {
+    fn with_conn<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.pool.lock().ok().and_then(|mut pool| pool.pop());
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                conn
+            }
+        };
+        let result = work(&conn);
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < READER_POOL {
+                pool.push(conn);
+            }
+        }
+        result
+    }
+}
+
+fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedEvent> {
+    Ok(LoggedEvent {
+        seq: row.get::<_, i64>(0)? as u64,
+        event_id: EventId(row.get(1)?),
+        session_id: SessionId(row.get(2)?),
+        global: row.get(3)?,
+        json: Arc::from(row.get_ref(4)?.as_str()?),
+    })
+}
+
+const COLUMNS: &str = "seq, event_id, session_id, global, body";
+
+impl LogReader for SqliteReader {
+    fn read(
+        &self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.with_conn(|conn| {
+            let (after, upto, limit) = (after.min(i64::MAX as u64) as i64, upto.min(i64::MAX as u64) as i64, limit as i64);
+            let rows = match scope {
+                Scope::All => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
+                    ))?;
+                    q.query_map(params![after, upto, limit], row_to_event)?.collect::<Result<Vec<_>, _>>()?
+                }
+                Scope::Global => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM events WHERE global = 1 AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
+                    ))?;
+                    q.query_map(params![after, upto, limit], row_to_event)?.collect::<Result<Vec<_>, _>>()?
+                }
+                Scope::Session(session) => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
+                    ))?;
+                    q.query_map(params![session.as_str(), after, upto, limit], row_to_event)?
+                        .collect::<Result<Vec<_>, _>>()?
+                }
+            };
+            Ok(rows)
+        })
+    }
+
+    fn read_before(
+        &self,
+        scope: Scope<'_>,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.with_conn(|conn| {
+            let (before, limit) = (before.min(i64::MAX as u64) as i64, limit as i64);
+            let mut rows = match scope {
+                Scope::All => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM events WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2"
+                    ))?;
+                    q.query_map(params![before, limit], row_to_event)?.collect::<Result<Vec<_>, _>>()?
+                }
+                Scope::Global => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM events WHERE global = 1 AND seq < ?1 ORDER BY seq DESC LIMIT ?2"
+                    ))?;
+                    q.query_map(params![before, limit], row_to_event)?.collect::<Result<Vec<_>, _>>()?
+                }
+                Scope::Session(session) => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM events WHERE session_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+                    ))?;
+                    q.query_map(params![session.as_str(), before, limit], row_to_event)?
+                        .collect::<Result<Vec<_>, _>>()?
+                }
+            };
+            rows.reverse();
+            Ok(rows)
+        })
+    }
+
+    fn latest_seq(&self) -> Result<u64, StoreError> {
+        self.with_conn(|conn| {
+            Ok(
+                conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |row| {
+                    row.get::<_, i64>(0)
+                })? as u64,
+            )
+        })
+    }
+
+    fn scan(
+        &self,
+        visit: &mut dyn FnMut(LoggedEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            let mut q = conn.prepare(&format!("SELECT {COLUMNS} FROM events ORDER BY seq"))?;
+            let mut rows = q.query([])?;
+            while let Some(row) = rows.next()? {
+                visit(row_to_event(row)?)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, session: &str, global: bool) -> LoggedEvent {
+        LoggedEvent {
+            seq,
+            event_id: EventId(format!("e{seq}")),
+            session_id: SessionId(session.into()),
+            global,
+            json: Arc::from(format!("{{\"seq\":{seq}}}")),
+        }
+    }
+
+    #[test]
+    fn appends_and_reads_by_scope() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut writer, reader) = open_sqlite(&dir.path().join("log.db")).expect("opens");
+        writer
+            .append(&[
+                event(1, "a", true),
+                event(2, "a", false),
+                event(3, "b", true),
+            ])
+            .expect("appends");
+        assert_eq!(reader.latest_seq().expect("latest"), 3);
+        let seqs = |v: Vec<LoggedEvent>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        assert_eq!(
+            seqs(reader.read(Scope::All, 0, u64::MAX, 10).expect("read")),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            seqs(reader.read(Scope::Global, 0, u64::MAX, 10).expect("read")),
+            [1, 3]
+        );
+        let a = SessionId("a".into());
+        assert_eq!(
+            seqs(
+                reader
+                    .read(Scope::Session(&a), 1, u64::MAX, 10)
+                    .expect("read")
+            ),
+            [2]
+        );
+        assert_eq!(
+            seqs(reader.read(Scope::All, 0, 2, 10).expect("read")),
+            [1, 2]
+        );
+        assert_eq!(
+            seqs(reader.read_before(Scope::All, 3, 1).expect("read")),
+            [2]
+        );
+        assert_eq!(
+            writer.seq_of(&EventId("e2".into())).expect("lookup"),
+            Some(2)
+        );
+        assert_eq!(
+            writer.seq_of(&EventId("nope".into())).expect("lookup"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_duplicate_event_id_fails_the_whole_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut writer, reader) = open_sqlite(&dir.path().join("log.db")).expect("opens");
+        writer.append(&[event(1, "a", true)]).expect("appends");
+        let mut dup = event(3, "a", false);
+        dup.event_id = EventId("e1".into());
+        assert!(writer.append(&[event(2, "a", false), dup]).is_err());
+        assert_eq!(reader.latest_seq().expect("latest"), 1);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        std::fs::write(
+            &path,
+            b"this is not sqlite, just some text that is long enough to have a header.......",
+        )
+        .expect("writes");
+        let err = open_sqlite(&path).err().expect("refused");
+        assert!(err.to_string().contains("cannot be used"), "{err}");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        drop(open_sqlite(&path).expect("opens"));
+        Connection::open(&path)
+            .expect("opens")
+            .pragma_update(None, "user_version", 99)
+            .expect("sets");
+        let err = open_sqlite(&path).err().expect("refused");
+        assert!(
+            matches!(err, StoreError::NewerSchema { found: 99, .. }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! The socket protocol of `/ws`: JSON text frames, tagged by `type`. The server speaks
+//! first with `hello`; every socket is on the global `sessions` topic from then on, and
+//! subscribes to a session's topic for its full stream.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+use crate::event::WorkspaceEvent;
+use crate::ids::SessionId;
+
+/// A frame from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum ClientMessage {
+    /// Add a session's full stream, first replaying what came after `since`.
+    Subscribe {
+        /// The session.
+        session_id: SessionId,
+        /// Replay events with seq > since; omitted means live only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "number")]
+        since: Option<u64>,
+    },
+    /// Drop a session's stream.
+    Unsubscribe {
+        /// The session.
+        session_id: SessionId,
+    },
+    /// Catch up the global topic after a reconnect: events with seq > since.
+    Resume {
+        /// The newest seq the client had applied.
+        #[ts(type = "number")]
+        since: u64,
+    },
+    /// Heartbeat; the server answers `pong`.
+    Ping,
+}
+
+/// A frame from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ServerMessage {
+    /// First frame on every socket: the newest seq in the log.
+    Hello {
+        /// The newest seq.
+        #[ts(type = "number")]
+        seq: u64,
+    },
+    /// An event on a topic the socket is on.
+    Event {
+        /// The event.
+        event: WorkspaceEvent,
+    },
+    /// A subscription took effect; replayed events (if any) were sent before this.
+    Subscribed {
+        /// The session.
+        session_id: SessionId,
+        /// Events up to this seq were replayed; live ones follow.
+        #[ts(type = "number")]
+        seq: u64,
+    },
+    /// A subscription ended.
+    Unsubscribed {
+        /// The session.
+        session_id: SessionId,
+    },
+    /// A client message was refused; the socket stays open.
+    Error {
+        /// Machine-readable: `bad_frame`, `too_many_subscriptions`, …
+        code: String,
+        /// For people.
+        message: String,
+    },
+    /// The client fell too far behind to be caught up by replay: refetch over REST,
+    /// then reconnect (or resume) from `seq`.
+    Resync {
+        /// Why.
+        reason: String,
+        /// The newest seq at the time.
+        #[ts(type = "number")]
+        seq: u64,
+        /// The session whose replay was too large, when it is a session's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        session_id: Option<SessionId>,
+    },
+    /// Answer to `ping`.
+    Pong,
+}

@@ -1,0 +1,91 @@
+//! `cargo xtask ci`: every check CI runs, in the order that fails fastest, installing
+//! on a fresh machine what it needs (npm packages with `npm ci`, Debian's `chromium`
+//! for the browser tests). `.ci/run` calls exactly this.
+
+use std::time::Instant;
+
+use crate::util::{cmd, on_path, root};
+
+/// Installs Debian's chromium when `/usr/bin/chromium` is missing (CI machines start
+/// without it; npm cannot download a browser here).
+fn ensure_chromium() -> Result<(), String> {
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    let sudo = if is_root() { "" } else { "sudo " };
+    cmd(
+        "",
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core"
+            ),
+        ],
+    )
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Entry point of the task.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let skip_browser = args.iter().any(|a| a == "--skip-browser");
+    let started = Instant::now();
+    let step = |name: &str| eprintln!("\n### {name}  (+{:.0}s)", started.elapsed().as_secs_f64());
+
+    step("rust formatting");
+    cmd("", "cargo", &["fmt", "--all", "--check"])?;
+    step("generated TypeScript is current");
+    crate::gen_types::run(true)?;
+    step("clippy, warnings denied");
+    cmd(
+        "",
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+
+    step("web: npm ci");
+    if !on_path("npm") {
+        return Err("npm is not installed; install Node.js 20+ and npm".into());
+    }
+    cmd(
+        "web",
+        "npm",
+        &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+    )?;
+    step("web: typecheck");
+    cmd("web", "npm", &["run", "typecheck"])?;
+    step("web: unit tests");
+    cmd("web", "npm", &["test"])?;
+    step("web: build");
+    cmd("web", "npm", &["run", "build"])?;
+
+    step("cargo tests");
+    cmd("", "cargo", &["test", "--workspace", "--locked"])?;
+
+    let has_browser_tests = std::fs::read_to_string(root().join("web/package.json"))
+        .map(|p| p.contains("\"test:browser\""))
+        .unwrap_or(false);
+    if has_browser_tests && !skip_browser {
+        step("browser tests (Debian chromium, headless)");
+        ensure_chromium()?;
+        cmd("", "cargo", &["build", "--locked", "-p", "chainwatch"])?;
+        cmd("web", "npm", &["run", "test:browser"])?;
+    }
+    eprintln!("\nci passed in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
