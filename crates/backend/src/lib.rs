@@ -2,5 +2,14 @@
 //! the thin `main.rs`) start the real thing. The map of modules and the path of one
 //! event from POST to browser are in docs/ARCHITECTURE.md.
 
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod core;
+pub mod shutdown;
+pub mod state;
 pub mod store;
+pub mod telemetry;
+pub mod web;
+pub mod ws;

@@ -302,3 +302,13 @@ pub struct FileContent {
     /// True when the content was cut at the limit.
     pub truncated: bool,
 }
+
+/// `POST /api/events` body: one event or an array of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(untagged)]
+pub enum EventBatch {
+    /// A single event.
+    One(crate::event::NewEvent),
+    /// Several events, stored all or none, in order.
+    Many(Vec<crate::event::NewEvent>),
+}

@@ -1,0 +1,140 @@
+//! Event routes: ingest from agents and hooks (one event or an array), and reading the
+//! log since a seq, globally or for one session. Reads send the stored JSON as it is,
+//! without decoding and re-encoding it.
+
+use actix_web::{HttpResponse, web};
+use chainwatch_shared::{ErrorBody, EventList, IngestResponse, NewEvent, SessionId};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::ApiError;
+use super::{body, execute, unexpected};
+use crate::core::{CoreError, Mutation, Outcome};
+use crate::state::AppState;
+use crate::store::Scope;
+
+/// Default and largest page of events.
+const DEFAULT_PAGE: usize = 1000;
+const MAX_PAGE: usize = 10_000;
+
+/// Query of the event reads.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Events with seq > since (default 0: from the start).
+    since: Option<u64>,
+    /// Instead of `since`: the newest events with seq < before (paging backwards).
+    before: Option<u64>,
+    /// Page size (default 1000, at most 10000).
+    limit: Option<usize>,
+}
+
+/// Stores events reported by an agent; all or none. The server assigns each its seq.
+#[utoipa::path(post, path = "/api/events", tag = "events", request_body = chainwatch_shared::EventBatch,
+    responses((status = 201, body = IngestResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn ingest(
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = body::read(payload, state.config.max_body_bytes).await?;
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let events: Vec<NewEvent> = match first {
+        None => {
+            return Err(ApiError::BadRequest(
+                "a JSON body is required: one event or an array of events".into(),
+            ));
+        }
+        Some(b'[') => body::parse(&bytes)?,
+        Some(_) => vec![body::parse(&bytes)?],
+    };
+    if events.len() > state.config.max_batch_events {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} events in one batch; the limit is {}",
+            events.len(),
+            state.config.max_batch_events
+        )));
+    }
+    match execute(&state, Mutation::Ingest(events)).await? {
+        Outcome::Ingested(events) => Ok(HttpResponse::Created().json(IngestResponse { events })),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Every event after `since`, in seq order.
+#[utoipa::path(get, path = "/api/events", tag = "events", params(EventsQuery),
+    responses((status = 200, body = EventList), (status = 400, body = ErrorBody)))]
+pub async fn all_events(
+    state: web::Data<AppState>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    page(state, None, query.into_inner()).await
+}
+
+/// A session's events after `since` (or before `before`), in seq order.
+#[utoipa::path(get, path = "/api/sessions/{id}/events", tag = "events", params(("id" = String, Path), EventsQuery),
+    responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn session_events(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if state.core.read().with_session(&id, |_| ()).is_none() {
+        return Err(CoreError::session_not_found(&*id).into());
+    }
+    page(state, Some(id.into_inner()), query.into_inner()).await
+}
+
+async fn page(
+    state: web::Data<AppState>,
+    session: Option<SessionId>,
+    query: EventsQuery,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    if query.since.is_some() && query.before.is_some() {
+        return Err(ApiError::BadRequest(
+            "give since or before, not both".into(),
+        ));
+    }
+    let latest = state.core.read().latest_seq();
+    let reader = state.reader.clone();
+    let (events, has_more) = web::block(move || {
+        let scope = session.as_ref().map_or(Scope::All, Scope::Session);
+        match query.before {
+            Some(before) => {
+                let mut events = reader.read_before(scope, before, limit + 1)?;
+                let more = events.len() > limit;
+                if more {
+                    events.remove(0);
+                }
+                Ok::<_, crate::store::StoreError>((events, more))
+            }
+            None => {
+                let mut events = reader.read(scope, query.since.unwrap_or(0), latest, limit + 1)?;
+                let more = events.len() > limit;
+                events.truncate(limit);
+                Ok((events, more))
+            }
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(CoreError::from)?;
+    // The stored JSON is spliced in as it is: no decode, no re-encode.
+    let mut out =
+        String::with_capacity(64 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());
+    out.push_str("{\"events\":[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&event.json);
+    }
+    out.push_str(&format!(
+        "],\"latestSeq\":{latest},\"hasMore\":{has_more}}}"
+    ));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(out))
+}

@@ -1,0 +1,135 @@
+//! Session routes: create, list (filters and paging), get, update, end.
+
+use actix_web::{HttpResponse, web};
+use chainwatch_shared::{
+    CreateSession, EndSession, ErrorBody, Session, SessionDetail, SessionId, SessionList,
+    SessionStatus, UpdateSession,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::ApiError;
+use super::{body, execute, unexpected};
+use crate::core::{CoreError, Mutation, Outcome, SessionFilter};
+use crate::state::AppState;
+
+/// The most sessions one page returns.
+const MAX_PAGE: usize = 1000;
+
+/// Query of `GET /api/sessions`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Comma-separated statuses, e.g. `active,waiting`.
+    status: Option<String>,
+    /// `true` for ended sessions (history), `false` for live ones.
+    ended: Option<bool>,
+    /// Exact user.
+    user: Option<String>,
+    /// Exact hostname.
+    host: Option<String>,
+    /// Text to find in id, cwd, title, summary, user or host.
+    q: Option<String>,
+    /// Page size (default 100, at most 1000).
+    limit: Option<usize>,
+    /// Sessions to skip.
+    offset: Option<usize>,
+}
+
+fn session(outcome: Outcome) -> Result<Session, ApiError> {
+    match outcome {
+        Outcome::Session(session) => Ok(*session),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Creates a session and emits `session:started` to every socket.
+#[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = CreateSession,
+    responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: CreateSession = body::json(payload, state.config.max_body_bytes).await?;
+    let created = session(execute(&state, Mutation::CreateSession(request)).await?)?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/sessions/{}", created.id)))
+        .json(created))
+}
+
+/// Lists sessions, newest first.
+#[utoipa::path(get, path = "/api/sessions", tag = "sessions", params(ListQuery),
+    responses((status = 200, body = SessionList), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let statuses = match &query.status {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                serde_json::from_value::<SessionStatus>(serde_json::Value::String(
+                    s.trim().to_owned(),
+                ))
+                .map_err(|_| ApiError::BadRequest(format!("unknown status {s:?}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let filter = SessionFilter {
+        statuses,
+        ended: query.ended,
+        user: query.user,
+        host: query.host,
+        text: query.q.filter(|q| !q.is_empty()),
+        limit: query.limit.unwrap_or(100).min(MAX_PAGE),
+        offset: query.offset.unwrap_or(0),
+    };
+    let (sessions, total) = state.core.read().sessions(&filter);
+    Ok(HttpResponse::Ok().json(SessionList { sessions, total }))
+}
+
+/// A session with its chains and steps.
+#[utoipa::path(get, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path)),
+    responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+) -> Result<HttpResponse, ApiError> {
+    let detail = state
+        .core
+        .read()
+        .detail(&id)
+        .ok_or_else(|| CoreError::session_not_found(&*id))?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// Changes status, summary, title or model; emits `session:updated`.
+#[utoipa::path(put, path = "/api/sessions/{id}", tag = "sessions", params(("id" = String, Path)), request_body = UpdateSession,
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: UpdateSession = body::json(payload, state.config.max_body_bytes).await?;
+    let updated =
+        session(execute(&state, Mutation::UpdateSession(id.into_inner(), request)).await?)?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+/// Ends a session (completed unless told otherwise); emits `session:ended`.
+#[utoipa::path(post, path = "/api/sessions/{id}/end", tag = "sessions", params(("id" = String, Path)), request_body(content = Option<EndSession>),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn end(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: EndSession = body::optional_json(payload, state.config.max_body_bytes).await?;
+    let ended = session(execute(&state, Mutation::EndSession(id.into_inner(), request)).await?)?;
+    Ok(HttpResponse::Ok().json(ended))
+}

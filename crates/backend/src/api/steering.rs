@@ -1,0 +1,250 @@
+//! Steering routes: commands (issue, list, acknowledge), questions (await, answer, and
+//! the hook's long poll for the answer) and tool permissions (request, decide, and the
+//! long poll for the decision). A second answer to something already answered is a 409.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use chainwatch_shared::{
+    AcknowledgeCommand, AwaitInput, AwaitingInput, Command, CommandId, CommandList,
+    DecidePermission, ErrorBody, InputAnswer, InputState, IssueCommand, PermissionRequest,
+    PermissionState, RequestId, RequestPermission, SessionId, SubmitInput,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::ApiError;
+use super::{body, execute, unexpected};
+use crate::core::{CoreError, Mutation, Outcome, ReadModel};
+use crate::state::AppState;
+
+/// Query of the long polls.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WaitQuery {
+    /// How long to wait for an answer, in milliseconds (0: answer at once).
+    wait_ms: Option<u64>,
+    /// The question whose answer is wanted (input only); the newest answer when missing.
+    request_id: Option<RequestId>,
+}
+
+/// Waits until `check` finds something or the wait ends; re-checks after every commit.
+async fn wait_for<T>(
+    read: &ReadModel,
+    wait: Duration,
+    check: impl Fn(&ReadModel) -> Option<T>,
+) -> Option<T> {
+    let mut changes = read.changes();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        changes.borrow_and_update();
+        if let Some(found) = check(read) {
+            return Some(found);
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => continue,
+            _ => return check(read),
+        }
+    }
+}
+
+fn wait_of(state: &AppState, query: &WaitQuery) -> Duration {
+    Duration::from_millis(query.wait_ms.unwrap_or(0)).min(state.config.max_wait)
+}
+
+fn require_session(read: &ReadModel, id: &SessionId) -> Result<(), ApiError> {
+    read.with_session(id, |_| ())
+        .ok_or_else(|| CoreError::session_not_found(id).into())
+}
+
+fn command(outcome: Outcome) -> Result<Command, ApiError> {
+    match outcome {
+        Outcome::Command(command) => Ok(command),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn permission(outcome: Outcome) -> Result<PermissionRequest, ApiError> {
+    match outcome {
+        Outcome::Permission(request) => Ok(request),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Issues pause, resume, cancel, retry or skip; emits `command:issued`.
+#[utoipa::path(post, path = "/api/sessions/{id}/commands", tag = "steering", params(("id" = String, Path)), request_body = IssueCommand,
+    responses((status = 201, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn issue_command(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: IssueCommand = body::json(payload, state.config.max_body_bytes).await?;
+    let issued = command(execute(&state, Mutation::IssueCommand(id.into_inner(), request)).await?)?;
+    Ok(HttpResponse::Created().json(issued))
+}
+
+/// Commands not yet acknowledged, and whether the session is paused.
+#[utoipa::path(get, path = "/api/sessions/{id}/commands", tag = "steering", params(("id" = String, Path)),
+    responses((status = 200, body = CommandList), (status = 404, body = ErrorBody)))]
+pub async fn list_commands(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+) -> Result<HttpResponse, ApiError> {
+    let list = state
+        .core
+        .read()
+        .with_session(&id, |r| CommandList {
+            commands: r.session.pending_commands.clone(),
+            paused: r.paused,
+        })
+        .ok_or_else(|| CoreError::session_not_found(&*id))?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// The agent acted on a command; emits `command:acknowledged`.
+#[utoipa::path(post, path = "/api/sessions/{id}/commands/{commandId}/ack", tag = "steering",
+    params(("id" = String, Path), ("commandId" = String, Path)), request_body(content = Option<AcknowledgeCommand>),
+    responses((status = 200, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn acknowledge_command(
+    state: web::Data<AppState>,
+    path: web::Path<(SessionId, CommandId)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: AcknowledgeCommand =
+        body::optional_json(payload, state.config.max_body_bytes).await?;
+    let (id, command_id) = path.into_inner();
+    let acked = command(
+        execute(
+            &state,
+            Mutation::AcknowledgeCommand(id, command_id, request),
+        )
+        .await?,
+    )?;
+    Ok(HttpResponse::Ok().json(acked))
+}
+
+/// The agent waits for a person's answer; emits `interaction:awaiting-input`.
+#[utoipa::path(post, path = "/api/sessions/{id}/awaiting-input", tag = "steering", params(("id" = String, Path)), request_body = AwaitInput,
+    responses((status = 201, body = AwaitingInput), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn await_input(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: AwaitInput = body::json(payload, state.config.max_body_bytes).await?;
+    match execute(&state, Mutation::AwaitInput(id.into_inner(), request)).await? {
+        Outcome::Awaiting(awaiting) => Ok(HttpResponse::Created().json(awaiting)),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Answers the session's open question; emits `interaction:input-received`.
+#[utoipa::path(post, path = "/api/sessions/{id}/input", tag = "steering", params(("id" = String, Path)), request_body = SubmitInput,
+    responses((status = 201, body = InputAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn submit_input(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: SubmitInput = body::json(payload, state.config.max_body_bytes).await?;
+    match execute(&state, Mutation::SubmitInput(id.into_inner(), request)).await? {
+        Outcome::Answer(answer) => Ok(HttpResponse::Created().json(answer)),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The answer to a question, waiting up to `waitMs` for it (the hook's long poll).
+#[utoipa::path(get, path = "/api/sessions/{id}/input", tag = "steering", params(("id" = String, Path), WaitQuery),
+    responses((status = 200, body = InputState), (status = 404, body = ErrorBody)))]
+pub async fn wait_input(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    query: web::Query<WaitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let read = state.core.read();
+    require_session(read, &id)?;
+    let wait = wait_of(&state, &query);
+    let answer = wait_for(read, wait, |read| {
+        read.with_session(&id, |r| match &query.request_id {
+            Some(request_id) => r.answer(request_id).cloned(),
+            None => r.answers.back().cloned(),
+        })
+        .flatten()
+    })
+    .await;
+    Ok(HttpResponse::Ok().json(InputState { answer }))
+}
+
+/// A tool call waits for a decision; emits `permission:requested`. Idempotent by requestId.
+#[utoipa::path(post, path = "/api/sessions/{id}/permissions", tag = "steering", params(("id" = String, Path)), request_body = RequestPermission,
+    responses((status = 201, body = PermissionRequest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn request_permission(
+    state: web::Data<AppState>,
+    id: web::Path<SessionId>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: RequestPermission = body::json(payload, state.config.max_body_bytes).await?;
+    let asked = permission(
+        execute(
+            &state,
+            Mutation::RequestPermission(id.into_inner(), request),
+        )
+        .await?,
+    )?;
+    Ok(HttpResponse::Created().json(asked))
+}
+
+/// Allows or denies a tool call; the first answer wins, a second gets 409.
+#[utoipa::path(post, path = "/api/sessions/{id}/permissions/{requestId}", tag = "steering",
+    params(("id" = String, Path), ("requestId" = String, Path)), request_body = DecidePermission,
+    responses((status = 200, body = PermissionRequest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn decide_permission(
+    state: web::Data<AppState>,
+    path: web::Path<(SessionId, RequestId)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request: DecidePermission = body::json(payload, state.config.max_body_bytes).await?;
+    let (id, request_id) = path.into_inner();
+    let decided =
+        permission(execute(&state, Mutation::DecidePermission(id, request_id, request)).await?)?;
+    Ok(HttpResponse::Ok().json(decided))
+}
+
+/// A permission request, waiting up to `waitMs` for its decision (the hook's long poll).
+#[utoipa::path(get, path = "/api/sessions/{id}/permissions/{requestId}", tag = "steering",
+    params(("id" = String, Path), ("requestId" = String, Path), WaitQuery),
+    responses((status = 200, body = PermissionState), (status = 404, body = ErrorBody)))]
+pub async fn wait_permission(
+    state: web::Data<AppState>,
+    path: web::Path<(SessionId, RequestId)>,
+    query: web::Query<WaitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, request_id) = path.into_inner();
+    let read = state.core.read();
+    require_session(read, &id)?;
+    let lookup = |read: &ReadModel| {
+        read.with_session(&id, |r| r.permission(&request_id).cloned())
+            .flatten()
+    };
+    if lookup(read).is_none() {
+        return Err(CoreError::NotFound {
+            what: "permission request",
+            id: request_id.to_string(),
+        }
+        .into());
+    }
+    let decided = wait_for(read, wait_of(&state, &query), |read| {
+        lookup(read).filter(|p| p.decision.is_some())
+    })
+    .await;
+    let request = match decided {
+        Some(request) => request,
+        None => lookup(read).ok_or_else(|| CoreError::NotFound {
+            what: "permission request",
+            id: request_id.to_string(),
+        })?,
+    };
+    Ok(HttpResponse::Ok().json(PermissionState { request }))
+}

@@ -1,0 +1,77 @@
+//! The command line: `chainwatch serve` (and, as they land, `hook` and `hooks install`).
+//! Flags and environment variables are part of the public contract (PRODUCT.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Chainwatch: a live workspace for AI coding-agent sessions.
+#[derive(Debug, Parser)]
+#[command(name = "chainwatch", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: REST under /api, the socket at /ws, the web app at /.
+    Serve(ServeArgs),
+}
+
+/// Flags of `chainwatch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHAINWATCH_BIND", default_value = "127.0.0.1:7777")]
+    pub bind: SocketAddr,
+    /// Directory for the event log.
+    #[arg(long, env = "CHAINWATCH_DATA_DIR", default_value = ".chainwatch")]
+    pub data_dir: PathBuf,
+    /// Largest request body in bytes.
+    #[arg(long, env = "CHAINWATCH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most events in one POST /api/events.
+    #[arg(long, env = "CHAINWATCH_MAX_BATCH_EVENTS", default_value_t = 10_000)]
+    pub max_batch_events: usize,
+    /// Sockets open at once.
+    #[arg(long, env = "CHAINWATCH_MAX_SOCKETS", default_value_t = 25_000)]
+    pub max_sockets: usize,
+    /// Frames queued per socket before it is dropped as too slow.
+    #[arg(long, env = "CHAINWATCH_SOCKET_QUEUE", default_value_t = 1024)]
+    pub socket_queue: usize,
+    /// Session subscriptions per socket.
+    #[arg(long, env = "CHAINWATCH_MAX_SUBSCRIPTIONS", default_value_t = 256)]
+    pub max_subscriptions: usize,
+    /// Largest socket frame a client may send, in bytes.
+    #[arg(long, env = "CHAINWATCH_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Seconds of silence after which a socket is closed.
+    #[arg(long, env = "CHAINWATCH_SOCKET_IDLE_SECS", default_value_t = 60)]
+    pub socket_idle_secs: u64,
+    /// Most events one socket replay sends before answering `resync`.
+    #[arg(long, env = "CHAINWATCH_REPLAY_LIMIT", default_value_t = 1_000_000)]
+    pub replay_limit: usize,
+}
+
+impl ServeArgs {
+    /// The typed configuration these flags describe.
+    pub fn into_config(self) -> Config {
+        let mut config = Config::new(self.bind, self.data_dir);
+        config.max_body_bytes = self.max_body_bytes;
+        config.max_batch_events = self.max_batch_events;
+        config.socket.max_clients = self.max_sockets;
+        config.socket.queue_frames = self.socket_queue;
+        config.socket.max_subscriptions = self.max_subscriptions;
+        config.socket.max_frame_bytes = self.max_frame_bytes;
+        config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));
+        config.socket.replay_limit = self.replay_limit;
+        config
+    }
+}

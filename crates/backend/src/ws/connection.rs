@@ -1,0 +1,305 @@
+//! One socket's task: sends `hello`, then forwards the hub's frames, answers the
+//! client's messages (subscribe with replay, unsubscribe, resume, ping), pings on a
+//! heartbeat and closes idle, slow or oversending sockets.
+//!
+//! The seam between replay and live delivery: `subscribe` registers the topic at the
+//! hub's newest published seq H under the hub's lock; events after H queue up live
+//! while the task replays `(since, H]` from the log, so nothing is missed and nothing
+//! is sent twice. Global events already delivered live (seq above the socket's global
+//! floor) are left out of a session replay for the same reason.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
+use tokio::sync::watch;
+
+use super::hub::{Hub, HubError, Outbound, Registration, event_frame};
+use crate::config::SocketConfig;
+use crate::core::validate;
+use crate::store::{LogReader, Scope};
+
+/// Events read from the log per page during a replay.
+const REPLAY_PAGE: usize = 2000;
+
+/// What a connection needs from the server.
+pub struct ConnectionContext {
+    /// The hub.
+    pub hub: Arc<Hub>,
+    /// The log, for replays.
+    pub reader: Arc<dyn LogReader>,
+    /// Limits.
+    pub config: SocketConfig,
+    /// Flips to true at shutdown.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+struct Connection {
+    session: Session,
+    context: ConnectionContext,
+    id: u64,
+    /// Global events with seq above this were (or will be) delivered to this socket.
+    global_floor: u64,
+}
+
+fn encode(message: &ServerMessage) -> String {
+    // Server messages are plain data; encoding cannot fail.
+    serde_json::to_string(message).unwrap_or_else(|_| {
+        String::from("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"encoding failed\"}")
+    })
+}
+
+impl Connection {
+    async fn send_text(&mut self, text: impl Into<bytestring::ByteString>) -> Flow {
+        match tokio::time::timeout(self.context.config.send_timeout, self.session.text(text)).await
+        {
+            Ok(Ok(())) => Flow::Continue,
+            _ => Flow::Stop,
+        }
+    }
+
+    async fn send(&mut self, message: &ServerMessage) -> Flow {
+        self.send_text(encode(message)).await
+    }
+
+    async fn error(&mut self, code: &str, message: impl Into<String>) -> Flow {
+        self.send(&ServerMessage::Error {
+            code: code.into(),
+            message: message.into(),
+        })
+        .await
+    }
+
+    /// Sends the events of `scope` in `(after, upto]` from the log, leaving out global
+    /// events above the socket's global floor when `skip_delivered_global`.
+    async fn replay(
+        &mut self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        skip_delivered_global: bool,
+    ) -> Result<Flow, String> {
+        let mut cursor = after;
+        let mut sent = 0usize;
+        let owned_session = match scope {
+            Scope::Session(id) => Some(id.clone()),
+            _ => None,
+        };
+        while cursor < upto {
+            let reader = self.context.reader.clone();
+            let session = owned_session.clone();
+            let global = matches!(scope, Scope::Global);
+            let page = actix_web::rt::task::spawn_blocking(move || {
+                let scope = match (&session, global) {
+                    (Some(id), _) => Scope::Session(id),
+                    (None, true) => Scope::Global,
+                    (None, false) => Scope::All,
+                };
+                reader.read(scope, cursor, upto, REPLAY_PAGE)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            let Some(last) = page.last() else { break };
+            cursor = last.seq;
+            for event in page {
+                if skip_delivered_global && event.global && event.seq > self.global_floor {
+                    continue;
+                }
+                sent += 1;
+                if sent > self.context.config.replay_limit {
+                    return Err(format!(
+                        "more than {} events to replay",
+                        self.context.config.replay_limit
+                    ));
+                }
+                if let Flow::Stop = self.send_text(event_frame(&event.json)).await {
+                    return Ok(Flow::Stop);
+                }
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    async fn on_text(&mut self, text: &str) -> Flow {
+        let message: ClientMessage = match serde_json::from_str(text) {
+            Ok(message) => message,
+            Err(e) => {
+                return self
+                    .error("bad_frame", format!("not a client message: {e}"))
+                    .await;
+            }
+        };
+        match message {
+            ClientMessage::Ping => self.send(&ServerMessage::Pong).await,
+            ClientMessage::Subscribe { session_id, since } => {
+                self.subscribe(session_id, since).await
+            }
+            ClientMessage::Unsubscribe { session_id } => {
+                self.context.hub.unsubscribe(self.id, &session_id);
+                self.send(&ServerMessage::Unsubscribed { session_id }).await
+            }
+            ClientMessage::Resume { since } => {
+                let upto = self.global_floor;
+                if since >= upto {
+                    return Flow::Continue;
+                }
+                match self.replay(Scope::Global, since, upto, false).await {
+                    Ok(Flow::Continue) => {
+                        self.global_floor = since;
+                        Flow::Continue
+                    }
+                    Ok(Flow::Stop) => Flow::Stop,
+                    Err(reason) => {
+                        let seq = self.context.reader.latest_seq().unwrap_or(upto);
+                        self.send(&ServerMessage::Resync {
+                            reason,
+                            seq,
+                            session_id: None,
+                        })
+                        .await
+                    }
+                }
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, session_id: SessionId, since: Option<u64>) -> Flow {
+        if let Err(e) = validate::id("sessionId", session_id.as_str()) {
+            return self.error("bad_frame", e.to_string()).await;
+        }
+        let upto = match self.context.hub.subscribe(self.id, &session_id) {
+            Ok(seq) => seq,
+            Err(HubError::TooManySubscriptions(n)) => {
+                return self
+                    .error(
+                        "too_many_subscriptions",
+                        format!("a socket may subscribe to at most {n} sessions"),
+                    )
+                    .await;
+            }
+            Err(_) => return Flow::Stop,
+        };
+        if let Some(since) = since.filter(|since| *since < upto) {
+            match self
+                .replay(Scope::Session(&session_id), since, upto, true)
+                .await
+            {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Stop) => return Flow::Stop,
+                Err(reason) => {
+                    let resync = ServerMessage::Resync {
+                        reason,
+                        seq: upto,
+                        session_id: Some(session_id.clone()),
+                    };
+                    if let Flow::Stop = self.send(&resync).await {
+                        return Flow::Stop;
+                    }
+                }
+            }
+        }
+        self.send(&ServerMessage::Subscribed {
+            session_id,
+            seq: upto,
+        })
+        .await
+    }
+}
+
+/// Runs a socket until it closes.
+pub async fn run(
+    session: Session,
+    mut stream: MessageStream,
+    context: ConnectionContext,
+    registration: Registration,
+) {
+    let Registration {
+        id,
+        mut frames,
+        hello_seq,
+        lagged,
+    } = registration;
+    let mut shutdown = context.shutdown.clone();
+    let heartbeat_every = context.config.heartbeat;
+    let idle_timeout = context.config.idle_timeout;
+    let mut conn = Connection {
+        session,
+        context,
+        id,
+        global_floor: hello_seq,
+    };
+    let mut close = Some(CloseReason {
+        code: CloseCode::Normal,
+        description: None,
+    });
+    if let Flow::Continue = conn.send(&ServerMessage::Hello { seq: hello_seq }).await {
+        let mut heartbeat = tokio::time::interval(heartbeat_every);
+        heartbeat.tick().await;
+        let mut last_heard = Instant::now();
+        loop {
+            let flow = tokio::select! {
+                incoming = stream.recv() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => conn.on_text(&text).await,
+                        Some(Ok(Message::Ping(bytes))) => {
+                            if conn.session.pong(&bytes).await.is_err() { Flow::Stop } else { Flow::Continue }
+                        }
+                        Some(Ok(Message::Pong(_))) | Some(Ok(Message::Nop)) => Flow::Continue,
+                        Some(Ok(Message::Binary(_))) | Some(Ok(Message::Continuation(_))) => {
+                            conn.error("bad_frame", "only JSON text frames are understood").await
+                        }
+                        Some(Ok(Message::Close(_))) | None => {
+                            close = None;
+                            Flow::Stop
+                        }
+                        Some(Err(e)) => {
+                            let _ = conn.error("bad_frame", format!("protocol error: {e}")).await;
+                            close = Some(CloseReason { code: CloseCode::Size, description: Some(format!(
+                                "frames are limited to {} bytes", conn.context.config.max_frame_bytes)) });
+                            Flow::Stop
+                        }
+                    }
+                }
+                outbound = frames.recv() => match outbound {
+                    _ if lagged.load(Ordering::Acquire) => {
+                        let seq = conn.context.reader.latest_seq().unwrap_or(0);
+                        let reason = "this socket fell behind; refetch over REST, then resume".to_owned();
+                        let _ = conn.send(&ServerMessage::Resync { reason, seq, session_id: None }).await;
+                        close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
+                        Flow::Stop
+                    }
+                    Some(Outbound::Frame(frame)) => conn.send_text(frame).await,
+                    Some(Outbound::Close) | None => {
+                        close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+                        Flow::Stop
+                    }
+                },
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        close = Some(CloseReason { code: CloseCode::Policy, description: Some("idle".into()) });
+                        Flow::Stop
+                    } else if conn.session.ping(b"").await.is_err() { Flow::Stop } else { Flow::Continue }
+                }
+                _ = shutdown.changed() => {
+                    close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+                    Flow::Stop
+                }
+            };
+            if let Flow::Stop = flow {
+                break;
+            }
+        }
+    }
+    conn.context.hub.unregister(id);
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(1), conn.session.close(close)).await;
+}

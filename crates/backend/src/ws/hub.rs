@@ -1,0 +1,254 @@
+//! The socket hub: who is connected and on which topics, and the fan-out of committed
+//! events. Every socket is on the global `sessions` topic; a socket subscribed to a
+//! session also gets that session's other events. Each event is encoded into its frame
+//! once and the same bytes go to every recipient.
+//!
+//! Every client has a bounded queue. The hub never waits on one: a client whose queue
+//! is full is removed on the spot and told (through its `lagged` flag) to send `resync`
+//! and close, so a slow client can never slow the commit thread or anyone else.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytestring::ByteString;
+use chainwatch_shared::SessionId;
+use tokio::sync::mpsc;
+
+use crate::core::Publisher;
+use crate::store::LoggedEvent;
+
+/// What a connection task receives from the hub.
+#[derive(Debug)]
+pub enum Outbound {
+    /// An encoded `{"type":"event",…}` frame.
+    Frame(ByteString),
+    /// The server is shutting down: close with "going away".
+    Close,
+}
+
+/// A registered connection's end of the hub.
+pub struct Registration {
+    /// The client's id in the hub.
+    pub id: u64,
+    /// Frames for the client.
+    pub frames: mpsc::Receiver<Outbound>,
+    /// The newest seq published when the client registered: global events after it
+    /// arrive live.
+    pub hello_seq: u64,
+    /// Set by the hub when it dropped the client for being too slow.
+    pub lagged: Arc<AtomicBool>,
+}
+
+/// Why the hub refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// Too many sockets.
+    #[error("the server has {0} sockets open, its limit")]
+    Full(usize),
+    /// Too many subscriptions on this socket.
+    #[error("a socket may subscribe to at most {0} sessions")]
+    TooManySubscriptions(usize),
+    /// The client was dropped (too slow) or the hub shut down.
+    #[error("the connection is no longer registered")]
+    Gone,
+}
+
+struct Client {
+    queue: mpsc::Sender<Outbound>,
+    subscriptions: HashSet<SessionId>,
+    lagged: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Registry {
+    clients: HashMap<u64, Client>,
+    topics: HashMap<SessionId, HashSet<u64>>,
+    published_seq: u64,
+    next_id: u64,
+    closed: bool,
+}
+
+impl Registry {
+    fn drop_client(&mut self, id: u64) {
+        if let Some(client) = self.clients.remove(&id) {
+            for session in client.subscriptions {
+                if let Some(subscribers) = self.topics.get_mut(&session) {
+                    subscribers.remove(&id);
+                    if subscribers.is_empty() {
+                        self.topics.remove(&session);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Limits of the hub.
+#[derive(Debug, Clone)]
+pub struct HubLimits {
+    /// Frames queued per client.
+    pub queue_frames: usize,
+    /// Clients at once.
+    pub max_clients: usize,
+    /// Subscriptions per client.
+    pub max_subscriptions: usize,
+}
+
+/// The hub. Shared by the commit thread (publishing) and connection tasks.
+pub struct Hub {
+    registry: Mutex<Registry>,
+    limits: HubLimits,
+}
+
+/// Encodes an event into its socket frame; done once per event.
+pub fn event_frame(json: &str) -> ByteString {
+    let mut frame = String::with_capacity(json.len() + 26);
+    frame.push_str("{\"type\":\"event\",\"event\":");
+    frame.push_str(json);
+    frame.push('}');
+    ByteString::from(frame)
+}
+
+impl Hub {
+    /// A hub whose log's newest seq is `latest_seq`.
+    pub fn new(limits: HubLimits, latest_seq: u64) -> Self {
+        Self {
+            registry: Mutex::new(Registry {
+                published_seq: latest_seq,
+                ..Registry::default()
+            }),
+            limits,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave the registry half-updated in a
+        // way that matters more than losing every socket, so keep serving.
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a client on the global topic.
+    pub fn register(&self) -> Result<Registration, HubError> {
+        let mut registry = self.lock();
+        if registry.closed || registry.clients.len() >= self.limits.max_clients {
+            return Err(HubError::Full(self.limits.max_clients));
+        }
+        let (queue, frames) = mpsc::channel(self.limits.queue_frames.max(1));
+        let lagged = Arc::new(AtomicBool::new(false));
+        registry.next_id += 1;
+        let id = registry.next_id;
+        registry.clients.insert(
+            id,
+            Client {
+                queue,
+                subscriptions: HashSet::new(),
+                lagged: lagged.clone(),
+            },
+        );
+        Ok(Registration {
+            id,
+            frames,
+            hello_seq: registry.published_seq,
+            lagged,
+        })
+    }
+
+    /// Removes a client.
+    pub fn unregister(&self, id: u64) {
+        self.lock().drop_client(id);
+    }
+
+    /// Adds a session's topic to a client; returns the newest published seq, after
+    /// which that session's events arrive live (replay covers what came before).
+    pub fn subscribe(&self, id: u64, session: &SessionId) -> Result<u64, HubError> {
+        let mut registry = self.lock();
+        let published = registry.published_seq;
+        let client = registry.clients.get_mut(&id).ok_or(HubError::Gone)?;
+        if !client.subscriptions.contains(session)
+            && client.subscriptions.len() >= self.limits.max_subscriptions
+        {
+            return Err(HubError::TooManySubscriptions(
+                self.limits.max_subscriptions,
+            ));
+        }
+        client.subscriptions.insert(session.clone());
+        registry
+            .topics
+            .entry(session.clone())
+            .or_default()
+            .insert(id);
+        Ok(published)
+    }
+
+    /// Drops a session's topic from a client.
+    pub fn unsubscribe(&self, id: u64, session: &SessionId) {
+        let mut registry = self.lock();
+        if let Some(client) = registry.clients.get_mut(&id) {
+            client.subscriptions.remove(session);
+        }
+        if let Some(subscribers) = registry.topics.get_mut(session) {
+            subscribers.remove(&id);
+            if subscribers.is_empty() {
+                registry.topics.remove(session);
+            }
+        }
+    }
+
+    /// Sockets open now.
+    pub fn client_count(&self) -> usize {
+        self.lock().clients.len()
+    }
+
+    /// Tells every client to close and refuses new ones (shutdown).
+    pub fn close_all(&self) {
+        let mut registry = self.lock();
+        registry.closed = true;
+        for (_, client) in registry.clients.drain() {
+            let _ = client.queue.try_send(Outbound::Close);
+        }
+        registry.topics.clear();
+    }
+}
+
+impl Publisher for Hub {
+    fn publish(&self, events: &[LoggedEvent]) {
+        let mut registry = self.lock();
+        let mut lagging: Vec<u64> = Vec::new();
+        for event in events {
+            registry.published_seq = event.seq;
+            let frame = event_frame(&event.json);
+            let mut deliver = |id: u64, client: &Client| {
+                if client
+                    .queue
+                    .try_send(Outbound::Frame(frame.clone()))
+                    .is_err()
+                {
+                    client.lagged.store(true, Ordering::Release);
+                    lagging.push(id);
+                }
+            };
+            if event.global {
+                for (&id, client) in &registry.clients {
+                    deliver(id, client);
+                }
+            } else if let Some(subscribers) = registry.topics.get(&event.session_id) {
+                for id in subscribers {
+                    if let Some(client) = registry.clients.get(id) {
+                        deliver(*id, client);
+                    }
+                }
+            }
+            for id in lagging.drain(..) {
+                tracing::warn!(
+                    client = id,
+                    seq = event.seq,
+                    "socket too slow; dropping it with resync"
+                );
+                registry.drop_client(id);
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The live socket at `/ws`: the hub (topics and fan-out) and one task per connection.
+//! The protocol is in PRODUCT.md and the `socket` module of the shared crate.
+
+pub mod connection;
+pub mod hub;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use chainwatch_shared::ErrorBody;
+
+use crate::state::AppState;
+use connection::ConnectionContext;
+
+/// Upgrades to a socket, or 503 when the server has its maximum of sockets.
+pub async fn upgrade(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    let registration = match state.hub.register() {
+        Ok(registration) => registration,
+        Err(refused) => {
+            return Ok(HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "5"))
+                .json(ErrorBody {
+                    error: "too_many_sockets".into(),
+                    message: refused.to_string(),
+                }));
+        }
+    };
+    let (response, session, stream) = match actix_ws::handle(&req, body) {
+        Ok(parts) => parts,
+        Err(e) => {
+            state.hub.unregister(registration.id);
+            return Err(e);
+        }
+    };
+    let stream = stream.max_frame_size(state.config.socket.max_frame_bytes);
+    let context = ConnectionContext {
+        hub: state.hub.clone(),
+        reader: state.reader.clone(),
+        config: state.config.socket.clone(),
+        shutdown: state.shutdown.subscribe(),
+    };
+    actix_web::rt::spawn(connection::run(session, stream, context, registration));
+    Ok(response)
+}
