@@ -28,6 +28,7 @@ fn export_into(dir: &Path) -> Result<(), String> {
         wire::WorkspaceEvent,
         wire::EventKind,
         wire::NewEvent,
+        wire::EventBatch,
         wire::ClientMessage,
         wire::ServerMessage,
         wire::SessionDetail,

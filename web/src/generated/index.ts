@@ -16,6 +16,7 @@ export type * from "./CreateSession";
 export type * from "./DecidePermission";
 export type * from "./EndSession";
 export type * from "./ErrorBody";
+export type * from "./EventBatch";
 export type * from "./EventId";
 export type * from "./EventKind";
 export type * from "./EventList";

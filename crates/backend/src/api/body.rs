@@ -24,10 +24,48 @@ pub async fn read(mut payload: web::Payload, limit: usize) -> Result<web::BytesM
     Ok(body)
 }
 
+/// The deepest nesting of arrays and objects in `bytes` (strings skipped), stopping
+/// early once past `limit`. One pass, no allocation: cheap enough for every body.
+fn nesting_depth(bytes: &[u8], limit: usize) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    return deepest;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The deepest JSON nesting a body may have.
+pub const MAX_JSON_DEPTH: usize = 64;
+
 /// Parses JSON, classifying what went wrong.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::BadRequest("the body is not valid UTF-8".into()));
+    }
+    if nesting_depth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+        return Err(ApiError::BadRequest(format!(
+            "the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
@@ -59,4 +97,16 @@ pub async fn optional_json<T: DeserializeOwned + Default>(
         return Ok(T::default());
     }
     parse(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nesting_depth;
+
+    #[test]
+    fn depth_counts_containers_outside_strings() {
+        assert_eq!(nesting_depth(br#"{"a": [1, {"b": 2}]}"#, 64), 3);
+        assert_eq!(nesting_depth(br#"{"a": "[[[[\"{{"}"#, 64), 1);
+        assert_eq!(nesting_depth(b"[[[[[[", 3), 4, "stops once past the limit");
+    }
 }
