@@ -141,12 +141,45 @@ impl Application {
             crate::shutdown::signal().await;
             stop.stop().await;
         });
+        if let Some(keep) = self.state.config.retention {
+            actix_web::rt::spawn(retention(self.state.clone(), keep));
+        }
         server.await?;
         // The HTTP side is down: finish what is queued, then stop the commit thread.
         self.state.core.shutdown().await;
         let _ = self.commit_thread.join();
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// How often retention looks for sessions to prune.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Prunes ended sessions older than `keep`, at start and then hourly, through the core.
+async fn retention(state: web::Data<AppState>, keep: std::time::Duration) {
+    let mut every = tokio::time::interval(RETENTION_EVERY);
+    loop {
+        every.tick().await;
+        let Ok(keep) = chrono::Duration::from_std(keep) else {
+            return;
+        };
+        let ended_before = chrono::Utc::now() - keep;
+        match state
+            .core
+            .execute(crate::core::Mutation::Prune { ended_before })
+            .await
+        {
+            Ok(crate::core::Outcome::Pruned { sessions, events }) if !sessions.is_empty() => {
+                tracing::info!(
+                    sessions = sessions.len(),
+                    events,
+                    "retention pruned ended sessions"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "retention failed; will retry"),
+        }
     }
 }
 

@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Most events one socket replay sends before answering `resync`.
     #[arg(long, env = "CHAINWATCH_REPLAY_LIMIT", default_value_t = 1_000_000)]
     pub replay_limit: usize,
+    /// Days an ended session is kept before it is pruned with its events (0: forever).
+    #[arg(long, env = "CHAINWATCH_RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: u64,
 }
 
 impl ServeArgs {
@@ -72,6 +75,8 @@ impl ServeArgs {
         config.socket.max_frame_bytes = self.max_frame_bytes;
         config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));
         config.socket.replay_limit = self.replay_limit;
+        config.retention =
+            (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 86_400));
         config
     }
 }

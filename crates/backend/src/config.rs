@@ -62,6 +62,8 @@ pub struct Config {
     pub socket: SocketConfig,
     /// Commit step tunables.
     pub commit: CommitConfig,
+    /// Ended sessions older than this are pruned with their events; `None` keeps all.
+    pub retention: Option<Duration>,
 }
 
 impl Config {
@@ -75,6 +77,7 @@ impl Config {
             max_wait: Duration::from_secs(120),
             socket: SocketConfig::default(),
             commit: CommitConfig::default(),
+            retention: None,
         }
     }
 

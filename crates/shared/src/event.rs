@@ -422,6 +422,9 @@ pub enum EventKind {
         #[ts(optional)]
         notification_type: Option<String>,
     },
+    /// Retention removed an ended session and its events; lists drop it.
+    #[serde(rename = "session:pruned")]
+    SessionPruned {},
     /// Anything else an agent reported, kept whole (a hook event Chainwatch does not map
     /// yet, for example). Never rejected: agents add events faster than we do.
     #[serde(rename = "agent:event")]
@@ -460,6 +463,7 @@ impl EventKind {
         "terminal:output",
         "error:occurred",
         "agent:notification",
+        "session:pruned",
         "agent:event",
     ];
 
@@ -494,7 +498,8 @@ impl EventKind {
             Self::TerminalOutput { .. } => 21,
             Self::ErrorOccurred { .. } => 22,
             Self::AgentNotification { .. } => 23,
-            Self::AgentEvent { .. } => 24,
+            Self::SessionPruned { .. } => 24,
+            Self::AgentEvent { .. } => 25,
         }
     }
 
@@ -509,6 +514,7 @@ impl EventKind {
             Self::SessionStarted { .. }
                 | Self::SessionUpdated { .. }
                 | Self::SessionEnded { .. }
+                | Self::SessionPruned { .. }
                 | Self::InteractionAwaitingInput { .. }
                 | Self::InteractionInputReceived { .. }
                 | Self::PermissionRequested { .. }

@@ -356,7 +356,7 @@ message: string,
 /**
  * The kind of notification, when given.
  */
-notificationType?: string, } | { "type": "agent:event", 
+notificationType?: string, } | { "type": "session:pruned", } | { "type": "agent:event", 
 /**
  * The agent's name for the event, e.g. Claude Code's `hook_event_name`.
  */

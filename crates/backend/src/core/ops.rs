@@ -42,6 +42,11 @@ pub enum Mutation {
     RequestPermission(SessionId, RequestPermission),
     /// `POST /api/sessions/{id}/permissions/{requestId}`.
     DecidePermission(SessionId, RequestId, DecidePermission),
+    /// Retention: remove sessions that ended before the cutoff, with their events.
+    Prune {
+        /// Sessions ended before this go.
+        ended_before: DateTime<Utc>,
+    },
 }
 
 /// What an operation produced, for the route to render.
@@ -59,6 +64,13 @@ pub enum Outcome {
     Answer(InputAnswer),
     /// The permission request, asked or decided.
     Permission(PermissionRequest),
+    /// Sessions removed by retention, and how many events went with them.
+    Pruned {
+        /// The sessions.
+        sessions: Vec<SessionId>,
+        /// Their events.
+        events: u64,
+    },
 }
 
 /// A fresh server-made id.
@@ -161,6 +173,7 @@ impl Stager<'_> {
             Mutation::DecidePermission(id, request_id, request) => {
                 self.decide_permission(&id, &request_id, request)
             }
+            Mutation::Prune { ended_before } => self.prune(ended_before),
         }
     }
 
@@ -199,6 +212,24 @@ impl Stager<'_> {
         };
         self.emit(&id, kind, None, None)?;
         self.session(&id)
+    }
+
+    /// Deletes the sessions' events in its own transaction, then records one
+    /// `session:pruned` per session so open lists drop them. A crash between the two
+    /// leaves the sessions gone (their events are), just unannounced until reload.
+    fn prune(&mut self, cutoff: DateTime<Utc>) -> Result<Outcome, CoreError> {
+        let sessions = super::projection::ended_before(self.projection.sessions.values(), cutoff);
+        if sessions.is_empty() {
+            return Ok(Outcome::Pruned {
+                sessions,
+                events: 0,
+            });
+        }
+        let events = self.writer.delete_sessions(&sessions)?;
+        for id in &sessions {
+            self.emit(id, EventKind::SessionPruned {}, None, None)?;
+        }
+        Ok(Outcome::Pruned { sessions, events })
     }
 
     fn update_session(
@@ -356,6 +387,11 @@ impl Stager<'_> {
                         )));
                     }
                     live.insert(id.clone(), false);
+                }
+                EventKind::SessionPruned {} => {
+                    return Err(at(CoreError::Invalid(
+                        "session:pruned is recorded by retention only".into(),
+                    )));
                 }
                 EventKind::CommandIssued { .. }
                 | EventKind::PermissionDecided { .. }
@@ -806,6 +842,7 @@ fn check_fields(kind: &EventKind) -> Result<(), CoreError> {
         }
         EventKind::AgentEvent { name, .. } => validate::text("name", name, MAX_NAME_LEN),
         EventKind::SessionUpdated { .. }
+        | EventKind::SessionPruned {}
         | EventKind::SessionEnded { .. }
         | EventKind::InteractionInputReceived { .. }
         | EventKind::PermissionDecided { .. }

@@ -529,11 +529,24 @@ impl SessionRecord {
                 self.settle_waiting();
             }
             EventKind::ErrorOccurred { .. } => s.counts.failures += 1,
+            // Removal is the container's business (`Projection::apply`, the read model).
+            EventKind::SessionPruned {} => {}
             EventKind::TerminalOutput { .. }
             | EventKind::AgentNotification { .. }
             | EventKind::AgentEvent { .. } => {}
         }
     }
+}
+
+/// The ended sessions whose end is older than `cutoff` (retention).
+pub fn ended_before<'a>(
+    records: impl Iterator<Item = &'a SessionRecord>,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Vec<SessionId> {
+    records
+        .filter(|r| r.session.ended_at.is_some_and(|ended| ended < cutoff))
+        .map(|r| r.session.id.clone())
+        .collect()
 }
 
 /// All sessions, keyed by id: the state the commit thread validates against.
@@ -547,6 +560,10 @@ impl Projection {
     /// Folds one event. An event of an unknown session other than `session:started` is
     /// ignored (the core never commits one).
     pub fn apply(&mut self, event: &WorkspaceEvent) {
+        if let EventKind::SessionPruned {} = event.kind {
+            self.sessions.remove(&event.session_id);
+            return;
+        }
         match self.sessions.get_mut(&event.session_id) {
             Some(record) => record.apply(event),
             None => {

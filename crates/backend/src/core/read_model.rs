@@ -93,6 +93,10 @@ impl ReadModel {
     pub(super) fn apply(&self, events: &[std::sync::Arc<WorkspaceEvent>]) {
         let Some(last) = events.last() else { return };
         for event in events {
+            if let chainwatch_shared::EventKind::SessionPruned {} = event.kind {
+                self.sessions.remove(&event.session_id);
+                continue;
+            }
             match self.sessions.get_mut(&event.session_id) {
                 Some(mut record) => record.apply(event),
                 None => {

@@ -744,3 +744,50 @@ async fn concurrent_operations_get_gap_free_increasing_seqs() {
         "published in seq order, without gaps"
     );
 }
+
+#[tokio::test]
+async fn retention_prunes_ended_sessions_and_their_events_and_announces_it() {
+    let h = harness();
+    ok(&h.core, create("old")).await;
+    ok(&h.core, create("live")).await;
+    ok(
+        &h.core,
+        Mutation::Ingest(vec![new_event("old", None, prompt("p"))]),
+    )
+    .await;
+    ok(
+        &h.core,
+        Mutation::EndSession("old".into(), EndSession::default()),
+    )
+    .await;
+    let nothing = ok(
+        &h.core,
+        Mutation::Prune {
+            ended_before: chrono::Utc::now() - chrono::Duration::hours(1),
+        },
+    )
+    .await;
+    assert!(matches!(nothing, Outcome::Pruned { ref sessions, .. } if sessions.is_empty()));
+    let Outcome::Pruned { sessions, events } = ok(
+        &h.core,
+        Mutation::Prune {
+            ended_before: chrono::Utc::now() + chrono::Duration::seconds(1),
+        },
+    )
+    .await
+    else {
+        panic!()
+    };
+    assert_eq!((sessions, events), (vec![SessionId::from("old")], 3));
+    assert!(h.core.read().session(&"old".into()).is_none());
+    assert!(h.core.read().session(&"live".into()).is_some());
+    assert_eq!(
+        h.published.types().last().map(String::as_str),
+        Some("session:pruned")
+    );
+    let (rebuilt, _) = rebuild(&h.reader).expect("rebuilds");
+    assert!(
+        !rebuilt.sessions.contains_key(&SessionId::from("old")),
+        "a restart does not resurrect it"
+    );
+}

@@ -152,6 +152,7 @@ pub(crate) fn samples() -> Vec<EventKind> {
             message: "needs you".into(),
             notification_type: None,
         },
+        EventKind::SessionPruned {},
         EventKind::AgentEvent {
             name: "PreCompact".into(),
             payload: json!({"trigger": "auto"}),
