@@ -19,20 +19,32 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_chainwatch"))
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("binary starts")
+/// The server process, killed when dropped so a failing test leaves nothing behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(data_dir: &std::path::Path, port: u16) -> Server {
+    Server(
+        Command::new(env!("CARGO_BIN_EXE_chainwatch"))
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("binary starts"),
+    )
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
@@ -90,8 +102,8 @@ async fn every_acknowledged_event_survives_kill_9_exactly_once_and_seq_continues
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
-    child.wait().unwrap();
+    child.0.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
+    child.0.wait().unwrap();
     for writer in writers {
         writer.await.unwrap();
     }
@@ -102,7 +114,7 @@ async fn every_acknowledged_event_survives_kill_9_exactly_once_and_seq_continues
         acked.len()
     );
 
-    let mut child = start(dir.path(), port);
+    let _child = start(dir.path(), port);
     wait_healthy(&http, &base).await;
     let mut stored: Vec<Value> = Vec::new();
     let mut since = 0;
@@ -161,13 +173,15 @@ async fn every_acknowledged_event_survives_kill_9_exactly_once_and_seq_continues
         Some(seqs.len() as u64 + 1)
     );
     let (_, session) = get(&http, &base, "/api/sessions/durable").await;
+    let prompts = stored
+        .iter()
+        .filter(|e| e["type"] == "prompt:submitted")
+        .count() as u64;
     assert_eq!(
         session["counts"]["prompts"].as_u64(),
-        Some(seqs.len() as u64 - 1 + 1),
+        Some(prompts + 1),
         "state rebuilt from the log"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 async fn post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Option<(u16, Value)> {

@@ -238,14 +238,19 @@ async fn a_client_that_reconnects_resumes_exactly_what_it_missed_in_order() {
         .send(json!({"type": "resume", "since": last_seen}))
         .await;
     let mut missed = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..7 {
         missed.push(socket.event().await);
     }
     assert_eq!(
         seqs(&missed),
-        (last_seen + 1..=last_seen + 6).collect::<Vec<_>>()
+        (last_seen + 1..=last_seen + 7).collect::<Vec<_>>()
     );
     assert_eq!(missed[5]["type"], "session:started");
+    // The prompt made session a active: that change is global, the prompt is not.
+    assert_eq!(
+        (missed[6]["type"].as_str(), missed[6]["status"].as_str()),
+        (Some("session:updated"), Some("active"))
+    );
     socket.expect_no_event(Duration::from_millis(300)).await;
 
     // Live events keep flowing after the resume.
@@ -283,7 +288,11 @@ async fn subscribe_replays_then_goes_live_with_no_gap_and_no_duplicate_at_the_se
         .get("/api/sessions/busy/events?since=0&limit=10000")
         .await;
     let expected = seqs(stored["events"].as_array().unwrap());
-    assert_eq!(expected.len(), 251);
+    assert_eq!(
+        expected.len(),
+        252,
+        "start, the derived session:updated, 250 prompts"
+    );
     while received.len() < expected.len() {
         received.push(socket.event().await);
     }
@@ -308,6 +317,8 @@ async fn global_events_already_delivered_live_are_not_replayed_by_a_subscribe() 
             json!({"sessionId": "s", "type": "prompt:submitted", "prompt": "p"}),
         )
         .await;
+    // The first prompt makes the session active: a global event, delivered live.
+    assert_eq!(socket.event().await["status"], "active");
     let (replayed, _) = socket.subscribe("s", Some(0)).await;
     // session:started came live on the global topic; the replay brings only the prompt.
     assert_eq!(

@@ -505,13 +505,21 @@ impl EventKind {
 
     /// Whether the event goes to the global `sessions` topic that every socket is on.
     ///
-    /// Session lifecycle events feed session lists; questions, permission requests and
-    /// commands feed the "needs you" view across all sessions. Everything else (tool
-    /// calls, files, output) is only on the session's own topic.
+    /// Session lifecycle events feed session lists, chain and step events their step
+    /// progress; questions, permission requests and commands feed the "needs you" view
+    /// across all sessions. The high-volume rest (tool calls, files, output, prompts)
+    /// is only on the session's own topic.
     pub fn is_global(&self) -> bool {
         matches!(
             self,
             Self::SessionStarted { .. }
+                | Self::ChainCompiled { .. }
+                | Self::ChainStarted { .. }
+                | Self::ChainCompleted { .. }
+                | Self::StepSpawned { .. }
+                | Self::StepStarted { .. }
+                | Self::StepCompleted { .. }
+                | Self::StepFailed { .. }
                 | Self::SessionUpdated { .. }
                 | Self::SessionEnded { .. }
                 | Self::SessionPruned { .. }

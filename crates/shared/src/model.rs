@@ -428,6 +428,9 @@ pub struct Session {
     pub source: Option<String>,
     /// Where it is in its life.
     pub status: SessionStatus,
+    /// True between a pause command and the next resume (the status may meanwhile be
+    /// `waiting`; it returns to `paused`, not `active`, once answered).
+    pub paused: bool,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When it last changed.

@@ -68,6 +68,11 @@ source?: string,
  */
 status: SessionStatus, 
 /**
+ * True between a pause command and the next resume (the status may meanwhile be
+ * `waiting`; it returns to `paused`, not `active`, once answered).
+ */
+paused: boolean, 
+/**
  * When it started.
  */
 startedAt: string, 

@@ -97,7 +97,7 @@ pub async fn list_commands(
         .read()
         .with_session(&id, |r| CommandList {
             commands: r.session.pending_commands.clone(),
-            paused: r.paused,
+            paused: r.session.paused,
         })
         .ok_or_else(|| CoreError::session_not_found(&*id))?;
     Ok(HttpResponse::Ok().json(list))

@@ -431,6 +431,7 @@ impl Stager<'_> {
                 });
                 continue;
             }
+            self.announce_activity(&event.session_id, &event.kind)?;
             let kind = self.stamp_step(&event.session_id, event.kind);
             let kind = match kind {
                 // The server decides whether it watches a cwd, not the agent.
@@ -471,6 +472,40 @@ impl Stager<'_> {
             results.push(self.emit(&event.session_id, kind, event.event_id, event.timestamp)?);
         }
         Ok(Outcome::Ingested(results))
+    }
+
+    /// The first sign of work moves a pending session to active. The change is
+    /// recorded as its own global `session:updated`, so session lists (which do not
+    /// hear a session's tool calls) see it live.
+    fn announce_activity(
+        &mut self,
+        session: &SessionId,
+        kind: &EventKind,
+    ) -> Result<(), CoreError> {
+        let activity = matches!(
+            kind,
+            EventKind::ToolUsed { .. }
+                | EventKind::PromptSubmitted { .. }
+                | EventKind::StepSpawned { .. }
+                | EventKind::StepStarted { .. }
+                | EventKind::ChainStarted { .. }
+        );
+        let pending = self
+            .projection
+            .sessions
+            .get(session)
+            .is_some_and(|r| r.session.status == SessionStatus::Pending);
+        if activity && pending {
+            let update = EventKind::SessionUpdated {
+                status: Some(SessionStatus::Active),
+                summary: None,
+                title: None,
+                model: None,
+                watch: None,
+            };
+            self.emit(session, update, None, None)?;
+        }
+        Ok(())
     }
 
     /// File events without a step get the session's running step, so the files view can

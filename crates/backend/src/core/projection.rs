@@ -36,8 +36,6 @@ pub struct SessionRecord {
     pub answers: VecDeque<InputAnswer>,
     /// The newest file changes.
     pub file_changes: VecDeque<FileChange>,
-    /// True between a pause command and the next resume.
-    pub paused: bool,
 }
 
 fn not_watched() -> WatchState {
@@ -65,6 +63,7 @@ impl SessionRecord {
                 summary: None,
                 source: None,
                 status: SessionStatus::Pending,
+                paused: false,
                 started_at: event.timestamp,
                 updated_at: event.timestamp,
                 ended_at: None,
@@ -83,7 +82,6 @@ impl SessionRecord {
             decided_permissions: VecDeque::new(),
             answers: VecDeque::new(),
             file_changes: VecDeque::new(),
-            paused: false,
         };
         record.apply(event);
         Some(record)
@@ -140,7 +138,7 @@ impl SessionRecord {
             && self.session.awaiting_input.is_none()
             && self.session.pending_permissions.is_empty()
         {
-            self.session.status = if self.paused {
+            self.session.status = if self.session.paused {
                 SessionStatus::Paused
             } else {
                 SessionStatus::Active
@@ -477,13 +475,13 @@ impl SessionRecord {
                 self.commands.push(issued);
                 match command {
                     CommandType::Pause => {
-                        self.paused = true;
+                        self.session.paused = true;
                         if !self.session.status.is_terminal() {
                             self.session.status = SessionStatus::Paused;
                         }
                     }
                     CommandType::Resume => {
-                        self.paused = false;
+                        self.session.paused = false;
                         if self.session.status == SessionStatus::Paused {
                             self.session.status = SessionStatus::Active;
                         }

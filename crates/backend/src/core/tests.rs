@@ -250,7 +250,11 @@ async fn ingest_is_idempotent_by_event_id() {
     let Outcome::Ingested(first) = first else {
         panic!()
     };
-    assert_eq!((first[0].seq, first[0].duplicate), (2, false));
+    assert_eq!(
+        (first[0].seq, first[0].duplicate),
+        (3, false),
+        "after the derived session:updated"
+    );
     let second = ok(
         &h.core,
         Mutation::Ingest(vec![new_event("s1", Some("ev-1"), prompt("hi"))]),
@@ -261,10 +265,10 @@ async fn ingest_is_idempotent_by_event_id() {
     };
     assert_eq!(
         (second[0].seq, second[0].duplicate),
-        (2, true),
+        (3, true),
         "the second post answers with the original seq"
     );
-    assert_eq!(h.reader.latest_seq().expect("seq"), 2);
+    assert_eq!(h.reader.latest_seq().expect("seq"), 3);
     assert_eq!(
         h.core
             .read()
@@ -300,7 +304,12 @@ async fn ingest_batches_are_all_or_nothing() {
     let Outcome::Ingested(r) = ok(&h.core, Mutation::Ingest(batch)).await else {
         panic!()
     };
-    assert_eq!(r.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    // seq 2 is the derived session:updated {status: active} the first prompt causes.
+    assert_eq!(r.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(
+        h.published.types(),
+        ["session:started", "session:updated", "prompt:submitted"]
+    );
     // The agent cannot claim the server watches its cwd.
     assert!(
         !h.core
@@ -325,7 +334,7 @@ async fn ingest_batches_are_all_or_nothing() {
         matches!(err, CoreError::NotFound { .. }) && err.to_string().contains("events[1]"),
         "{err}"
     );
-    assert_eq!(h.reader.latest_seq().expect("seq"), 2);
+    assert_eq!(h.reader.latest_seq().expect("seq"), 3);
 
     // Starting a live session twice is a conflict; ending then restarting (resume) is fine.
     let err = h
@@ -740,7 +749,7 @@ async fn concurrent_operations_get_gap_free_increasing_seqs() {
         .collect();
     assert_eq!(
         published,
-        (1..=201).collect::<Vec<_>>(),
+        (1..=202).collect::<Vec<_>>(),
         "published in seq order, without gaps"
     );
 }
@@ -778,7 +787,7 @@ async fn retention_prunes_ended_sessions_and_their_events_and_announces_it() {
     else {
         panic!()
     };
-    assert_eq!((sessions, events), (vec![SessionId::from("old")], 3));
+    assert_eq!((sessions, events), (vec![SessionId::from("old")], 4));
     assert!(h.core.read().session(&"old".into()).is_none());
     assert!(h.core.read().session(&"live".into()).is_some());
     assert_eq!(
