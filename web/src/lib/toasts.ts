@@ -1,0 +1,89 @@
+// Toasts: short messages in a corner of the page, for what just happened (a new
+// question, a failure, a refused answer). A tiny external store for React.
+import { useSyncExternalStore } from "react";
+
+export type ToastTone = "info" | "attention" | "error";
+
+export interface Toast {
+  readonly id: number;
+  readonly key: string | undefined;
+  readonly tone: ToastTone;
+  readonly title: string;
+  readonly body: string | undefined;
+  /** Where clicking it goes (a hash route), if anywhere. */
+  readonly href: string | undefined;
+}
+
+export interface ToastInput {
+  /** One toast per key at a time (a repeat refreshes it). */
+  key?: string;
+  tone: ToastTone;
+  title: string;
+  body?: string;
+  href?: string;
+  /** Dismissed after this long (default 8 s; errors 12 s). */
+  ttlMs?: number;
+}
+
+const MAX_TOASTS = 5;
+let toasts: readonly Toast[] = [];
+let nextId = 1;
+const timers = new Map<number, ReturnType<typeof setTimeout>>();
+const listeners = new Set<() => void>();
+
+function emit(): void {
+  for (const listener of [...listeners]) listener();
+}
+
+export function pushToast(input: ToastInput): number {
+  const id = nextId++;
+  const toast: Toast = {
+    id,
+    key: input.key,
+    tone: input.tone,
+    title: input.title,
+    body: input.body,
+    href: input.href,
+  };
+  const kept = toasts.filter((t) => input.key === undefined || t.key !== input.key);
+  for (const t of toasts) if (!kept.includes(t)) clearTimer(t.id);
+  const next = [...kept, toast];
+  while (next.length > MAX_TOASTS) {
+    const dropped = next.shift();
+    if (dropped !== undefined) clearTimer(dropped.id);
+  }
+  toasts = next;
+  const ttl = input.ttlMs ?? (input.tone === "error" ? 12_000 : 8_000);
+  timers.set(
+    id,
+    setTimeout(() => dismissToast(id), ttl),
+  );
+  emit();
+  return id;
+}
+
+function clearTimer(id: number): void {
+  clearTimeout(timers.get(id));
+  timers.delete(id);
+}
+
+export function dismissToast(id: number): void {
+  clearTimer(id);
+  const next = toasts.filter((t) => t.id !== id);
+  if (next.length === toasts.length) return;
+  toasts = next;
+  emit();
+}
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function getSnapshot(): readonly Toast[] {
+  return toasts;
+}
+
+export function useToasts(): readonly Toast[] {
+  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
+}

@@ -1,0 +1,16 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { App } from "./App";
+import { WorkspaceProvider } from "./state/useWorkspace";
+import "./styles.css";
+
+const root = document.getElementById("root");
+if (root === null) throw new Error("index.html has no #root element");
+
+createRoot(root).render(
+  <StrictMode>
+    <WorkspaceProvider>
+      <App />
+    </WorkspaceProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,120 @@
+// Notices: what deserves a person's attention as it happens — a question, a tool call
+// waiting for permission, a failure. Derived from the events the reducer just applied
+// (never from duplicates) and the state after them, so an item already settled within
+// the same batch (a resume catching up, say) raises nothing.
+import type { Session, SessionId, WorkspaceEvent } from "../generated";
+import type { State } from "./reducer";
+
+export type NoticeKind = "question" | "permission" | "failure";
+
+export interface Notice {
+  /** Stable per item (a toast or a desktop notification is shown once per key). */
+  readonly key: string;
+  readonly kind: NoticeKind;
+  readonly sessionId: SessionId;
+  readonly title: string;
+  readonly body: string;
+  readonly seq: number;
+}
+
+/** How a session is named for people: its title, else its cwd's last part, else its id. */
+export function sessionLabel(session: Session | undefined, id: SessionId): string {
+  if (session?.title !== undefined && session.title !== "") return session.title;
+  const cwd = session?.cwd ?? "";
+  const last = cwd.split(/[\\/]/).filter((p) => p !== "").pop();
+  return last ?? id;
+}
+
+/** A one-line summary of a tool's input (the command, the path, or compact JSON). */
+export function summarizeInput(input: unknown, max = 160): string {
+  let text: string;
+  if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+    const obj = input as Record<string, unknown>;
+    const main = obj["command"] ?? obj["file_path"] ?? obj["path"] ?? obj["url"] ?? obj["pattern"];
+    text = typeof main === "string" ? main : JSON.stringify(input);
+  } else {
+    text = input === undefined ? "" : JSON.stringify(input);
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function noticesFor(applied: readonly WorkspaceEvent[], state: State): Notice[] {
+  const notices: Notice[] = [];
+  for (const event of applied) {
+    const session = state.sessions.get(event.sessionId);
+    const label = sessionLabel(session, event.sessionId);
+    const base = { sessionId: event.sessionId, seq: event.seq };
+    switch (event.type) {
+      case "interaction:awaiting-input":
+        if (session?.awaitingInput?.requestId === event.requestId) {
+          notices.push({
+            ...base,
+            key: `question:${event.sessionId}:${event.requestId}`,
+            kind: "question",
+            title: `${label} asks`,
+            body: event.prompt,
+          });
+        }
+        break;
+      case "permission:requested":
+        if (session?.pendingPermissions.some((p) => p.requestId === event.requestId) === true) {
+          notices.push({
+            ...base,
+            key: `permission:${event.sessionId}:${event.requestId}`,
+            kind: "permission",
+            title: `${label} wants to run ${event.toolName}`,
+            body: summarizeInput(event.toolInput),
+          });
+        }
+        break;
+      case "step:failed":
+        notices.push({
+          ...base,
+          key: `failure:${event.seq}`,
+          kind: "failure",
+          title: `A step failed in ${label}`,
+          body: event.error,
+        });
+        break;
+      case "session:ended":
+        if (event.status === "failed") {
+          notices.push({
+            ...base,
+            key: `failure:${event.seq}`,
+            kind: "failure",
+            title: `${label} failed`,
+            body: event.reason ?? "The session ended with a failure.",
+          });
+        }
+        break;
+      case "session:started":
+      case "session:updated":
+      case "session:pruned":
+      case "chain:compiled":
+      case "chain:started":
+      case "chain:completed":
+      case "step:spawned":
+      case "step:started":
+      case "step:completed":
+      case "interaction:input-received":
+      case "permission:decided":
+      case "command:issued":
+      case "command:acknowledged":
+      case "file:created":
+      case "file:modified":
+      case "file:deleted":
+      case "tool:used":
+      case "prompt:submitted":
+      case "terminal:output":
+      case "error:occurred":
+      case "agent:notification":
+      case "agent:event":
+        break;
+      default: {
+        const _never: never = event;
+        void _never;
+      }
+    }
+  }
+  return notices;
+}
