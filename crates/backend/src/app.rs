@@ -10,6 +10,8 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, web};
 use tokio::sync::watch;
 
+use crate::auth::Security;
+use crate::auth::rate::RateLimiter;
 use crate::config::Config;
 use crate::core::{Core, CoreError};
 use crate::state::AppState;
@@ -41,6 +43,11 @@ pub enum StartupError {
     /// The core cannot start.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// Reachable from other machines with no token.
+    #[error(
+        "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
+    )]
+    Insecure(String),
 }
 
 /// A built server, listening, not yet running.
@@ -54,6 +61,9 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
     pub fn build(config: Config) -> Result<Self, StartupError> {
+        if !config.bind.ip().is_loopback() && !config.tokens.enabled() {
+            return Err(StartupError::Insecure(config.bind.to_string()));
+        }
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -66,6 +76,7 @@ impl Application {
                 queue_frames: config.socket.queue_frames,
                 max_clients: config.socket.max_clients,
                 max_subscriptions: config.socket.max_subscriptions,
+                max_per_ip: config.socket.max_per_ip,
             },
             latest,
         ));
@@ -75,6 +86,7 @@ impl Application {
             hub.clone(),
             config.commit.clone(),
         )?;
+        hub.seed_owners(core.read().owners());
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
             source,
@@ -87,18 +99,28 @@ impl Application {
             })?
             .port();
         let (shutdown, _) = watch::channel(false);
+        let security = Security {
+            tokens: config.tokens.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            allowed_hosts: config.allowed_hosts.clone(),
+            rate: RateLimiter::new(config.rate_per_second, config.rate_burst),
+        };
         let state = web::Data::new(AppState {
             config,
             core,
             reader,
             hub,
             shutdown,
+            security,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .wrap(actix_web::middleware::Compress::default())
+                .wrap(actix_web::middleware::from_fn(
+                    crate::auth::middleware::guard,
+                ))
                 .configure(crate::api::configure)
                 .route("/ws", web::get().to(crate::ws::upgrade))
                 .default_service(web::get().to(crate::web::asset))

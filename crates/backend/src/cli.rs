@@ -61,12 +61,55 @@ pub struct ServeArgs {
     /// Days an ended session is kept before it is pruned with its events (0: forever).
     #[arg(long, env = "CHAINWATCH_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u64,
+    /// Shared secret that may do everything; required to bind beyond loopback.
+    #[arg(long, env = "CHAINWATCH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the shared secret (instead of --token).
+    #[arg(long, env = "CHAINWATCH_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// JSON file of named tokens: [{"name", "role": agent|viewer|operator, "token", "user"?}].
+    #[arg(long, env = "CHAINWATCH_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// An origin browsers may call the API from besides the server's own (repeatable).
+    #[arg(
+        long = "allowed-origin",
+        env = "CHAINWATCH_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// A host name a tokenless loopback server answers to besides localhost (repeatable).
+    #[arg(
+        long = "allowed-host",
+        env = "CHAINWATCH_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Requests per second per token or remote IP (0: off; loopback is never limited).
+    #[arg(long, env = "CHAINWATCH_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// Requests a caller may burst before the rate applies.
+    #[arg(long, env = "CHAINWATCH_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
+    /// Sockets one remote IP may hold (loopback is not counted).
+    #[arg(long, env = "CHAINWATCH_MAX_SOCKETS_PER_IP", default_value_t = 64)]
+    pub max_sockets_per_ip: usize,
 }
 
 impl ServeArgs {
     /// The typed configuration these flags describe.
-    pub fn into_config(self) -> Config {
+    pub fn into_config(self) -> Result<Config, crate::auth::TokenError> {
+        let tokens = crate::auth::Tokens::load(
+            self.token.as_deref(),
+            self.token_file.as_deref(),
+            self.tokens_file.as_deref(),
+        )?;
         let mut config = Config::new(self.bind, self.data_dir);
+        config.tokens = tokens;
+        config.allowed_origins = self.allowed_origins;
+        config.allowed_hosts = self.allowed_hosts;
+        config.rate_per_second = self.rate_limit;
+        config.rate_burst = self.rate_burst;
+        config.socket.max_per_ip = self.max_sockets_per_ip;
         config.max_body_bytes = self.max_body_bytes;
         config.max_batch_events = self.max_batch_events;
         config.socket.max_clients = self.max_sockets;
@@ -77,6 +120,6 @@ impl ServeArgs {
         config.socket.replay_limit = self.replay_limit;
         config.retention =
             (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 86_400));
-        config
+        Ok(config)
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::Tokens;
 use crate::core::CommitConfig;
 
 /// Limits of the socket hub.
@@ -28,6 +29,8 @@ pub struct SocketConfig {
     pub replay_limit: usize,
     /// How long a send to one socket may block before the socket is dropped.
     pub send_timeout: Duration,
+    /// Sockets one remote IP may hold (loopback peers are not counted).
+    pub max_per_ip: usize,
 }
 
 impl Default for SocketConfig {
@@ -41,6 +44,7 @@ impl Default for SocketConfig {
             idle_timeout: Duration::from_secs(60),
             replay_limit: 1_000_000,
             send_timeout: Duration::from_secs(10),
+            max_per_ip: 64,
         }
     }
 }
@@ -64,6 +68,17 @@ pub struct Config {
     pub commit: CommitConfig,
     /// Ended sessions older than this are pruned with their events; `None` keeps all.
     pub retention: Option<Duration>,
+    /// Bearer tokens; empty means no authentication (allowed on loopback only).
+    pub tokens: Tokens,
+    /// Origins besides the server's own that browsers may call the API from (CORS).
+    pub allowed_origins: Vec<String>,
+    /// Host names besides loopback ones that a tokenless loopback server answers to.
+    pub allowed_hosts: Vec<String>,
+    /// Requests per second per token (or per IP without one); 0 turns limiting off.
+    /// Loopback peers are not limited.
+    pub rate_per_second: u32,
+    /// Requests one caller may make at once before the rate applies.
+    pub rate_burst: u32,
 }
 
 impl Config {
@@ -78,6 +93,11 @@ impl Config {
             socket: SocketConfig::default(),
             commit: CommitConfig::default(),
             retention: None,
+            tokens: Tokens::default(),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            rate_per_second: 50,
+            rate_burst: 200,
         }
     }
 

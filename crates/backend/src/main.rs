@@ -10,7 +10,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     chainwatch::telemetry::init();
     match cli.command {
-        Command::Serve(args) => serve(args.into_config()),
+        Command::Serve(args) => match args.into_config() {
+            Ok(config) => serve(config),
+            Err(error) => {
+                tracing::error!("{error}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

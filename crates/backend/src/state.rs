@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::auth::Security;
 use crate::config::Config;
 use crate::core::Core;
 use crate::store::LogReader;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Flips to true when the server begins to shut down.
     pub shutdown: watch::Sender<bool>,
+    /// Tokens, origins, hosts and the rate limiter.
+    pub security: Security,
 }

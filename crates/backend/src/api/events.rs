@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use super::error::ApiError;
 use super::{body, execute, unexpected};
+use crate::auth::Principal;
 use crate::core::{CoreError, Mutation, Outcome};
 use crate::state::AppState;
 use crate::store::Scope;
@@ -67,8 +68,14 @@ pub async fn ingest(
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody)))]
 pub async fn all_events(
     state: web::Data<AppState>,
+    caller: Principal,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if caller.user.is_some() {
+        return Err(ApiError::Forbidden(
+            "a user-scoped token reads events per session: GET /api/sessions/{id}/events".into(),
+        ));
+    }
     page(state, None, query.into_inner()).await
 }
 
@@ -77,9 +84,11 @@ pub async fn all_events(
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn session_events(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     if state.core.read().with_session(&id, |_| ()).is_none() {
         return Err(CoreError::session_not_found(&*id).into());
     }

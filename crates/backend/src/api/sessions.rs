@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 
 use super::error::ApiError;
 use super::{body, execute, unexpected};
+use crate::auth::Principal;
 use crate::core::{CoreError, Mutation, Outcome, SessionFilter};
 use crate::state::AppState;
 
@@ -63,9 +64,14 @@ pub async fn create(
     responses((status = 200, body = SessionList), (status = 400, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
+    caller: Principal,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    let mut query = query.into_inner();
+    if let Some(user) = &caller.user {
+        // A user-scoped token sees its user's sessions whatever it asks for.
+        query.user = Some(user.clone());
+    }
     let statuses = match &query.status {
         None => Vec::new(),
         Some(list) => list
@@ -97,8 +103,10 @@ pub async fn list(
     responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let detail = state
         .core
         .read()
@@ -112,9 +120,11 @@ pub async fn get(
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let request: UpdateSession = body::json(payload, state.config.max_body_bytes).await?;
     let updated =
         session(execute(&state, Mutation::UpdateSession(id.into_inner(), request)).await?)?;
@@ -126,9 +136,11 @@ pub async fn update(
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn end(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let request: EndSession = body::optional_json(payload, state.config.max_body_bytes).await?;
     let ended = session(execute(&state, Mutation::EndSession(id.into_inner(), request)).await?)?;
     Ok(HttpResponse::Ok().json(ended))

@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use super::error::ApiError;
 use super::{body, execute, unexpected};
+use crate::auth::Principal;
 use crate::core::{CoreError, Mutation, Outcome, ReadModel};
 use crate::state::AppState;
 
@@ -77,9 +78,11 @@ fn permission(outcome: Outcome) -> Result<PermissionRequest, ApiError> {
     responses((status = 201, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn issue_command(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let request: IssueCommand = body::json(payload, state.config.max_body_bytes).await?;
     let issued = command(execute(&state, Mutation::IssueCommand(id.into_inner(), request)).await?)?;
     Ok(HttpResponse::Created().json(issued))
@@ -90,8 +93,10 @@ pub async fn issue_command(
     responses((status = 200, body = CommandList), (status = 404, body = ErrorBody)))]
 pub async fn list_commands(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let list = state
         .core
         .read()
@@ -109,9 +114,11 @@ pub async fn list_commands(
     responses((status = 200, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn acknowledge_command(
     state: web::Data<AppState>,
+    caller: Principal,
     path: web::Path<(SessionId, CommandId)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &path.0)?;
     let request: AcknowledgeCommand =
         body::optional_json(payload, state.config.max_body_bytes).await?;
     let (id, command_id) = path.into_inner();
@@ -130,9 +137,11 @@ pub async fn acknowledge_command(
     responses((status = 201, body = AwaitingInput), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn await_input(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let request: AwaitInput = body::json(payload, state.config.max_body_bytes).await?;
     match execute(&state, Mutation::AwaitInput(id.into_inner(), request)).await? {
         Outcome::Awaiting(awaiting) => Ok(HttpResponse::Created().json(awaiting)),
@@ -145,9 +154,11 @@ pub async fn await_input(
     responses((status = 201, body = InputAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn submit_input(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let request: SubmitInput = body::json(payload, state.config.max_body_bytes).await?;
     match execute(&state, Mutation::SubmitInput(id.into_inner(), request)).await? {
         Outcome::Answer(answer) => Ok(HttpResponse::Created().json(answer)),
@@ -160,9 +171,11 @@ pub async fn submit_input(
     responses((status = 200, body = InputState), (status = 404, body = ErrorBody)))]
 pub async fn wait_input(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let read = state.core.read();
     require_session(read, &id)?;
     let wait = wait_of(&state, &query);
@@ -182,9 +195,11 @@ pub async fn wait_input(
     responses((status = 201, body = PermissionRequest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn request_permission(
     state: web::Data<AppState>,
+    caller: Principal,
     id: web::Path<SessionId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &id)?;
     let request: RequestPermission = body::json(payload, state.config.max_body_bytes).await?;
     let asked = permission(
         execute(
@@ -202,9 +217,11 @@ pub async fn request_permission(
     responses((status = 200, body = PermissionRequest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn decide_permission(
     state: web::Data<AppState>,
+    caller: Principal,
     path: web::Path<(SessionId, RequestId)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &path.0)?;
     let request: DecidePermission = body::json(payload, state.config.max_body_bytes).await?;
     let (id, request_id) = path.into_inner();
     let decided =
@@ -218,9 +235,11 @@ pub async fn decide_permission(
     responses((status = 200, body = PermissionState), (status = 404, body = ErrorBody)))]
 pub async fn wait_permission(
     state: web::Data<AppState>,
+    caller: Principal,
     path: web::Path<(SessionId, RequestId)>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_visible(state.core.read(), &path.0)?;
     let (id, request_id) = path.into_inner();
     let read = state.core.read();
     require_session(read, &id)?;

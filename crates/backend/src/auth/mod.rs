@@ -8,10 +8,16 @@
 pub mod middleware;
 pub mod rate;
 
+use std::future::{Ready, ready};
 use std::path::Path;
 
 use actix_web::http::Method;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use chainwatch_shared::SessionId;
 use serde::Deserialize;
+
+use crate::api::error::ApiError;
+use crate::core::{CoreError, ReadModel};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -42,7 +48,11 @@ pub struct Principal {
 impl Principal {
     /// The caller when no token is configured.
     pub fn local() -> Self {
-        Self { name: "local".into(), role: Role::Admin, user: None }
+        Self {
+            name: "local".into(),
+            role: Role::Admin,
+            user: None,
+        }
     }
 
     /// Whether this caller may see a session of `owner`.
@@ -52,6 +62,47 @@ impl Principal {
             Some(user) => owner == Some(user.as_str()),
         }
     }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    /// The caller the guard admitted; routes that take one are never public.
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Principal>()
+                .cloned()
+                .ok_or_else(|| ApiError::Internal("no caller on a guarded route".into())),
+        )
+    }
+}
+
+impl Principal {
+    /// Refuses (as not found, so ids of others' sessions are not confirmed) a session
+    /// this caller may not see.
+    pub fn check_visible(&self, read: &ReadModel, id: &SessionId) -> Result<(), ApiError> {
+        if self.user.is_none() {
+            return Ok(());
+        }
+        match read.with_session(id, |r| self.may_see(r.session.user.as_deref())) {
+            Some(true) => Ok(()),
+            _ => Err(CoreError::session_not_found(id).into()),
+        }
+    }
+}
+
+/// Security settings the guard needs, built once at start-up.
+pub struct Security {
+    /// The tokens (empty: authentication off).
+    pub tokens: Tokens,
+    /// Origins besides our own that browsers may call from.
+    pub allowed_origins: Vec<String>,
+    /// Host names besides loopback ones a tokenless loopback server answers to.
+    pub allowed_hosts: Vec<String>,
+    /// Requests per second per caller.
+    pub rate: rate::RateLimiter,
 }
 
 /// One configured token.
@@ -100,16 +151,30 @@ pub enum TokenError {
 }
 
 fn check(name: &str, token: &str) -> Result<(), TokenError> {
-    let ok = token.len() >= 16 && token.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'));
-    if ok { Ok(()) } else { Err(TokenError::Weak(name.to_owned())) }
+    let ok = token.len() >= 16
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'));
+    if ok {
+        Ok(())
+    } else {
+        Err(TokenError::Weak(name.to_owned()))
+    }
 }
 
 impl Tokens {
     /// Builds the token set from the shared token and a tokens file, both optional.
-    pub fn load(shared: Option<&str>, shared_file: Option<&Path>, named_file: Option<&Path>) -> Result<Self, TokenError> {
+    pub fn load(
+        shared: Option<&str>,
+        shared_file: Option<&Path>,
+        named_file: Option<&Path>,
+    ) -> Result<Self, TokenError> {
         let mut entries = Vec::new();
         let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|source| TokenError::Read { path: path.display().to_string(), source })
+            std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+                path: path.display().to_string(),
+                source,
+            })
         };
         let mut shared_tokens: Vec<String> = shared.map(str::to_owned).into_iter().collect();
         if let Some(path) = shared_file {
@@ -117,11 +182,19 @@ impl Tokens {
         }
         for token in shared_tokens {
             check("shared", &token)?;
-            entries.push(TokenEntry { name: "shared".into(), role: Role::Admin, token, user: None });
+            entries.push(TokenEntry {
+                name: "shared".into(),
+                role: Role::Admin,
+                token,
+                user: None,
+            });
         }
         if let Some(path) = named_file {
-            let named: Vec<TokenEntry> = serde_json::from_str(&read(path)?)
-                .map_err(|e| TokenError::Parse { path: path.display().to_string(), reason: e.to_string() })?;
+            let named: Vec<TokenEntry> =
+                serde_json::from_str(&read(path)?).map_err(|e| TokenError::Parse {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
             for entry in named {
                 check(&entry.name, &entry.token)?;
                 entries.push(entry);
@@ -146,7 +219,11 @@ impl Tokens {
         let mut found = None;
         for entry in &self.entries {
             if constant_time_eq(entry.token.as_bytes(), secret.as_bytes()) && found.is_none() {
-                found = Some(Principal { name: entry.name.clone(), role: entry.role, user: entry.user.clone() });
+                found = Some(Principal {
+                    name: entry.name.clone(),
+                    role: entry.role,
+                    user: entry.user.clone(),
+                });
             }
         }
         found
@@ -186,13 +263,23 @@ pub fn access(method: &Method, pattern: Option<&str>) -> Access {
     let get = method == Method::GET || method == Method::HEAD;
     match (get, pattern) {
         (true, "/api/health" | "/api/openapi.json") => Access::Public,
-        (true, "/ws" | "/api/sessions" | "/api/sessions/{id}" | "/api/events" | "/api/sessions/{id}/events") => {
-            Access::Roles(READ)
+        (
+            true,
+            "/ws"
+            | "/api/sessions"
+            | "/api/sessions/{id}"
+            | "/api/events"
+            | "/api/sessions/{id}/events",
+        ) => Access::Roles(READ),
+        (
+            true,
+            "/api/sessions/{id}/commands"
+            | "/api/sessions/{id}/input"
+            | "/api/sessions/{id}/permissions/{request_id}",
+        ) => Access::Roles(READ_OR_AGENT),
+        (false, "/api/sessions" | "/api/sessions/{id}" | "/api/sessions/{id}/end") => {
+            Access::Roles(AGENT_OR_OPERATOR)
         }
-        (true, "/api/sessions/{id}/commands" | "/api/sessions/{id}/input" | "/api/sessions/{id}/permissions/{request_id}") => {
-            Access::Roles(READ_OR_AGENT)
-        }
-        (false, "/api/sessions" | "/api/sessions/{id}" | "/api/sessions/{id}/end") => Access::Roles(AGENT_OR_OPERATOR),
         (
             false,
             "/api/events"
@@ -227,7 +314,10 @@ mod tests {
 
     #[test]
     fn unknown_routes_need_an_operator() {
-        assert_eq!(access(&Method::POST, Some("/api/new-thing")), Access::Roles(OPERATOR));
+        assert_eq!(
+            access(&Method::POST, Some("/api/new-thing")),
+            Access::Roles(OPERATOR)
+        );
         assert!(!access(&Method::POST, Some("/api/new-thing")).admits(Role::Viewer));
         assert!(access(&Method::POST, Some("/api/new-thing")).admits(Role::Admin));
     }
@@ -237,7 +327,10 @@ mod tests {
         assert!(Tokens::load(Some("short"), None, None).is_err());
         assert!(Tokens::load(Some("has spaces in it, long enough"), None, None).is_err());
         let tokens = Tokens::load(Some("0123456789abcdef0123"), None, None).expect("loads");
-        assert_eq!(tokens.authenticate("0123456789abcdef0123").map(|p| p.role), Some(Role::Admin));
+        assert_eq!(
+            tokens.authenticate("0123456789abcdef0123").map(|p| p.role),
+            Some(Role::Admin)
+        );
         assert_eq!(tokens.authenticate("0123456789abcdef0124"), None);
     }
 }

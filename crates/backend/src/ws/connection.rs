@@ -34,6 +34,8 @@ pub struct ConnectionContext {
     pub config: SocketConfig,
     /// Flips to true at shutdown.
     pub shutdown: watch::Receiver<bool>,
+    /// Set for user-scoped tokens: only this user's sessions.
+    pub scope: Option<String>,
 }
 
 enum Flow {
@@ -113,6 +115,14 @@ impl Connection {
                 if skip_delivered_global && event.global && event.seq > self.global_floor {
                     continue;
                 }
+                if self.context.scope.is_some()
+                    && !self
+                        .context
+                        .hub
+                        .visible(&self.context.scope, &event.session_id)
+                {
+                    continue;
+                }
                 sent += 1;
                 if sent > self.context.config.replay_limit {
                     return Err(format!(
@@ -177,6 +187,14 @@ impl Connection {
         }
         let upto = match self.context.hub.subscribe(self.id, &session_id) {
             Ok(seq) => seq,
+            Err(HubError::Forbidden) => {
+                return self
+                    .error(
+                        "forbidden",
+                        format!("this token may not see session '{session_id}'"),
+                    )
+                    .await;
+            }
             Err(HubError::TooManySubscriptions(n)) => {
                 return self
                     .error(

@@ -8,6 +8,7 @@
 //! and close, so a slow client can never slow the commit thread or anyone else.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -46,6 +47,12 @@ pub enum HubError {
     /// Too many sockets.
     #[error("the server has {0} sockets open, its limit")]
     Full(usize),
+    /// Too many sockets from one address.
+    #[error("this address has {0} sockets open, its limit")]
+    FullForAddress(usize),
+    /// A user-scoped socket asked for another user's session.
+    #[error("this token may not see that session")]
+    Forbidden,
     /// Too many subscriptions on this socket.
     #[error("a socket may subscribe to at most {0} sessions")]
     TooManySubscriptions(usize),
@@ -58,6 +65,10 @@ struct Client {
     queue: mpsc::Sender<Outbound>,
     subscriptions: HashSet<SessionId>,
     lagged: Arc<AtomicBool>,
+    /// Set for user-scoped tokens: only this user's sessions reach the socket.
+    scope: Option<String>,
+    /// Counted against the per-address limit (remote peers only).
+    address: Option<IpAddr>,
 }
 
 #[derive(Default)]
@@ -67,11 +78,32 @@ struct Registry {
     published_seq: u64,
     next_id: u64,
     closed: bool,
+    /// Each session's user, for user-scoped sockets.
+    owners: HashMap<SessionId, Option<String>>,
+    per_address: HashMap<IpAddr, usize>,
 }
 
 impl Registry {
+    fn visible(&self, scope: &Option<String>, session: &SessionId) -> bool {
+        match scope {
+            None => true,
+            Some(user) => self
+                .owners
+                .get(session)
+                .is_some_and(|owner| owner.as_ref() == Some(user)),
+        }
+    }
+
     fn drop_client(&mut self, id: u64) {
         if let Some(client) = self.clients.remove(&id) {
+            if let Some(address) = client.address {
+                if let Some(count) = self.per_address.get_mut(&address) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.per_address.remove(&address);
+                    }
+                }
+            }
             for session in client.subscriptions {
                 if let Some(subscribers) = self.topics.get_mut(&session) {
                     subscribers.remove(&id);
@@ -93,6 +125,8 @@ pub struct HubLimits {
     pub max_clients: usize,
     /// Subscriptions per client.
     pub max_subscriptions: usize,
+    /// Clients per remote address.
+    pub max_per_ip: usize,
 }
 
 /// The hub. Shared by the commit thread (publishing) and connection tasks.
@@ -130,11 +164,33 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a client on the global topic.
-    pub fn register(&self) -> Result<Registration, HubError> {
+    /// Records each session's user (at start-up; later ones come with `session:started`).
+    pub fn seed_owners(&self, owners: Vec<(SessionId, Option<String>)>) {
+        self.lock().owners.extend(owners);
+    }
+
+    /// Whether a socket of `scope` may see `session`.
+    pub fn visible(&self, scope: &Option<String>, session: &SessionId) -> bool {
+        self.lock().visible(scope, session)
+    }
+
+    /// Adds a client on the global topic. `scope` limits it to one user's sessions;
+    /// `address` (remote peers only) counts against the per-address limit.
+    pub fn register(
+        &self,
+        scope: Option<String>,
+        address: Option<IpAddr>,
+    ) -> Result<Registration, HubError> {
         let mut registry = self.lock();
         if registry.closed || registry.clients.len() >= self.limits.max_clients {
             return Err(HubError::Full(self.limits.max_clients));
+        }
+        if let Some(address) = address {
+            let count = registry.per_address.entry(address).or_default();
+            if *count >= self.limits.max_per_ip {
+                return Err(HubError::FullForAddress(self.limits.max_per_ip));
+            }
+            *count += 1;
         }
         let (queue, frames) = mpsc::channel(self.limits.queue_frames.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
@@ -146,6 +202,8 @@ impl Hub {
                 queue,
                 subscriptions: HashSet::new(),
                 lagged: lagged.clone(),
+                scope,
+                address,
             },
         );
         Ok(Registration {
@@ -166,6 +224,15 @@ impl Hub {
     pub fn subscribe(&self, id: u64, session: &SessionId) -> Result<u64, HubError> {
         let mut registry = self.lock();
         let published = registry.published_seq;
+        let scope = registry
+            .clients
+            .get(&id)
+            .ok_or(HubError::Gone)?
+            .scope
+            .clone();
+        if !registry.visible(&scope, session) {
+            return Err(HubError::Forbidden);
+        }
         let client = registry.clients.get_mut(&id).ok_or(HubError::Gone)?;
         if !client.subscriptions.contains(session)
             && client.subscriptions.len() >= self.limits.max_subscriptions
@@ -219,6 +286,9 @@ impl Publisher for Hub {
         let mut lagging: Vec<u64> = Vec::new();
         for event in events {
             registry.published_seq = event.seq;
+            if event.global {
+                track_owner(&mut registry, event);
+            }
             let frame = event_frame(&event.json);
             let mut deliver = |id: u64, client: &Client| {
                 if client
@@ -231,8 +301,11 @@ impl Publisher for Hub {
                 }
             };
             if event.global {
+                let owner = registry.owners.get(&event.session_id).cloned().flatten();
                 for (&id, client) in &registry.clients {
-                    deliver(id, client);
+                    if client.scope.is_none() || client.scope == owner {
+                        deliver(id, client);
+                    }
                 }
             } else if let Some(subscribers) = registry.topics.get(&event.session_id) {
                 for id in subscribers {
@@ -250,5 +323,30 @@ impl Publisher for Hub {
                 registry.drop_client(id);
             }
         }
+    }
+}
+
+/// Keeps the session → user map current from `session:started` and `session:pruned`.
+fn track_owner(registry: &mut Registry, event: &LoggedEvent) {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        user: Option<String>,
+    }
+    match serde_json::from_str::<Probe<'_>>(&event.json) {
+        Ok(Probe {
+            kind: "session:started",
+            user,
+        }) => {
+            registry.owners.insert(event.session_id.clone(), user);
+        }
+        Ok(Probe {
+            kind: "session:pruned",
+            ..
+        }) => {
+            registry.owners.remove(&event.session_id);
+        }
+        _ => {}
     }
 }

@@ -6,7 +6,10 @@ pub mod hub;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use actix_web::HttpMessage;
 use chainwatch_shared::ErrorBody;
+
+use crate::auth::Principal;
 
 use crate::state::AppState;
 use connection::ConnectionContext;
@@ -17,7 +20,15 @@ pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let registration = match state.hub.register() {
+    let scope = req
+        .extensions()
+        .get::<Principal>()
+        .and_then(|p| p.user.clone());
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_loopback());
+    let registration = match state.hub.register(scope.clone(), address) {
         Ok(registration) => registration,
         Err(refused) => {
             return Ok(HttpResponse::ServiceUnavailable()
@@ -28,19 +39,23 @@ pub async fn upgrade(
                 }));
         }
     };
-    let (response, session, stream) = match actix_ws::handle(&req, body) {
-        Ok(parts) => parts,
-        Err(e) => {
-            state.hub.unregister(registration.id);
-            return Err(e);
-        }
-    };
+    // Browsers pass the token as a `bearer.…` subprotocol next to `chainwatch`; the
+    // handshake must then name `chainwatch` back or the browser drops the socket.
+    let (response, session, stream) =
+        match actix_ws::handle_with_protocols(&req, body, &["chainwatch"]) {
+            Ok(parts) => parts,
+            Err(e) => {
+                state.hub.unregister(registration.id);
+                return Err(e);
+            }
+        };
     let stream = stream.max_frame_size(state.config.socket.max_frame_bytes);
     let context = ConnectionContext {
         hub: state.hub.clone(),
         reader: state.reader.clone(),
         config: state.config.socket.clone(),
         shutdown: state.shutdown.subscribe(),
+        scope,
     };
     actix_web::rt::spawn(connection::run(session, stream, context, registration));
     Ok(response)
