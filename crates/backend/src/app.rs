@@ -11,9 +11,10 @@ use actix_web::{App, web};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::core::{Core, CoreError};
+use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
 use crate::store::{LogReader, StoreError, open_sqlite};
+use crate::watch::WatchService;
 use crate::ws::hub::{Hub, HubLimits};
 
 /// Why the server could not start.
@@ -41,6 +42,9 @@ pub enum StartupError {
     /// The core cannot start.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// The file watcher's thread cannot start.
+    #[error("cannot start the file watcher: {0}")]
+    Watcher(std::io::Error),
 }
 
 /// A built server, listening, not yet running.
@@ -49,6 +53,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     commit_thread: JoinHandle<()>,
+    watcher: WatchService,
 }
 
 impl Application {
@@ -69,12 +74,18 @@ impl Application {
             },
             latest,
         ));
+        // Committed events go to the sockets and to the file watcher.
+        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(vec![hub.clone(), watch_publisher]));
         let (core, commit_thread) = Core::start(
             Box::new(writer),
             reader.as_ref(),
-            hub.clone(),
+            publisher,
             config.commit.clone(),
         )?;
+        let watcher =
+            WatchService::start(&config.watch, &config.data_dir, watch_inbox, core.clone())
+                .map_err(StartupError::Watcher)?;
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
             source,
@@ -117,6 +128,7 @@ impl Application {
             server,
             state,
             commit_thread,
+            watcher,
         })
     }
 
@@ -142,7 +154,9 @@ impl Application {
             stop.stop().await;
         });
         server.await?;
-        // The HTTP side is down: finish what is queued, then stop the commit thread.
+        // The HTTP side is down: stop the watcher (it commits through the core), finish
+        // what is queued, then stop the commit thread.
+        self.watcher.stop();
         self.state.core.shutdown().await;
         let _ = self.commit_thread.join();
         tracing::info!("stopped");

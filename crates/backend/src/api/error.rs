@@ -25,6 +25,9 @@ pub enum ApiError {
     /// No such resource.
     #[error("{0}")]
     NotFound(String),
+    /// Refused on principle: a path outside a session's cwd, or one never served.
+    #[error("{0}")]
+    Forbidden(String),
     /// Something failed inside the server.
     #[error("{0}")]
     Internal(String),
@@ -42,6 +45,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Unprocessable(_) => "unprocessable",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Forbidden(_) => "forbidden",
         }
     }
 }
@@ -62,6 +66,7 @@ impl ResponseError for ApiError {
             }
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
