@@ -304,6 +304,8 @@ pub struct FileContent {
 }
 
 /// `POST /api/events` body: one event or an array of them.
+// A wire type for the schema and the generated TypeScript; never held in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(untagged)]
 pub enum EventBatch {

@@ -43,6 +43,8 @@ pub enum ClientMessage {
 }
 
 /// A frame from the server.
+// Built one at a time to be encoded; boxing the event would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(
     tag = "type",
