@@ -288,13 +288,8 @@ impl Engine {
     /// is given (a directory that appeared while watched). Returns the first limit hit.
     fn add_tree(&mut self, id: &SessionId, start: &Path, now: Option<Instant>) -> Option<Problem> {
         let limits = self.limits;
-        let Some(os) = self.os.as_mut() else {
-            return None;
-        };
-        let Some(Root { rules, stats }) = self.sessions.get_mut(id).and_then(|s| s.root.as_mut())
-        else {
-            return None;
-        };
+        let os = self.os.as_mut()?;
+        let Root { rules, stats } = self.sessions.get_mut(id).and_then(|s| s.root.as_mut())?;
         let dirs = &mut self.dirs;
         let debouncer = &mut self.debouncer;
         let mut problem = None;
