@@ -472,6 +472,10 @@ impl Engine {
     }
 
     fn changed(&mut self, path: PathBuf, now: Instant) {
+        // A save storm: the path's window is open, nothing to learn (one hash lookup).
+        if self.debouncer.is_pending(&path) {
+            return;
+        }
         if self.dirs.contains_key(&path) || !self.parent_watched(&path) {
             return;
         }
@@ -483,6 +487,9 @@ impl Engine {
     }
 
     fn appeared(&mut self, path: PathBuf, hint: Option<bool>, now: Instant) {
+        if hint == Some(false) && self.debouncer.is_pending(&path) {
+            return;
+        }
         if !self.parent_watched(&path) || self.dirs.contains_key(&path) {
             return;
         }

@@ -337,3 +337,81 @@ fn without_an_os_watcher_sessions_are_recorded_as_not_watched() {
         )]
     );
 }
+
+/// What the engine alone absorbs, without the OS or the core: raw notifications per
+/// second for new files (create + modify + close-write each, then one flush with a stat
+/// per file), and for a storm on one file whose window is open.
+/// `cargo test --release -p chainwatch --lib absorption -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement"]
+fn absorption() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    tree(&root, &["src/gen"]);
+    std::fs::write(root.join(".gitignore"), "*.log\nbuild/\n").expect("write");
+    let (mut engine, _) = engine(100, roomy());
+    engine.reconcile(&"s".into(), live(&root));
+    engine.take_outputs();
+    let n = 10_000;
+    let paths: Vec<PathBuf> = (0..n)
+        .map(|i| root.join(format!("src/gen/file-{i}.rs")))
+        .collect();
+    for path in &paths {
+        std::fs::write(path, "x").expect("write");
+    }
+    let now = Instant::now();
+    let started = Instant::now();
+    for path in &paths {
+        engine.on_fs(ev(notify::EventKind::Create(CreateKind::File), path), now);
+        engine.on_fs(
+            ev(
+                notify::EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                path,
+            ),
+            now,
+        );
+        engine.on_fs(
+            ev(
+                notify::EventKind::Access(notify::event::AccessKind::Close(
+                    notify::event::AccessMode::Write,
+                )),
+                path,
+            ),
+            now,
+        );
+    }
+    let fed = started.elapsed();
+    engine.flush(now + WINDOW);
+    let total = started.elapsed();
+    let outputs = engine.take_outputs();
+    assert_eq!(changes(&outputs).len(), n);
+    eprintln!(
+        "new files: {} raw notifications in {:.1} ms = {:.0}/s; with the flush (a stat per \
+         file) {n} changes in {:.1} ms = {:.0} files/s",
+        3 * n,
+        fed.as_secs_f64() * 1e3,
+        (3 * n) as f64 / fed.as_secs_f64(),
+        total.as_secs_f64() * 1e3,
+        n as f64 / total.as_secs_f64()
+    );
+    let storm = &paths[0];
+    let raw = 1_000_000;
+    let started = Instant::now();
+    let later = now + Duration::from_secs(10);
+    for _ in 0..raw {
+        engine.on_fs(
+            ev(
+                notify::EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                storm,
+            ),
+            later,
+        );
+    }
+    let spent = started.elapsed();
+    eprintln!(
+        "storm: {raw} raw notifications on one file in {:.1} ms = {:.0}/s ({:.0} ns each)",
+        spent.as_secs_f64() * 1e3,
+        raw as f64 / spent.as_secs_f64(),
+        spent.as_nanos() as f64 / raw as f64
+    );
+}
