@@ -13,9 +13,10 @@ use tokio::sync::watch;
 use crate::auth::Security;
 use crate::auth::rate::RateLimiter;
 use crate::config::Config;
-use crate::core::{Core, CoreError};
+use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
 use crate::store::{LogReader, StoreError, open_sqlite};
+use crate::watch::WatchService;
 use crate::ws::hub::{Hub, HubLimits};
 
 /// Why the server could not start.
@@ -48,6 +49,9 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// The file watcher's thread cannot start.
+    #[error("cannot start the file watcher: {0}")]
+    Watcher(std::io::Error),
 }
 
 /// A built server, listening, not yet running.
@@ -56,6 +60,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     commit_thread: JoinHandle<()>,
+    watcher: Option<WatchService>,
 }
 
 impl Application {
@@ -80,13 +85,30 @@ impl Application {
             },
             latest,
         ));
+        // Committed events go to the sockets and to the file watcher.
+        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        // With watching off no watcher runs, so sessions keep the fold's default
+        // "not watched" state and no extra event follows each start.
+        let publisher: Arc<dyn Publisher> = if config.watch.enabled {
+            Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
+        } else {
+            hub.clone()
+        };
         let (core, commit_thread) = Core::start(
             Box::new(writer),
             reader.as_ref(),
-            hub.clone(),
+            publisher,
             config.commit.clone(),
         )?;
         hub.seed_owners(core.read().owners());
+        let watcher = if config.watch.enabled {
+            Some(
+                WatchService::start(&config.watch, &config.data_dir, watch_inbox, core.clone())
+                    .map_err(StartupError::Watcher)?,
+            )
+        } else {
+            None
+        };
         let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.to_string(),
             source,
@@ -139,6 +161,7 @@ impl Application {
             server,
             state,
             commit_thread,
+            watcher,
         })
     }
 
@@ -167,7 +190,11 @@ impl Application {
             actix_web::rt::spawn(retention(self.state.clone(), keep));
         }
         server.await?;
-        // The HTTP side is down: finish what is queued, then stop the commit thread.
+        // The HTTP side is down: stop the watcher (it commits through the core), finish
+        // what is queued, then stop the commit thread.
+        if let Some(watcher) = self.watcher {
+            watcher.stop();
+        }
         self.state.core.shutdown().await;
         let _ = self.commit_thread.join();
         tracing::info!("stopped");

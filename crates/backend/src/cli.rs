@@ -93,6 +93,31 @@ pub struct ServeArgs {
     /// Sockets one remote IP may hold (loopback is not counted).
     #[arg(long, env = "CHAINWATCH_MAX_SOCKETS_PER_IP", default_value_t = 64)]
     pub max_sockets_per_ip: usize,
+    /// Do not watch session cwds for file changes (sessions are recorded as not watched).
+    #[arg(long, env = "CHAINWATCH_NO_WATCH")]
+    pub no_watch: bool,
+    /// File-change coalescing window in milliseconds: one event per file per window.
+    #[arg(long, env = "CHAINWATCH_WATCH_DEBOUNCE_MS", default_value_t = 100)]
+    pub watch_debounce_ms: u64,
+    /// Directories watched for one session; past it the session is partly watched.
+    #[arg(
+        long,
+        env = "CHAINWATCH_WATCH_MAX_DIRS_PER_SESSION",
+        default_value_t = 10_000
+    )]
+    pub watch_max_dirs_per_session: usize,
+    /// Directories watched in all (keep it under inotify's max_user_watches).
+    #[arg(long, env = "CHAINWATCH_WATCH_MAX_DIRS", default_value_t = 50_000)]
+    pub watch_max_dirs: usize,
+    /// Most entries one file-tree listing returns.
+    #[arg(long, env = "CHAINWATCH_FILES_MAX_ENTRIES", default_value_t = 10_000)]
+    pub files_max_entries: usize,
+    /// Deepest directory level a file-tree listing descends to.
+    #[arg(long, env = "CHAINWATCH_FILES_MAX_DEPTH", default_value_t = 32)]
+    pub files_max_depth: usize,
+    /// Most bytes of a file's content the files API returns.
+    #[arg(long, env = "CHAINWATCH_FILES_MAX_BYTES", default_value_t = 1024 * 1024)]
+    pub files_max_bytes: u64,
 }
 
 impl ServeArgs {
@@ -120,6 +145,13 @@ impl ServeArgs {
         config.socket.replay_limit = self.replay_limit;
         config.retention =
             (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 86_400));
+        config.watch.enabled = !self.no_watch;
+        config.watch.debounce = Duration::from_millis(self.watch_debounce_ms);
+        config.watch.max_dirs_per_session = self.watch_max_dirs_per_session;
+        config.watch.max_dirs = self.watch_max_dirs;
+        config.files.max_entries = self.files_max_entries.max(1);
+        config.files.max_depth = self.files_max_depth.max(1);
+        config.files.max_bytes = self.files_max_bytes;
         Ok(config)
     }
 }

@@ -49,6 +49,59 @@ impl Default for SocketConfig {
     }
 }
 
+/// The file watcher (`watch/`): which session cwds it watches and at what cost.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// Whether session cwds are watched at all (default true). When false every session
+    /// is recorded as not watched, with that reason.
+    pub enabled: bool,
+    /// The coalescing window: all changes to one file within it give one event
+    /// (default 100 ms).
+    pub debounce: Duration,
+    /// Directories watched for one session (default 10,000); past it the session is
+    /// partly watched and told so with an `error:occurred` event.
+    pub max_dirs_per_session: usize,
+    /// Directories watched in all (default 50,000), below the OS limit (inotify's
+    /// `max_user_watches`, which is shared with every other program of the user).
+    pub max_dirs: usize,
+    /// Raw OS notifications buffered for the watcher thread (default 65,536); past it
+    /// they are dropped and the watched trees are rescanned instead.
+    pub queue_events: usize,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            debounce: Duration::from_millis(100),
+            max_dirs_per_session: 10_000,
+            max_dirs: 50_000,
+            queue_events: 65_536,
+        }
+    }
+}
+
+/// Limits of the read-only files API (`GET /api/sessions/{id}/files[/content]`).
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// Most entries one tree listing returns (default 10,000); past it `truncated`.
+    pub max_entries: usize,
+    /// Deepest directory level a tree listing descends to (default 32).
+    pub max_depth: usize,
+    /// Most bytes of one file's content returned (default 1 MiB); past it `truncated`.
+    pub max_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_depth: 32,
+            max_bytes: 1024 * 1024,
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -79,6 +132,10 @@ pub struct Config {
     pub rate_per_second: u32,
     /// Requests one caller may make at once before the rate applies.
     pub rate_burst: u32,
+    /// The file watcher.
+    pub watch: WatchConfig,
+    /// The files API.
+    pub files: FilesConfig,
 }
 
 impl Config {
@@ -98,6 +155,8 @@ impl Config {
             allowed_hosts: Vec::new(),
             rate_per_second: 50,
             rate_burst: 200,
+            watch: WatchConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 

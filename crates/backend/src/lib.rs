@@ -12,5 +12,6 @@ pub mod shutdown;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod watch;
 pub mod web;
 pub mod ws;

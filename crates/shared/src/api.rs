@@ -304,9 +304,10 @@ pub struct FileContent {
 }
 
 /// `POST /api/events` body: one event or an array of them.
+// A wire type for the schema and the generated TypeScript; never held in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)] // a wire shape, built once per request
 pub enum EventBatch {
     /// A single event.
     One(crate::event::NewEvent),

@@ -43,13 +43,14 @@ pub enum ClientMessage {
 }
 
 /// A frame from the server.
+// Built one at a time to be encoded; boxing the event would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(
     tag = "type",
     rename_all = "lowercase",
     rename_all_fields = "camelCase"
 )]
-#[allow(clippy::large_enum_variant)] // a wire shape; the server encodes event frames from stored JSON
 pub enum ServerMessage {
     /// First frame on every socket: the newest seq in the log.
     Hello {

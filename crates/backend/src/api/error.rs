@@ -25,7 +25,8 @@ pub enum ApiError {
     /// No such resource.
     #[error("{0}")]
     NotFound(String),
-    /// The caller may not do this.
+    /// The caller may not do this, or a path that is never served (outside a
+    /// session's cwd, or ignored).
     #[error("{0}")]
     Forbidden(String),
     /// Something failed inside the server.

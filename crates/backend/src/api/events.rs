@@ -3,7 +3,7 @@
 //! without decoding and re-encoding it.
 
 use actix_web::{HttpResponse, web};
-use chainwatch_shared::{ErrorBody, EventList, IngestResponse, NewEvent, SessionId};
+use chainwatch_shared::{ErrorBody, EventKind, EventList, IngestResponse, NewEvent, SessionId};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -56,6 +56,18 @@ pub async fn ingest(
             events.len(),
             state.config.max_batch_events
         )));
+    }
+    // A session:started whose cwd names a file here is refused (the only file-system
+    // look-up of ingest, and only for batches that start sessions).
+    let cwds: Vec<String> = events
+        .iter()
+        .map(|event| match &event.kind {
+            EventKind::SessionStarted { cwd, .. } => cwd.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    if cwds.iter().any(|cwd| !cwd.is_empty()) {
+        super::files::refuse_file_cwds(cwds, events.len()).await?;
     }
     match execute(&state, Mutation::Ingest(events)).await? {
         Outcome::Ingested(events) => Ok(HttpResponse::Created().json(IngestResponse { events })),

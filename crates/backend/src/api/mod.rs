@@ -5,6 +5,7 @@
 pub mod body;
 pub mod error;
 mod events;
+mod files;
 mod health;
 pub mod openapi;
 mod sessions;
@@ -36,6 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sessions/{id}", web::get().to(sessions::get))
             .route("/sessions/{id}", web::put().to(sessions::update))
             .route("/sessions/{id}/end", web::post().to(sessions::end))
+            .route("/sessions/{id}/files", web::get().to(files::tree))
+            .route(
+                "/sessions/{id}/files/content",
+                web::get().to(files::content),
+            )
             .route(
                 "/sessions/{id}/events",
                 web::get().to(events::session_events),

@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{events, health, sessions, steering};
+use super::{events, files, health, sessions, steering};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -32,6 +32,8 @@ use super::{events, health, sessions, steering};
         steering::request_permission,
         steering::decide_permission,
         steering::wait_permission,
+        files::tree,
+        files::content,
     ),
     components(schemas(
         chainwatch_shared::WorkspaceEvent,

@@ -53,6 +53,7 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateSession = body::json(payload, state.config.max_body_bytes).await?;
+    super::files::refuse_file_cwds(vec![request.cwd.clone()], 1).await?;
     let created = session(execute(&state, Mutation::CreateSession(request)).await?)?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/sessions/{}", created.id)))

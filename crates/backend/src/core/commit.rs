@@ -26,6 +26,18 @@ pub trait Publisher: Send + Sync + 'static {
     fn publish(&self, events: &[LoggedEvent]);
 }
 
+/// Hands every commit to several publishers in turn (the socket hub, the file watcher).
+/// Each must keep to the [`Publisher`] rule: never block.
+pub struct Fanout(pub Vec<Arc<dyn Publisher>>);
+
+impl Publisher for Fanout {
+    fn publish(&self, events: &[LoggedEvent]) {
+        for publisher in &self.0 {
+            publisher.publish(events);
+        }
+    }
+}
+
 /// Tunables of the commit step.
 #[derive(Debug, Clone)]
 pub struct CommitConfig {
@@ -122,6 +134,16 @@ impl Core {
             .await
             .map_err(|_| CoreError::Unavailable)?;
         answer.await.map_err(|_| CoreError::Unavailable)?
+    }
+
+    /// [`Core::execute`] for plain threads (the file watcher): blocks the calling thread
+    /// until the operation is durable and published. Never call it from async code.
+    pub fn execute_blocking(&self, mutation: Mutation) -> Result<Outcome, CoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .blocking_send(Request::Execute(mutation, reply))
+            .map_err(|_| CoreError::Unavailable)?;
+        answer.blocking_recv().map_err(|_| CoreError::Unavailable)?
     }
 
     /// Durable state for queries.

@@ -10,7 +10,7 @@ pub mod projection;
 pub mod read_model;
 pub mod validate;
 
-pub use commit::{CommitConfig, Core, Publisher, rebuild};
+pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
 pub use ops::{Mutation, Outcome};
 pub use read_model::{ReadModel, SessionFilter};

@@ -10,7 +10,7 @@ use chainwatch_shared::{
     AcknowledgeCommand, AwaitInput, AwaitingInput, Command, CommandId, CommandStatus,
     CreateSession, DecidePermission, EndSession, EventId, EventKind, IngestedEvent, InputAnswer,
     IssueCommand, NewEvent, PermissionRequest, RequestId, RequestPermission, Session, SessionId,
-    SessionStatus, StepId, SubmitInput, UpdateSession, WorkspaceEvent,
+    SessionStatus, StepId, SubmitInput, UpdateSession, WatchState, WorkspaceEvent,
 };
 use chrono::{DateTime, Utc};
 
@@ -47,6 +47,10 @@ pub enum Mutation {
         /// Sessions ended before this go.
         ended_before: DateTime<Utc>,
     },
+    /// The file watcher started or stopped watching a session's cwd: emits
+    /// `session:updated { watch }`. A no-op (no event) when the session has ended or the
+    /// state is already the one given.
+    SetWatch(SessionId, WatchState),
 }
 
 /// What an operation produced, for the route to render.
@@ -174,6 +178,7 @@ impl Stager<'_> {
                 self.decide_permission(&id, &request_id, request)
             }
             Mutation::Prune { ended_before } => self.prune(ended_before),
+            Mutation::SetWatch(id, watch) => self.set_watch(&id, watch),
         }
     }
 
@@ -245,6 +250,25 @@ impl Stager<'_> {
             watch: None,
         };
         self.check_lifecycle(id, &kind)?;
+        self.emit(id, kind, None, None)?;
+        self.session(id)
+    }
+
+    fn set_watch(&mut self, id: &SessionId, watch: WatchState) -> Result<Outcome, CoreError> {
+        let record = self.record(id)?;
+        // The watcher may learn of an end after it happened: that is not an error, and an
+        // ended session keeps the "ended" watch state its end gave it.
+        if record.is_ended() || record.session.watch == watch {
+            return self.session(id);
+        }
+        validate::optional_text("watch.reason", watch.reason.as_deref(), MAX_TEXT_LEN)?;
+        let kind = EventKind::SessionUpdated {
+            status: None,
+            summary: None,
+            title: None,
+            model: None,
+            watch: Some(watch),
+        };
         self.emit(id, kind, None, None)?;
         self.session(id)
     }

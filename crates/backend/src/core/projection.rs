@@ -41,7 +41,9 @@ pub struct SessionRecord {
 fn not_watched() -> WatchState {
     WatchState {
         watched: false,
-        reason: Some("file watching is not running for this session".into()),
+        reason: Some(
+            "file watching is off on this server, or has not started for this session".into(),
+        ),
     }
 }
 

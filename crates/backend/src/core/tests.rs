@@ -800,3 +800,56 @@ async fn retention_prunes_ended_sessions_and_their_events_and_announces_it() {
         "a restart does not resurrect it"
     );
 }
+
+#[tokio::test]
+async fn set_watch_emits_once_per_change_and_is_a_no_op_after_end() {
+    let h = harness();
+    ok(&h.core, create("w1")).await;
+    let watched = WatchState {
+        watched: true,
+        reason: None,
+    };
+    let before = h.published.len();
+    ok(&h.core, Mutation::SetWatch("w1".into(), watched.clone())).await;
+    assert_eq!(h.published.len(), before + 1);
+    assert_eq!(
+        h.published.types().last().map(String::as_str),
+        Some("session:updated")
+    );
+    assert_eq!(
+        h.core.read().session(&"w1".into()).expect("session").watch,
+        watched
+    );
+    // The same state again emits nothing.
+    ok(&h.core, Mutation::SetWatch("w1".into(), watched.clone())).await;
+    assert_eq!(h.published.len(), before + 1);
+    ok(
+        &h.core,
+        Mutation::EndSession("w1".into(), EndSession::default()),
+    )
+    .await;
+    let ended = h.published.len();
+    // After the end: accepted, nothing emitted, the end's watch state kept.
+    ok(&h.core, Mutation::SetWatch("w1".into(), watched)).await;
+    assert_eq!(h.published.len(), ended);
+    assert!(
+        !h.core
+            .read()
+            .session(&"w1".into())
+            .expect("session")
+            .watch
+            .watched
+    );
+    // An unknown session is not found.
+    let missing = h
+        .core
+        .execute(Mutation::SetWatch(
+            "nope".into(),
+            WatchState {
+                watched: false,
+                reason: None,
+            },
+        ))
+        .await;
+    assert!(matches!(missing, Err(CoreError::NotFound { .. })));
+}

@@ -33,6 +33,9 @@ impl TestServer {
             "127.0.0.1:0".parse().expect("addr"),
             dir.path().join("data"),
         );
+        // These tests count events exactly; the watcher's own `session:updated {watch}`
+        // after each start is covered by tests/files.rs.
+        config.watch.enabled = false;
         adjust(&mut config);
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
