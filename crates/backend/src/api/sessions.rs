@@ -70,7 +70,14 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let mut query = query.into_inner();
     if let Some(user) = &caller.user {
-        // A user-scoped token sees its user's sessions whatever it asks for.
+        // A user-scoped token sees its user's sessions only: asking for another user's
+        // finds nothing rather than widening (or silently changing) the question.
+        if query.user.as_ref().is_some_and(|asked| asked != user) {
+            return Ok(HttpResponse::Ok().json(SessionList {
+                sessions: Vec::new(),
+                total: 0,
+            }));
+        }
         query.user = Some(user.clone());
     }
     let statuses = match &query.status {
