@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod hook;
 pub mod shutdown;
 pub mod state;
 pub mod store;

@@ -3,14 +3,43 @@
 use std::process::ExitCode;
 
 use chainwatch::app::Application;
-use chainwatch::cli::{Cli, Command};
+use chainwatch::cli::{Cli, Command, HooksCommand};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    chainwatch::telemetry::init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A hook must never fail (a failing hook can block Claude Code): whatever the
+        // arguments, `chainwatch hook` exits 0.
+        Err(e) if std::env::args().nth(1).as_deref() == Some("hook") => {
+            eprintln!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
-        Command::Serve(args) => serve(args.into_config()),
+        Command::Serve(args) => {
+            chainwatch::telemetry::init();
+            serve(args.into_config())
+        }
+        Command::Hook => {
+            chainwatch::telemetry::init_hook();
+            chainwatch::hook::main()
+        }
+        Command::Hooks(args) => {
+            chainwatch::telemetry::init_hook();
+            let (options, remove) = match args.command {
+                HooksCommand::Install(args) => (args.into_options(), false),
+                HooksCommand::Uninstall(args) => (args.into_options(), true),
+            };
+            match chainwatch::hook::install::apply(&options, remove) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("chainwatch hooks: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 
