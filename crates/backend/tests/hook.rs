@@ -858,7 +858,7 @@ fn hook_wall_time() {
             .collect();
         times.sort();
         let pct = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-        println!(
+        eprintln!(
             "{name}: n={runs} p50={:?} p90={:?} p99={:?} max={:?}",
             pct(0.5),
             pct(0.9),

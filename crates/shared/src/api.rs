@@ -306,6 +306,7 @@ pub struct FileContent {
 /// `POST /api/events` body: one event or an array of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // a wire shape, built once per request
 pub enum EventBatch {
     /// A single event.
     One(crate::event::NewEvent),

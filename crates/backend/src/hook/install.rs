@@ -119,17 +119,13 @@ pub fn entries(config: &HookConfig) -> Vec<Entry> {
 
 /// Whether a hook command runs `chainwatch hook` (any path to the binary).
 pub fn is_chainwatch_command(command: &str) -> bool {
-    let mut words = command.split_whitespace().rev();
-    if words.next() != Some("hook") {
-        return false;
-    }
-    let Some(program) = words.next() else {
+    let Some(program) = command.trim().strip_suffix("hook") else {
         return false;
     };
-    if words.next().is_some() {
+    if !program.ends_with(char::is_whitespace) {
         return false;
     }
-    let program = program.trim_matches(|c| c == '"' || c == '\'');
+    let program = program.trim().trim_matches(|c| c == '"' || c == '\'');
     let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
     name == "chainwatch" || name == "chainwatch.exe"
 }
@@ -328,10 +324,7 @@ pub fn render(settings: &Json) -> String {
     text
 }
 
-fn hooks_object<'a>(
-    settings: &'a mut Json,
-    create: bool,
-) -> Result<Option<&'a mut Json>, InstallError> {
+fn hooks_object(settings: &mut Json, create: bool) -> Result<Option<&mut Json>, InstallError> {
     if settings.get("hooks").is_none() {
         if !create {
             return Ok(None);

@@ -53,7 +53,8 @@ pub struct Outcome {
 pub fn run(config: &HookConfig, payload: Payload, origin: &Origin) -> Outcome {
     let capture = Capture::new(payload);
     let client = Client::new(config);
-    let spool = Spool::new(config.spool_dir.clone(), config.spool_max_bytes);
+    let spool = Spool::new(config.spool_dir.clone(), config.spool_max_bytes)
+        .with_flush_bound(config.timeout);
     let reporter = Reporter {
         client: &client,
         config,

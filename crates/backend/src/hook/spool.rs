@@ -3,8 +3,9 @@
 //!
 //! Adding an entry writes a temporary file and renames it into place, so it needs no lock
 //! and a reader never sees half an entry. Entry names start with the capture time, so
-//! name order is capture order. Flushing takes an exclusive lock on `.lock` (one flusher
-//! at a time; the OS drops the lock when a process dies), delivers entries oldest first,
+//! name order is capture order. Flushing holds `.lock`, a file created exclusively (one
+//! flusher at a time; removed when the flusher is done, and taken over once it is older
+//! than any flush can last, when its process died holding it), delivers entries oldest first,
 //! deletes each once the server stored it, and lists again until nothing is left. The
 //! spool is bounded: when a new entry would pass the bound, the oldest entries go.
 //! Delivery is idempotent (every event has a deterministic eventId), so an entry
@@ -23,6 +24,8 @@ use super::payload::Capture;
 const LOCK_FILE: &str = ".lock";
 const ENTRY_SUFFIX: &str = ".json";
 const PART_SUFFIX: &str = ".part";
+/// A flush lock at least this old is taken over.
+const MIN_STALE: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -69,17 +72,34 @@ pub enum Flush {
 pub struct Spool {
     dir: PathBuf,
     max_bytes: u64,
+    stale_after: Duration,
 }
 
 /// The lock of the flusher; released when dropped.
 pub struct FlushLock {
-    _file: File,
+    path: PathBuf,
+}
+
+impl Drop for FlushLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 impl Spool {
     /// The spool in `dir`, holding at most `max_bytes`.
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
-        Self { dir, max_bytes }
+        Self {
+            dir,
+            max_bytes,
+            stale_after: MIN_STALE,
+        }
+    }
+
+    /// A lock older than `flush_bound` (and at least 10 s) belongs to a dead process.
+    pub fn with_flush_bound(mut self, flush_bound: Duration) -> Self {
+        self.stale_after = (flush_bound * 2).max(MIN_STALE);
+        self
     }
 
     /// The spool's directory.
@@ -175,21 +195,43 @@ impl Spool {
     /// Takes the flush lock, trying until `deadline`; `None` if another process keeps it.
     pub fn lock(&self, deadline: Instant) -> Option<FlushLock> {
         fs::create_dir_all(&self.dir).ok()?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(LOCK_FILE))
-            .ok()?;
+        let path = self.dir.join(LOCK_FILE);
         loop {
-            match file.try_lock() {
-                Ok(()) => return Some(FlushLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut file) => {
+                    let _ = write!(file, "{}", std::process::id());
+                    return Some(FlushLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if self.lock_is_stale(&path) {
+                        // Its holder died: move it aside (atomic, so only one taker wins).
+                        let aside = self.dir.join(format!(
+                            ".lock-stale-{}-{}",
+                            std::process::id(),
+                            COUNTER.fetch_add(1, Ordering::Relaxed)
+                        ));
+                        if fs::rename(&path, &aside).is_ok() {
+                            tracing::warn!("took over a stale spool lock");
+                            let _ = fs::remove_file(&aside);
+                        }
+                        continue;
+                    }
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 Err(_) => return None,
             }
         }
+    }
+
+    fn lock_is_stale(&self, path: &Path) -> bool {
+        fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age > self.stale_after)
     }
 
     /// Delivers every entry in order while `deliver` succeeds and time remains. An entry
@@ -351,5 +393,21 @@ mod tests {
             other.flush_now(soon(), |_| Ok(())),
             Flush::Done { delivered: 1 }
         );
+    }
+
+    #[test]
+    fn a_stale_lock_is_taken_over() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut spool = Spool::new(dir.path().to_path_buf(), 1 << 20);
+        spool.stale_after = Duration::from_millis(50);
+        spool.push(&capture(0)).expect("push");
+        let dead = spool.lock(soon()).expect("lock");
+        std::mem::forget(dead);
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(
+            spool.flush_now(soon(), |_| Ok(())),
+            Flush::Done { delivered: 1 }
+        );
+        assert!(!dir.path().join(LOCK_FILE).exists());
     }
 }
