@@ -78,9 +78,10 @@ pub struct InstallArgs {
     /// Print the change as a diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// The command the entries run.
-    #[arg(long, default_value = crate::hook::install::DEFAULT_COMMAND)]
-    pub command: String,
+    /// The command the entries run [default: `chainwatch hook` when `chainwatch` is on
+    /// PATH, else this binary's absolute path followed by `hook`].
+    #[arg(long)]
+    pub command: Option<String>,
 }
 
 impl InstallArgs {
@@ -95,7 +96,9 @@ impl InstallArgs {
         Options {
             target,
             dry_run: self.dry_run,
-            command: self.command,
+            command: self
+                .command
+                .unwrap_or_else(crate::hook::install::default_command),
         }
     }
 }

@@ -699,11 +699,21 @@ fn ask_user_question_answered_from_the_page_comes_back_as_answers() {
     );
 }
 
+/// Runs the binary with `chainwatch` on PATH (as after an install).
 fn chainwatch(args: &[&str]) -> (bool, String) {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_chainwatch"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    chainwatch_with_path(args, &bin_dir)
+}
+
+fn chainwatch_with_path(args: &[&str], path: &Path) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chainwatch"));
     for var in HOOK_VARS {
         command.env_remove(var);
     }
+    command.env("PATH", path);
     let output = command.args(args).output().expect("runs");
     (
         output.status.success(),
@@ -824,6 +834,40 @@ fn install_into_a_project_without_settings_creates_them() {
 }
 
 #[test]
+fn install_without_chainwatch_on_path_writes_the_binarys_own_path() {
+    let project = tempfile::tempdir().expect("project");
+    let dir = project.path().to_str().expect("utf-8 path");
+    let nowhere = project.path().join("empty-bin");
+    let (ok, out) = chainwatch_with_path(&["hooks", "install", "--project", dir], &nowhere);
+    assert!(ok, "{out}");
+    let settings = project.path().join(".claude/settings.json");
+    let first = std::fs::read(&settings).expect("read");
+    let created: Value = serde_json::from_slice(&first).expect("json");
+    let command = created["hooks"]["Stop"][0]["hooks"][0]["command"]
+        .as_str()
+        .expect("command")
+        .to_owned();
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_chainwatch")).expect("exe");
+    assert!(
+        command.ends_with(" hook") && command.contains(exe.to_str().expect("utf-8")),
+        "{command}"
+    );
+    // The installed command runs (a hook that reports nowhere exits 0, silently).
+    let ran = Command::new("sh")
+        .args(["-c", &command])
+        .env("CHAINWATCH_URL", "http://127.0.0.1:9")
+        .env("CHAINWATCH_SPOOL_DIR", project.path().join("spool"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh");
+    assert!(ran.status.success());
+    assert!(ran.stdout.is_empty());
+    // A second install changes nothing.
+    let (ok, out) = chainwatch_with_path(&["hooks", "install", "--project", dir], &nowhere);
+    assert!(ok && out.contains("nothing to change"), "{out}");
+}
+
+#[test]
 fn a_hook_with_bad_input_or_arguments_still_exits_zero() {
     let hook = Hook::new("http://127.0.0.1:9");
     let ran = hook.run(&json!("not an object"));
@@ -843,27 +887,44 @@ fn hook_wall_time() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(300);
-    for (name, mutate) in [
-        ("PostToolUse (report only)", "post_tool_use_bash"),
-        ("PreToolUse (report + commands)", "pre_tool_use_bash"),
-    ] {
-        let mut times: Vec<Duration> = (0..runs)
-            .map(|i| {
-                let mut p = payload(mutate, "timing");
-                p["tool_use_id"] = json!(format!("toolu_{name:.3}_{i}").replace(' ', "_"));
-                let ran = hook.run(&p);
-                assert!(ran.success);
-                ran.elapsed
-            })
-            .collect();
+    let percentiles = |name: &str, mut times: Vec<Duration>| {
         times.sort();
         let pct = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
         eprintln!(
-            "{name}: n={runs} p50={:?} p90={:?} p99={:?} max={:?}",
+            "{name}: n={} p50={:?} p90={:?} p99={:?} max={:?}",
+            times.len(),
             pct(0.5),
             pct(0.9),
             pct(0.99),
             times[times.len() - 1]
         );
+    };
+    let spawn_only: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let status = Command::new(env!("CARGO_BIN_EXE_chainwatch"))
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .expect("runs");
+            assert!(status.success());
+            start.elapsed()
+        })
+        .collect();
+    percentiles("baseline: spawn `chainwatch --version`", spawn_only);
+    for (name, mutate) in [
+        ("PostToolUse (report only)", "post_tool_use_bash"),
+        ("PreToolUse (report + commands)", "pre_tool_use_bash"),
+    ] {
+        let times: Vec<Duration> = (0..runs)
+            .map(|i| {
+                let mut p = payload(mutate, "timing");
+                p["tool_use_id"] = json!(format!("toolu_{mutate}_{i}"));
+                let ran = hook.run(&p);
+                assert!(ran.success && ran.stdout.is_empty());
+                ran.elapsed
+            })
+            .collect();
+        percentiles(name, times);
     }
 }

@@ -60,7 +60,11 @@ impl Client {
             builder = builder.proxy(None);
         }
         Self {
-            agent: builder.build().new_agent(),
+            agent: ureq::Agent::with_parts(
+                builder.build(),
+                ureq::unversioned::transport::DefaultConnector::default(),
+                LiteralFirst::default(),
+            ),
             base: config.url.clone(),
             authorization: config.token.as_ref().map(|t| format!("Bearer {t}")),
         }
@@ -228,6 +232,36 @@ impl Client {
         );
         let state: PermissionState = self.get(&path, poll_deadline(wait, deadline))?;
         Ok(state.request)
+    }
+}
+
+/// Resolves IP literals (the usual `127.0.0.1`) directly; ureq's default resolver starts
+/// a thread per request to bound the lookup, which costs a hook call more than the
+/// request itself. Host names go to the default resolver.
+#[derive(Debug, Default)]
+struct LiteralFirst(ureq::unversioned::resolver::DefaultResolver);
+
+impl ureq::unversioned::resolver::Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        if let Some(authority) = uri.authority() {
+            let host = authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+                let https = uri.scheme_str() == Some("https");
+                let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+                let mut addrs = self.empty();
+                addrs.push(std::net::SocketAddr::new(ip, port));
+                return Ok(addrs);
+            }
+        }
+        self.0.resolve(uri, config, timeout)
     }
 }
 

@@ -117,6 +117,38 @@ pub fn entries(config: &HookConfig) -> Vec<Entry> {
     ]
 }
 
+/// The command to install: `chainwatch hook` when a `chainwatch` is on PATH (portable,
+/// fit for a settings file shared in a repository), else the running binary by its
+/// absolute path, so that the entries work as installed.
+pub fn default_command() -> String {
+    let name = if cfg!(windows) {
+        "chainwatch.exe"
+    } else {
+        "chainwatch"
+    };
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()));
+    if on_path {
+        return DEFAULT_COMMAND.to_owned();
+    }
+    match std::env::current_exe() {
+        Ok(exe) => format!("{} hook", shell_quote(&exe.to_string_lossy())),
+        Err(_) => DEFAULT_COMMAND.to_owned(),
+    }
+}
+
+/// `path` as one word for `sh -c` (how Claude Code runs hook commands).
+fn shell_quote(path: &str) -> String {
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,~\\".contains(c));
+    if plain {
+        path.to_owned()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
+}
+
 /// Whether a hook command runs `chainwatch hook` (any path to the binary).
 pub fn is_chainwatch_command(command: &str) -> bool {
     let Some(program) = command.trim().strip_suffix("hook") else {
@@ -632,6 +664,15 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&render(&again)).expect("json");
         let original: serde_json::Value = serde_json::from_str(text).expect("json");
         assert_eq!(back, original);
+    }
+
+    #[test]
+    fn quoted_paths_stay_one_word_and_recognisable() {
+        assert_eq!(shell_quote("/usr/bin/chainwatch"), "/usr/bin/chainwatch");
+        let spaced = shell_quote("/home/a b/chainwatch");
+        assert_eq!(spaced, "'/home/a b/chainwatch'");
+        assert!(is_chainwatch_command(&format!("{spaced} hook")));
+        assert!(default_command().ends_with(" hook"));
     }
 
     #[test]
