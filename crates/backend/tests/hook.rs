@@ -699,6 +699,28 @@ fn ask_user_question_answered_from_the_page_comes_back_as_answers() {
     );
 }
 
+#[test]
+fn a_question_answered_in_the_terminal_settles_the_page() {
+    let server = Server::start();
+    let hook = Hook::new(&server.url()).with("CHAINWATCH_QUESTION_WAIT_MS", "300");
+    let question = payload("pre_tool_use_ask_user_question", "terminal");
+    let ran = hook.run(&question);
+    ran.assert_silent();
+    assert!(ran.elapsed >= Duration::from_millis(300));
+    assert!(server.session("terminal")["awaitingInput"].is_object());
+
+    let mut answered = question.clone();
+    answered["hook_event_name"] = json!("PostToolUse");
+    answered["tool_response"] = json!({
+        "questions": question["tool_input"]["questions"],
+        "answers": {"Which payment provider should the retry use?": "Adyen"}
+    });
+    hook.run(&answered).assert_silent();
+    let detail = server.session("terminal");
+    assert!(detail["awaitingInput"].is_null(), "{detail}");
+    assert_eq!(detail["answers"][0]["text"], "Adyen");
+}
+
 /// Runs the binary with `chainwatch` on PATH (as after an install).
 fn chainwatch(args: &[&str]) -> (bool, String) {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_chainwatch"))

@@ -201,6 +201,22 @@ impl Client {
         .map(drop)
     }
 
+    /// `POST /api/sessions/{id}/input`: answers the open question `request`.
+    pub fn submit_input(
+        &self,
+        id: &SessionId,
+        request: &RequestId,
+        text: &str,
+        deadline: Instant,
+    ) -> Result<(), ClientError> {
+        let body = chainwatch_shared::SubmitInput {
+            text: text.to_owned(),
+            request_id: Some(request.clone()),
+        };
+        self.post::<serde_json::Value>(&format!("/sessions/{id}/input"), &body, deadline)
+            .map(drop)
+    }
+
     /// `GET /api/sessions/{id}/input?requestId=&waitMs=`: the answer, once given.
     pub fn wait_input(
         &self,

@@ -53,7 +53,7 @@ pub fn occurrence_base(payload: &Payload, captured_at: DateTime<Utc>) -> String 
     let session = payload.session_id().as_bytes();
     let subagent_event = matches!(payload.event_name(), "SubagentStart" | "SubagentStop");
     let key = if let Some(tool_use_id) = payload.tool_use_id() {
-        hash(&[name, session, b"tool", tool_use_id.as_bytes()])
+        return tool_base(payload.event_name(), payload.session_id(), tool_use_id);
     } else if let (true, Some(agent_id)) = (subagent_event, payload.agent_id()) {
         hash(&[name, session, b"agent", agent_id.as_bytes()])
     } else {
@@ -68,6 +68,18 @@ pub fn occurrence_base(payload: &Payload, captured_at: DateTime<Utc>) -> String 
             });
         hash(&[name, session, b"payload", &raw, moment.as_bytes()])
     };
+    format!("cw-{key}")
+}
+
+/// The base of a tool event, from its event name, session and `tool_use_id` alone (so the
+/// PostToolUse hook can name what the PreToolUse hook of the same call posted).
+pub fn tool_base(event_name: &str, session: &str, tool_use_id: &str) -> String {
+    let key = hash(&[
+        event_name.as_bytes(),
+        session.as_bytes(),
+        b"tool",
+        tool_use_id.as_bytes(),
+    ]);
     format!("cw-{key}")
 }
 

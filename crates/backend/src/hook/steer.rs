@@ -58,6 +58,12 @@ impl Steering<'_> {
             "PreToolUse" => self.pre_tool_use(),
             "PermissionRequest" => self.permission(),
             "Stop" => self.stop(),
+            "PostToolUse" | "PostToolUseFailure"
+                if self.capture.payload.tool_name() == Some("AskUserQuestion")
+                    && !self.config.question_wait.is_zero() =>
+            {
+                self.settle_questions().map(|()| None)
+            }
             _ => Ok(None),
         };
         result.unwrap_or_else(|e| {
@@ -276,6 +282,50 @@ impl Steering<'_> {
                 "updatedInput": updated,
             }
         })))
+    }
+
+    /// After an `AskUserQuestion` the page's questions are settled with what the person
+    /// answered in the terminal (when the page did not answer first), so the session
+    /// does not look as if it still waited.
+    fn settle_questions(&self) -> Result<(), ClientError> {
+        let payload = &self.capture.payload;
+        let Some(tool_use_id) = payload.tool_use_id() else {
+            return Ok(());
+        };
+        let asked = ids::tool_base("PreToolUse", payload.session_id(), tool_use_id);
+        let questions = payload
+            .get("tool_input")
+            .and_then(|i| i.get("questions"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let answers = payload
+            .get("tool_response")
+            .and_then(|r| r.get("answers"))
+            .or_else(|| payload.get("tool_input").and_then(|i| i.get("answers")));
+        for (index, question) in questions.iter().enumerate() {
+            let answer = question
+                .get("question")
+                .and_then(Value::as_str)
+                .and_then(|q| answers.and_then(|a| a.get(q)))
+                .and_then(Value::as_str)
+                .filter(|a| !a.trim().is_empty());
+            let text = match (answer, payload.event_name()) {
+                (Some(answer), _) => answer,
+                (None, "PostToolUseFailure") => "(not answered: dismissed in the terminal)",
+                (None, _) => "(answered in the terminal)",
+            };
+            let request = ids::request_id("ask-", &asked, Some(index));
+            match self
+                .client
+                .submit_input(&self.session(), &request, text, self.quick_deadline())
+            {
+                // Refused: answered already, or never asked (the page took too long).
+                Ok(()) | Err(ClientError::Refused { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// PermissionRequest: waits for the page's decision (the request was posted by the
