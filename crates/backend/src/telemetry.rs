@@ -26,6 +26,7 @@ pub fn init_hook() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(false)
         .without_time()
         .try_init();
 }

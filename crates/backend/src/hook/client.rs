@@ -114,7 +114,15 @@ impl Client {
                     .call()
             }
         };
-        let mut response = result.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let mut response = result.map_err(|e| {
+            if !cfg!(feature = "tls") && url.starts_with("https:") {
+                ClientError::Unreachable(format!(
+                    "{e} (this chainwatch was built without HTTPS; build it with `--features tls`)"
+                ))
+            } else {
+                ClientError::Unreachable(e.to_string())
+            }
+        })?;
         let status = response.status().as_u16();
         let text = response
             .body_mut()
