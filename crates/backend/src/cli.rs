@@ -1,5 +1,6 @@
-//! The command line: `chainwatch serve` (and, as they land, `hook` and `hooks install`).
-//! Flags and environment variables are part of the public contract (PRODUCT.md).
+//! The command line: `chainwatch serve`, `chainwatch hook` and `chainwatch hooks
+//! install|uninstall`. Flags and environment variables are part of the public contract
+//! (PRODUCT.md); the hook's environment variables are read by `hook::config`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,7 +23,84 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: REST under /api, the socket at /ws, the web app at /.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Report one Claude Code hook payload (JSON on stdin) to the server and answer
+    /// Claude Code where the hook can steer it. Always exits 0.
+    #[command(long_about = HOOK_HELP)]
+    Hook,
+    /// Manage the `chainwatch hook` entries in Claude Code's settings.json.
+    Hooks(HooksArgs),
+}
+
+const HOOK_HELP: &str = "Report one Claude Code hook payload (JSON on stdin) to the server and \
+answer Claude Code where the hook can steer it (PreToolUse, PermissionRequest, Stop). Always \
+exits 0; prints nothing unless it has a decision.
+
+Environment (see docs/HOOKS.md):
+  CHAINWATCH_URL                 server address [default: http://127.0.0.1:7777]
+  CHAINWATCH_TOKEN               bearer token sent to the server
+  CHAINWATCH_HOOK_TIMEOUT_MS     bound of the reporting phase [default: 500]
+  CHAINWATCH_SPOOL_DIR           spool for events the server did not take
+                                 [default: $XDG_DATA_HOME/chainwatch/spool or ~/.local/share/chainwatch/spool]
+  CHAINWATCH_SPOOL_MAX_BYTES     spool size bound [default: 16777216]
+  CHAINWATCH_PERMISSION_WAIT_MS  PermissionRequest wait for the page [default: 300000]
+  CHAINWATCH_QUESTION_WAIT_MS    AskUserQuestion wait for the page [default: 0]
+  CHAINWATCH_STOP_WAIT_MS        Stop wait for an answer from the page [default: 0]
+  CHAINWATCH_HOOK_LOG            log filter for stderr [default: warn]";
+
+/// `chainwatch hooks …`.
+#[derive(Debug, Args)]
+pub struct HooksArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: HooksCommand,
+}
+
+/// The subcommands of `chainwatch hooks`.
+#[derive(Debug, Subcommand)]
+pub enum HooksCommand {
+    /// Add the `chainwatch hook` entries to Claude Code's settings.json, keeping
+    /// everything else; running it twice changes nothing.
+    Install(InstallArgs),
+    /// Remove the `chainwatch hook` entries, and only those.
+    Uninstall(InstallArgs),
+}
+
+/// Flags of `chainwatch hooks install|uninstall`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The project whose `.claude/settings.json` to change [default: the current dir].
+    #[arg(long, value_name = "DIR", conflicts_with = "user")]
+    pub project: Option<PathBuf>,
+    /// Change the user's `~/.claude/settings.json` (`$CLAUDE_CONFIG_DIR` when set).
+    #[arg(long)]
+    pub user: bool,
+    /// Print the change as a diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The command the entries run [default: `chainwatch hook` when `chainwatch` is on
+    /// PATH, else this binary's absolute path followed by `hook`].
+    #[arg(long)]
+    pub command: Option<String>,
+}
+
+impl InstallArgs {
+    /// The installer's options.
+    pub fn into_options(self) -> crate::hook::install::Options {
+        use crate::hook::install::{Options, Target};
+        let target = if self.user {
+            Target::User
+        } else {
+            Target::Project(self.project.unwrap_or_else(|| PathBuf::from(".")))
+        };
+        Options {
+            target,
+            dry_run: self.dry_run,
+            command: self
+                .command
+                .unwrap_or_else(crate::hook::install::default_command),
+        }
+    }
 }
 
 /// Flags of `chainwatch serve`.

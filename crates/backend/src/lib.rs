@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod hook;
 pub mod shutdown;
 pub mod state;
 pub mod store;

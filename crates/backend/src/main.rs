@@ -3,20 +3,49 @@
 use std::process::ExitCode;
 
 use chainwatch::app::Application;
-use chainwatch::cli::{Cli, Command};
+use chainwatch::cli::{Cli, Command, HooksCommand};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    chainwatch::telemetry::init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A hook must never fail (a failing hook can block Claude Code): whatever the
+        // arguments, `chainwatch hook` exits 0.
+        Err(e) if std::env::args().nth(1).as_deref() == Some("hook") => {
+            eprintln!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match cli.command {
-        Command::Serve(args) => match args.into_config() {
-            Ok(config) => serve(config),
-            Err(error) => {
-                tracing::error!("{error}");
-                ExitCode::FAILURE
+        Command::Serve(args) => {
+            chainwatch::telemetry::init();
+            match (*args).into_config() {
+                Ok(config) => serve(config),
+                Err(error) => {
+                    tracing::error!("{error}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
+        Command::Hook => {
+            chainwatch::telemetry::init_hook();
+            chainwatch::hook::main()
+        }
+        Command::Hooks(args) => {
+            chainwatch::telemetry::init_hook();
+            let (options, remove) = match args.command {
+                HooksCommand::Install(args) => (args.into_options(), false),
+                HooksCommand::Uninstall(args) => (args.into_options(), true),
+            };
+            match chainwatch::hook::install::apply(&options, remove) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("chainwatch hooks: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

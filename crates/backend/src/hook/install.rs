@@ -1,0 +1,686 @@
+//! `chainwatch hooks install` and `chainwatch hooks uninstall`: add (or remove) the
+//! `chainwatch hook` entries in Claude Code's settings.json, keeping every other key,
+//! every other tool's hooks and the order of keys as they were. Installing twice changes
+//! nothing the second time; uninstalling removes only Chainwatch's own entries.
+//! `--dry-run` prints the change as a diff instead of writing it.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::config::HookConfig;
+
+/// The command the installer writes by default.
+pub const DEFAULT_COMMAND: &str = "chainwatch hook";
+
+/// Why the settings could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The settings file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The settings file is not valid JSON; it is left untouched.
+    #[error("{path} is not valid JSON ({source}); fix it by hand, nothing was changed")]
+    Json {
+        /// The file.
+        path: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// A part of the settings has a shape Claude Code would not accept either.
+    #[error("{0}; fix it by hand, nothing was changed")]
+    Shape(String),
+    /// No home directory to find the user settings in.
+    #[error("cannot find the home directory (HOME is not set); use --project DIR")]
+    NoHome,
+}
+
+/// Which settings file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `DIR/.claude/settings.json`.
+    Project(PathBuf),
+    /// `~/.claude/settings.json` (or `$CLAUDE_CONFIG_DIR/settings.json`).
+    User,
+}
+
+impl Target {
+    /// The settings file of this target.
+    pub fn settings_path(&self) -> Result<PathBuf, InstallError> {
+        match self {
+            Self::Project(dir) => Ok(dir.join(".claude").join("settings.json")),
+            Self::User => {
+                if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+                    return Ok(PathBuf::from(dir).join("settings.json"));
+                }
+                let home = std::env::var_os("HOME")
+                    .or_else(|| std::env::var_os("USERPROFILE"))
+                    .filter(|h| !h.is_empty())
+                    .ok_or(InstallError::NoHome)?;
+                Ok(PathBuf::from(home).join(".claude").join("settings.json"))
+            }
+        }
+    }
+}
+
+/// One hook entry the installer manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The hook event, e.g. `PreToolUse`.
+    pub event: &'static str,
+    /// The matcher (`*` for tool events; none for the others).
+    pub matcher: Option<&'static str>,
+    /// Claude Code's timeout for the hook, in seconds.
+    pub timeout_secs: u64,
+}
+
+/// The entries for the given configuration: short timeouts for reporting events, long
+/// ones (above the configured waits) for the events that wait for a person.
+pub fn entries(config: &HookConfig) -> Vec<Entry> {
+    let secs = |d: std::time::Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let report = 10;
+    let entry = |event, matcher, timeout_secs| Entry {
+        event,
+        matcher,
+        timeout_secs,
+    };
+    vec![
+        entry("SessionStart", None, report),
+        entry("UserPromptSubmit", None, report),
+        entry(
+            "PreToolUse",
+            Some("*"),
+            (secs(config.question_wait) + 30).max(30),
+        ),
+        entry(
+            "PermissionRequest",
+            Some("*"),
+            (secs(config.permission_wait) + 60).max(600),
+        ),
+        entry("PostToolUse", Some("*"), report),
+        entry("PostToolUseFailure", Some("*"), report),
+        entry("Notification", None, report),
+        entry("SubagentStart", None, report),
+        entry("SubagentStop", None, report),
+        entry("PreCompact", None, report),
+        entry("Stop", None, (secs(config.stop_wait) + 60).max(600)),
+        entry("SessionEnd", None, report),
+    ]
+}
+
+/// The command to install: `chainwatch hook` when a `chainwatch` is on PATH (portable,
+/// fit for a settings file shared in a repository), else the running binary by its
+/// absolute path, so that the entries work as installed.
+pub fn default_command() -> String {
+    let name = if cfg!(windows) {
+        "chainwatch.exe"
+    } else {
+        "chainwatch"
+    };
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()));
+    if on_path {
+        return DEFAULT_COMMAND.to_owned();
+    }
+    match std::env::current_exe() {
+        Ok(exe) => format!("{} hook", shell_quote(&exe.to_string_lossy())),
+        Err(_) => DEFAULT_COMMAND.to_owned(),
+    }
+}
+
+/// `path` as one word for `sh -c` (how Claude Code runs hook commands).
+fn shell_quote(path: &str) -> String {
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,~\\".contains(c));
+    if plain {
+        path.to_owned()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
+}
+
+/// Whether a hook command runs `chainwatch hook` (any path to the binary).
+pub fn is_chainwatch_command(command: &str) -> bool {
+    let Some(program) = command.trim().strip_suffix("hook") else {
+        return false;
+    };
+    if !program.ends_with(char::is_whitespace) {
+        return false;
+    }
+    let program = program.trim().trim_matches(|c| c == '"' || c == '\'');
+    let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+    name == "chainwatch" || name == "chainwatch.exe"
+}
+
+/// What an install or uninstall changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Events that got an entry.
+    pub added: Vec<String>,
+    /// Events whose entry was corrected (command or timeout).
+    pub updated: Vec<String>,
+    /// Events whose entry was removed.
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// JSON that keeps the order of object keys, so rewriting a settings file moves nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    /// null.
+    Null,
+    /// true or false.
+    Bool(bool),
+    /// A number.
+    Number(serde_json::Number),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object, keys in file order.
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Self::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        match self {
+            Self::Object(fields) => fields.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Sets `key`, in place when present, appended when not; true when the value changed.
+    fn set(&mut self, key: &str, value: Json) -> bool {
+        let Self::Object(fields) = self else {
+            return false;
+        };
+        match fields.iter_mut().find(|(k, _)| k == key) {
+            Some((_, old)) if *old == value => false,
+            Some((_, old)) => {
+                *old = value;
+                true
+            }
+            None => {
+                fields.push((key.to_owned(), value));
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Self::Object(fields) = self {
+            fields.retain(|(k, _)| k != key);
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn object(fields: Vec<(&str, Json)>) -> Self {
+        Self::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    fn is_chainwatch_handler(&self) -> bool {
+        self.get("command")
+            .and_then(Json::as_str)
+            .is_some_and(is_chainwatch_command)
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Null => serializer.serialize_unit(),
+            Self::Bool(b) => serializer.serialize_bool(*b),
+            Self::Number(n) => n.serialize(serializer),
+            Self::String(s) => serializer.serialize_str(s),
+            Self::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Self::Object(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct JsonVisitor;
+        impl<'de> Visitor<'de> for JsonVisitor {
+            type Value = Json;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
+                Ok(Json::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Json, E> {
+                Ok(Json::Null)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json, E> {
+                Ok(Json::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
+                Ok(Json::Number(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
+                Ok(Json::Number(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
+                serde_json::Number::from_f64(v)
+                    .map(Json::Number)
+                    .ok_or_else(|| E::custom("not a finite number"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
+                Ok(Json::String(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
+                Ok(Json::String(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Json::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+                let mut fields: Vec<(String, Json)> = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Json>()? {
+                    // A repeated key: the last one wins, as in JSON.parse.
+                    fields.retain(|(k, _)| k != &key);
+                    fields.push((key, value));
+                }
+                Ok(Json::Object(fields))
+            }
+        }
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+/// Parses settings text (empty text is an empty object).
+pub fn parse(text: &str, path: &str) -> Result<Json, InstallError> {
+    if text.trim().is_empty() {
+        return Ok(Json::Object(Vec::new()));
+    }
+    let value: Json = serde_json::from_str(text).map_err(|source| InstallError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    match value {
+        Json::Object(_) => Ok(value),
+        _ => Err(InstallError::Shape(format!("{path} is not a JSON object"))),
+    }
+}
+
+/// Pretty text of settings, as written (two-space indent, final newline).
+pub fn render(settings: &Json) -> String {
+    let mut text = serde_json::to_string_pretty(settings).unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}
+
+fn hooks_object(settings: &mut Json, create: bool) -> Result<Option<&mut Json>, InstallError> {
+    if settings.get("hooks").is_none() {
+        if !create {
+            return Ok(None);
+        }
+        settings.set("hooks", Json::Object(Vec::new()));
+    }
+    match settings.get_mut("hooks") {
+        Some(hooks @ Json::Object(_)) => Ok(Some(hooks)),
+        _ => Err(InstallError::Shape("\"hooks\" is not an object".into())),
+    }
+}
+
+fn groups<'a>(hooks: &'a mut Json, event: &str) -> Result<Option<&'a mut Vec<Json>>, InstallError> {
+    match hooks.get_mut(event) {
+        None => Ok(None),
+        Some(Json::Array(groups)) => Ok(Some(groups)),
+        Some(_) => Err(InstallError::Shape(format!(
+            "\"hooks.{event}\" is not an array"
+        ))),
+    }
+}
+
+/// Adds or corrects Chainwatch's entries in `settings`.
+pub fn install(
+    settings: &mut Json,
+    entries: &[Entry],
+    command: &str,
+) -> Result<Changes, InstallError> {
+    let mut changes = Changes::default();
+    let Some(hooks) = hooks_object(settings, true)? else {
+        return Ok(changes);
+    };
+    for entry in entries {
+        let handler = || {
+            Json::object(vec![
+                ("type", Json::String("command".into())),
+                ("command", Json::String(command.to_owned())),
+                ("timeout", Json::Number(entry.timeout_secs.into())),
+            ])
+        };
+        if hooks.get(entry.event).is_none() {
+            hooks.set(entry.event, Json::Array(Vec::new()));
+        }
+        let Some(groups) = groups(hooks, entry.event)? else {
+            continue;
+        };
+        let existing = groups
+            .iter_mut()
+            .find_map(|group| match group.get_mut("hooks") {
+                Some(Json::Array(handlers)) => {
+                    handlers.iter_mut().find(|h| h.is_chainwatch_handler())
+                }
+                _ => None,
+            });
+        match existing {
+            Some(found) => {
+                let mut changed = found.set("type", Json::String("command".into()));
+                changed |= found.set("command", Json::String(command.to_owned()));
+                changed |= found.set("timeout", Json::Number(entry.timeout_secs.into()));
+                if changed {
+                    changes.updated.push(entry.event.to_owned());
+                }
+            }
+            None => {
+                let mut group = Vec::new();
+                if let Some(matcher) = entry.matcher {
+                    group.push(("matcher", Json::String(matcher.to_owned())));
+                }
+                group.push(("hooks", Json::Array(vec![handler()])));
+                groups.push(Json::object(group));
+                changes.added.push(entry.event.to_owned());
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// Removes every Chainwatch handler (and the groups and events it leaves empty).
+pub fn uninstall(settings: &mut Json) -> Result<Changes, InstallError> {
+    let mut changes = Changes::default();
+    let Some(hooks) = hooks_object(settings, false)? else {
+        return Ok(changes);
+    };
+    let events: Vec<String> = match hooks {
+        Json::Object(fields) => fields.iter().map(|(k, _)| k.clone()).collect(),
+        _ => Vec::new(),
+    };
+    for event in events {
+        let Some(groups) = groups(hooks, &event)? else {
+            continue;
+        };
+        let mut removed = false;
+        groups.retain_mut(|group| {
+            let Some(Json::Array(handlers)) = group.get_mut("hooks") else {
+                return true;
+            };
+            let before = handlers.len();
+            handlers.retain(|h| !h.is_chainwatch_handler());
+            if handlers.len() == before {
+                return true;
+            }
+            removed = true;
+            !handlers.is_empty()
+        });
+        if removed {
+            changes.removed.push(event.clone());
+            if groups.is_empty() {
+                hooks.remove(&event);
+            }
+        }
+    }
+    if matches!(hooks, Json::Object(fields) if fields.is_empty()) && !changes.removed.is_empty() {
+        settings.remove("hooks");
+    }
+    Ok(changes)
+}
+
+/// A line diff of two texts (`-` old, `+` new, three lines of context).
+pub fn diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut lines: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            lines.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            lines.push(('-', a[i]));
+            i += 1;
+        } else {
+            lines.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near_change = |k: usize| {
+        let lo = k.saturating_sub(3);
+        let hi = (k + 3).min(lines.len() - 1);
+        lines[lo..=hi].iter().any(|(tag, _)| *tag != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (tag, line)) in lines.iter().enumerate() {
+        if near_change(k) {
+            if skipped {
+                out.push_str("@@\n");
+                skipped = false;
+            }
+            out.push(*tag);
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            skipped = true;
+        }
+    }
+    out
+}
+
+/// Options of `chainwatch hooks install` / `uninstall`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Which settings file.
+    pub target: Target,
+    /// Print the diff; write nothing.
+    pub dry_run: bool,
+    /// The command to run (install only).
+    pub command: String,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> InstallError {
+    let path = path.display().to_string();
+    move |source| InstallError::Io {
+        path: path.clone(),
+        source,
+    }
+}
+
+/// Installs (or, with `remove`, uninstalls) into the target's settings file and reports
+/// what it did on stdout.
+pub fn apply(options: &Options, remove: bool) -> Result<Changes, InstallError> {
+    let path = options.target.settings_path()?;
+    let shown = path.display().to_string();
+    let old_text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let mut settings = parse(&old_text, &shown)?;
+    let before = render(&settings);
+    let changes = if remove {
+        uninstall(&mut settings)?
+    } else {
+        install(
+            &mut settings,
+            &entries(&HookConfig::from_env()),
+            &options.command,
+        )?
+    };
+    let mut out = std::io::stdout().lock();
+    if changes.is_empty() {
+        let _ = writeln!(out, "{shown}: nothing to change");
+        return Ok(changes);
+    }
+    let new_text = render(&settings);
+    if options.dry_run {
+        let _ = writeln!(
+            out,
+            "--- {shown}\n+++ {shown} (after)\n{}",
+            diff(&before, &new_text)
+        );
+        return Ok(changes);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let temp = path.with_extension("json.chainwatch-tmp");
+    std::fs::write(&temp, new_text.as_bytes()).map_err(io(&temp))?;
+    std::fs::rename(&temp, &path).map_err(io(&path))?;
+    let list = |events: &[String]| events.join(", ");
+    if !changes.added.is_empty() {
+        let _ = writeln!(
+            out,
+            "{shown}: added chainwatch hooks for {}",
+            list(&changes.added)
+        );
+    }
+    if !changes.updated.is_empty() {
+        let _ = writeln!(
+            out,
+            "{shown}: updated chainwatch hooks for {}",
+            list(&changes.updated)
+        );
+    }
+    if !changes.removed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{shown}: removed chainwatch hooks from {}",
+            list(&changes.removed)
+        );
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> HookConfig {
+        HookConfig::from_lookup(|_| None)
+    }
+
+    #[test]
+    fn recognises_its_own_command_only() {
+        for ours in [
+            "chainwatch hook",
+            "/usr/local/bin/chainwatch hook",
+            "\"C:\\Program Files\\chainwatch.exe\" hook",
+            "  chainwatch   hook ",
+        ] {
+            assert!(is_chainwatch_command(ours), "{ours}");
+        }
+        for theirs in [
+            "chainwatch serve",
+            "other-tool hook",
+            "notchainwatch hook",
+            "chainwatch hook --x",
+            "sh -c chainwatch hook",
+        ] {
+            assert!(!is_chainwatch_command(theirs), "{theirs}");
+        }
+    }
+
+    #[test]
+    fn install_keeps_others_and_is_idempotent() {
+        let text = r#"{"model": "opus", "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "lint.sh"}]}]}, "env": {"A": "1"}}"#;
+        let mut settings = parse(text, "s").expect("parse");
+        let changes =
+            install(&mut settings, &entries(&config()), DEFAULT_COMMAND).expect("install");
+        assert_eq!(changes.added.len(), entries(&config()).len());
+        let once = render(&settings);
+        let keys: Vec<&str> = match &settings {
+            Json::Object(f) => f.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys, vec!["model", "hooks", "env"]);
+        assert!(once.contains("lint.sh"));
+        let mut again = parse(&once, "s").expect("parse");
+        let changes = install(&mut again, &entries(&config()), DEFAULT_COMMAND).expect("install");
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(render(&again), once);
+
+        let removed = uninstall(&mut again).expect("uninstall");
+        assert_eq!(removed.removed.len(), entries(&config()).len());
+        let back: serde_json::Value = serde_json::from_str(&render(&again)).expect("json");
+        let original: serde_json::Value = serde_json::from_str(text).expect("json");
+        assert_eq!(back, original);
+    }
+
+    #[test]
+    fn quoted_paths_stay_one_word_and_recognisable() {
+        assert_eq!(shell_quote("/usr/bin/chainwatch"), "/usr/bin/chainwatch");
+        let spaced = shell_quote("/home/a b/chainwatch");
+        assert_eq!(spaced, "'/home/a b/chainwatch'");
+        assert!(is_chainwatch_command(&format!("{spaced} hook")));
+        assert!(default_command().ends_with(" hook"));
+    }
+
+    #[test]
+    fn diff_shows_only_changes_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\ni\n";
+        let new = "a\nb\nc\nd\nE\nf\ng\nh\ni\n";
+        let d = diff(old, new);
+        assert!(d.contains("-e\n+E\n"), "{d}");
+        assert!(!d.contains(" a\n"), "{d}");
+    }
+}
