@@ -27,7 +27,7 @@ function session(id: string, patch: Partial<Session>): Session {
 }
 
 describe("App", () => {
-  it("shows the live list and what needs you", async () => {
+  it("shows the live list and what needs you, with the controls to answer", async () => {
     const socket: WebSocketLike & { frame(m: ServerMessage): void } = {
       readyState: 1,
       send: () => {},
@@ -85,6 +85,11 @@ describe("App", () => {
     expect(html).toContain("3/4");
     expect(html).toContain("Deploy to staging?");
     expect(html).toContain("status--waiting");
-    expect(html).toContain("status--completed");
+    // Ended sessions are in History, not in the live list.
+    expect(html).not.toContain("status--completed");
+    expect(html).not.toContain("/home/ada/beta");
+    // The question waits in "needs you", with its quick responses as buttons.
+    expect(html).toMatch(/<button[^>]*>yes<\/button>/);
+    expect(html).toContain("Your answer");
   });
 });

@@ -37,4 +37,22 @@ describe("api", () => {
     const api = createApi({ fetch: () => Promise.resolve(new Response("bad gateway", { status: 502 })) });
     await expect(api.health()).rejects.toThrow("GET /api/health: 502 bad gateway");
   });
+
+  it("sends the current bearer token and reports a 401", async () => {
+    const calls: Array<{ url: string; init: RequestInit | undefined }> = [];
+    let token: string | undefined = undefined;
+    const refused: string[] = [];
+    const api = createApi({
+      fetch: fakeFetch(401, { error: "unauthorized", message: "a bearer token is required" }, calls),
+      token: () => token,
+      onUnauthorized: (err) => refused.push(err.message),
+    });
+    const first = await api.health().catch((e: unknown) => e);
+    expect((first as ApiError).isUnauthorized).toBe(true);
+    expect(new Headers(calls[0]?.init?.headers).get("Authorization")).toBeNull();
+    token = "s3cret-token-0123456789";
+    await api.listSessions().catch(() => {});
+    expect(new Headers(calls[1]?.init?.headers).get("Authorization")).toBe("Bearer s3cret-token-0123456789");
+    expect(refused).toEqual(["a bearer token is required", "a bearer token is required"]);
+  });
 });

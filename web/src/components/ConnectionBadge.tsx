@@ -9,7 +9,7 @@ const LABELS: Record<ConnectionState, string> = {
 
 export function ConnectionBadge(props: { state: ConnectionState }) {
   return (
-    <span className={`connection connection--${props.state}`} role="status" aria-live="polite">
+    <span className={`connection connection--${props.state}`} role="status" aria-live="polite" data-state={props.state}>
       <span className="connection__dot" aria-hidden="true" />
       {LABELS[props.state]}
     </span>

@@ -225,4 +225,65 @@ describe("SocketClient", () => {
     vi.advanceTimersByTime(60_000);
     expect(sockets).toHaveLength(1);
   });
+
+  describe("subprotocols", () => {
+    function withProtocols(optional: boolean) {
+      const offered: Array<readonly string[] | undefined> = [];
+      let failures = 0;
+      const c = client({
+        createSocket: (url, protocols) => {
+          offered.push(protocols);
+          const s = new FakeSocket(url);
+          sockets.push(s);
+          return s;
+        },
+        protocols: () => (optional ? ["chainwatch"] : ["chainwatch", "bearer.secret-token-123456"]),
+        protocolsOptional: () => optional,
+        onConnectFailed: () => {
+          failures += 1;
+        },
+      });
+      return { c, offered, failures: () => failures };
+    }
+
+    it("offers the token as a subprotocol, on every attempt", () => {
+      const { c, offered, failures } = withProtocols(false);
+      c.start();
+      last().drop(); // refused before opening
+      vi.advanceTimersByTime(250);
+      last().drop();
+      vi.advanceTimersByTime(500);
+      expect(offered).toEqual([
+        ["chainwatch", "bearer.secret-token-123456"],
+        ["chainwatch", "bearer.secret-token-123456"],
+        ["chainwatch", "bearer.secret-token-123456"],
+      ]);
+      expect(failures()).toBe(2);
+    });
+
+    it("without a token, falls back to no subprotocol when a server refuses the handshake, and keeps what worked", () => {
+      const { c, offered } = withProtocols(true);
+      c.start();
+      last().drop(); // a server that does not negotiate subprotocols fails the handshake
+      vi.advanceTimersByTime(250);
+      last().open();
+      last().frame({ type: "hello", seq: 1 });
+      last().drop(); // a later drop, after it worked without
+      vi.advanceTimersByTime(250);
+      expect(offered).toEqual([["chainwatch"], undefined, undefined]);
+      expect(c.state).toBe("reconnecting");
+    });
+
+    it("keeps offering the subprotocol to a server that accepted it", () => {
+      const { c, offered } = withProtocols(true);
+      c.start();
+      last().open();
+      last().frame({ type: "hello", seq: 1 });
+      last().drop();
+      vi.advanceTimersByTime(250);
+      last().drop(); // down for a moment: still offered
+      vi.advanceTimersByTime(500);
+      expect(offered).toEqual([["chainwatch"], ["chainwatch"], ["chainwatch"]]);
+    });
+  });
 });

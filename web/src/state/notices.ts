@@ -3,6 +3,7 @@
 // (never from duplicates) and the state after them, so an item already settled within
 // the same batch (a resume catching up, say) raises nothing.
 import type { Session, SessionId, WorkspaceEvent } from "../generated";
+import { isTerminalStatus } from "./events";
 import type { State } from "./reducer";
 
 export type NoticeKind = "question" | "permission" | "failure";
@@ -43,10 +44,11 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
   for (const event of applied) {
     const session = state.sessions.get(event.sessionId);
     const label = sessionLabel(session, event.sessionId);
+    const live = session !== undefined && !isTerminalStatus(session.status);
     const base = { sessionId: event.sessionId, seq: event.seq };
     switch (event.type) {
       case "interaction:awaiting-input":
-        if (session?.awaitingInput?.requestId === event.requestId) {
+        if (live && session.awaitingInput?.requestId === event.requestId) {
           notices.push({
             ...base,
             key: `question:${event.sessionId}:${event.requestId}`,
@@ -57,7 +59,7 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
         }
         break;
       case "permission:requested":
-        if (session?.pendingPermissions.some((p) => p.requestId === event.requestId) === true) {
+        if (live && session.pendingPermissions.some((p) => p.requestId === event.requestId)) {
           notices.push({
             ...base,
             key: `permission:${event.sessionId}:${event.requestId}`,

@@ -6,8 +6,10 @@ import {
   dropDetail,
   initialState,
   loadDetail,
+  loadCommands,
   loadEvents,
   loadSessions,
+  loadSteps,
   resync,
   type State,
 } from "./reducer";
@@ -421,5 +423,163 @@ describe("timeline", () => {
     state = dropDetail(state, "s1");
     expect(state.details.has("s1")).toBe(false);
     expect(state.sessions.has("s1")).toBe(true);
+  });
+});
+
+describe("step counts of sessions not open in detail (chain and step events are global)", () => {
+  const compiled = (seq: number, id: string, steps: string[]) =>
+    ev(seq, id, { type: "chain:compiled", chainId: "plan", steps: steps.map((s) => ({ stepId: s, name: s, waitsFor: [] })) });
+
+  it("counts steps like the server: a spawned step the plan named is not new", () => {
+    let state = fold([started(1, "s1"), compiled(2, "s1", ["a", "b"])]);
+    state = applyEvents(state, [
+      ev(3, "s1", { type: "step:spawned", chainId: "plan", stepId: "a", name: "lint", kind: "task", waitsFor: [] }),
+      ev(4, "s1", { type: "step:started", chainId: "plan", stepId: "a" }),
+      ev(5, "s1", { type: "step:completed", chainId: "plan", stepId: "a" }),
+      ev(6, "s1", { type: "step:completed", chainId: "plan", stepId: "a" }), // again: not newly completed
+      ev(7, "s1", { type: "step:started", chainId: "other", stepId: "c" }), // unknown: a new step
+    ]);
+    expect(session(state, "s1").counts).toMatchObject({ steps: 3, stepsCompleted: 1 });
+    expect(session(state, "s1").currentStepId).toBe("c");
+    expect(state.needsSteps.size).toBe(0); // the index was exact all along
+    // A retried step that completes again counts again, as projection.rs does.
+    state = applyEvents(state, [
+      ev(8, "s1", { type: "step:started", chainId: "plan", stepId: "a" }),
+      ev(9, "s1", { type: "step:completed", chainId: "plan", stepId: "a" }),
+    ]);
+    expect(session(state, "s1").counts.stepsCompleted).toBe(2);
+  });
+
+  it("asks for the detail of a session loaded with steps it cannot name, then trusts the detail", () => {
+    let state = loadSessions(initialState(), [
+      restSession("s1", 10, { counts: { events: 10, prompts: 0, toolCalls: 0, failures: 0, steps: 2, stepsCompleted: 1, fileChanges: 0 } }),
+    ]);
+    state = applyEvent(state, ev(11, "s1", { type: "step:completed", chainId: "plan", stepId: "b" }));
+    expect([...state.needsSteps]).toEqual(["s1"]);
+    // The detail the store fetches: b was step 2 of the plan.
+    state = loadSteps(
+      state,
+      restDetail("s1", 11, {
+        counts: { events: 11, prompts: 0, toolCalls: 0, failures: 0, steps: 2, stepsCompleted: 2, fileChanges: 0 },
+        chains: [
+          {
+            id: "plan",
+            sessionId: "s1",
+            status: "running",
+            steps: [
+              { id: "a", chainId: "plan", name: "a", kind: "step", status: "completed", waitsFor: [] },
+              { id: "b", chainId: "plan", name: "b", kind: "step", status: "completed", waitsFor: [] },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(state.needsSteps.size).toBe(0);
+    expect(session(state, "s1").counts).toMatchObject({ steps: 2, stepsCompleted: 2 });
+    expect(state.details.has("s1")).toBe(false); // seeding is not opening
+    // From now on the index is exact.
+    state = applyEvent(state, ev(12, "s1", { type: "step:failed", chainId: "plan", stepId: "b", error: "flaky" }));
+    expect(session(state, "s1").counts).toMatchObject({ steps: 2, stepsCompleted: 2, failures: 1 });
+    expect(state.needsSteps.size).toBe(0);
+  });
+
+  it("keeps a session without steps exact after a REST load", () => {
+    let state = loadSessions(initialState(), [restSession("s1", 4)]);
+    state = applyEvent(state, compiled(5, "s1", ["a"]));
+    expect(session(state, "s1").counts.steps).toBe(1);
+    expect(state.needsSteps.size).toBe(0);
+  });
+
+  it("drops a detail older than what it folded", () => {
+    let state = loadSessions(initialState(), [restSession("s1", 10, { counts: { events: 10, prompts: 0, toolCalls: 0, failures: 0, steps: 1, stepsCompleted: 0, fileChanges: 0 } })]);
+    state = applyEvent(state, ev(11, "s1", { type: "step:started", chainId: "plan", stepId: "x" }));
+    state = loadSteps(state, restDetail("s1", 9));
+    expect(state.needsSteps.size).toBe(0);
+    expect(session(state, "s1").lastSeq).toBe(11);
+  });
+});
+
+describe("paused comes from the server", () => {
+  it("returns to paused after answering a session the REST snapshot says is paused", () => {
+    let state = loadSessions(initialState(), [
+      restSession("s1", 5, {
+        status: "waiting",
+        paused: true,
+        awaitingInput: { requestId: "q", prompt: "?", quickResponses: [], since: "2025-01-01T00:00:00.000Z" },
+      }),
+    ]);
+    state = applyEvent(state, ev(6, "s1", { type: "interaction:input-received", requestId: "q", text: "ok" }));
+    expect(session(state, "s1").status).toBe("paused");
+    state = applyEvent(state, ev(7, "s1", { type: "command:issued", commandId: "c", command: "resume" }));
+    expect(session(state, "s1")).toMatchObject({ status: "active", paused: false });
+  });
+});
+
+describe("commands and their acknowledgements", () => {
+  it("keeps every page's view of a command: pending, then acknowledged with the agent's note", () => {
+    let state = fold([started(1, "s1"), ev(2, "s1", { type: "command:issued", commandId: "c1", command: "skip", stepId: "a" })]);
+    expect(state.commands.get("s1")).toEqual([
+      expect.objectContaining({ id: "c1", type: "skip", stepId: "a", status: "pending" }),
+    ]);
+    state = applyEvent(state, ev(3, "s1", { type: "command:acknowledged", commandId: "c1", note: "skipped" }));
+    expect(state.commands.get("s1")).toEqual([
+      expect.objectContaining({ id: "c1", status: "acknowledged", note: "skipped", acknowledgedAt: session(state, "s1").updatedAt }),
+    ]);
+    expect(session(state, "s1").pendingCommands).toEqual([]);
+    // An older REST copy cannot make it pending again.
+    state = loadCommands(state, "s1", [
+      { id: "c1", sessionId: "s1", type: "skip", status: "pending", issuedAt: "2025-01-01T00:00:02.000Z" },
+      { id: "c0", sessionId: "s1", type: "pause", status: "acknowledged", issuedAt: "2025-01-01T00:00:00.500Z" },
+    ]);
+    expect(state.commands.get("s1")?.map((c) => [c.id, c.status])).toEqual([
+      ["c0", "acknowledged"],
+      ["c1", "acknowledged"],
+    ]);
+  });
+
+  it("learns pending commands from a REST snapshot", () => {
+    const pending = { id: "c9", sessionId: "s1", type: "cancel" as const, status: "pending" as const, issuedAt: "2025-01-01T00:00:00.000Z" };
+    let state = loadSessions(initialState(), [restSession("s1", 3, { pendingCommands: [pending] })]);
+    expect(state.commands.get("s1")).toEqual([pending]);
+    state = applyEvent(state, ev(4, "s1", { type: "command:acknowledged", commandId: "c9" }));
+    expect(state.commands.get("s1")?.[0]?.status).toBe("acknowledged");
+  });
+});
+
+describe("resolved questions and permissions", () => {
+  it("records answers and decisions, newest first, with what was asked", () => {
+    let state = fold([
+      started(1, "s1"),
+      ev(2, "s1", { type: "interaction:awaiting-input", requestId: "q1", prompt: "Deploy?", quickResponses: ["yes"] }),
+      ev(3, "s1", { type: "permission:requested", requestId: "p1", toolName: "Bash", toolInput: { command: "ls" } }),
+    ]);
+    state = applyEvents(state, [
+      ev(4, "s1", { type: "interaction:input-received", requestId: "q1", text: "yes" }),
+      ev(5, "s1", { type: "permission:decided", requestId: "p1", behavior: "deny", message: "not now" }),
+    ]);
+    expect(state.resolved).toEqual([
+      expect.objectContaining({ kind: "permission", requestId: "p1", toolName: "Bash", behavior: "deny", message: "not now", seq: 5 }),
+      expect.objectContaining({ kind: "question", requestId: "q1", prompt: "Deploy?", text: "yes", seq: 4 }),
+    ]);
+    // Delivered again after a resume: nothing doubles.
+    const again = applyEvent(state, ev(5, "s1", { type: "permission:decided", requestId: "p1", behavior: "deny" }));
+    expect(again.resolved.length).toBe(2);
+  });
+});
+
+describe("applyEvents reports what it applied", () => {
+  it("lists the events that changed the state, not duplicates or parked ones", () => {
+    const applied: WorkspaceEvent[] = [];
+    const state = fold([started(1, "s1")]);
+    applyEvents(
+      state,
+      [
+        started(1, "s1"), // duplicate
+        ev(2, "s1", { type: "session:updated", title: "t" }),
+        ev(3, "ghost", { type: "session:updated", title: "?" }), // unknown session: parked
+      ],
+      applied,
+    );
+    expect(applied.map((e) => e.seq)).toEqual([2]);
   });
 });

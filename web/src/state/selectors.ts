@@ -1,5 +1,5 @@
 // Derived views of the state, kept out of components so they can be tested and reused.
-import type { AwaitingInput, PermissionRequest, Session, SessionCounts, SessionId, SessionStatus } from "../generated";
+import type { AwaitingInput, PermissionRequest, Session, SessionCounts, SessionStatus } from "../generated";
 import { isTerminalStatus } from "./events";
 
 /** Live sessions first, then newest first. */
@@ -183,9 +183,4 @@ export function waitingCount(sessions: Iterable<Session>): number {
 /** Live sessions only. */
 export function liveSessions(sessions: Iterable<Session>): Session[] {
   return [...sessions].filter((s) => !isTerminalStatus(s.status));
-}
-
-/** The session ids of a list, for keyboard navigation. */
-export function ids(sessions: readonly Session[]): SessionId[] {
-  return sessions.map((s) => s.id);
 }

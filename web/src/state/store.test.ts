@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Api } from "../api";
-import type { ClientMessage, ServerMessage, Session, SessionDetail, SessionList, WorkspaceEvent } from "../generated";
+import type { ChainStep, ClientMessage, ServerMessage, Session, SessionDetail, SessionList, WorkspaceEvent } from "../generated";
 import type { WebSocketLike } from "../socket/client";
 import { WorkspaceStore } from "./store";
 
@@ -162,6 +162,71 @@ describe("WorkspaceStore", () => {
     store.closeSession("a");
     expect(socket.sent).toContainEqual({ type: "unsubscribe", sessionId: "a" });
     expect(store.getSnapshot().state.details.has("a")).toBe(false);
+    store.stop();
+  });
+
+  it("asks for the live sessions only: ended ones are History's", async () => {
+    const { store, socket, listSessions } = setup([Promise.resolve({ sessions: [], total: 0 })]);
+    store.start();
+    socket.frame({ type: "hello", seq: 0 });
+    await vi.waitFor(() => expect(store.getSnapshot().loading).toBe(false));
+    expect(listSessions).toHaveBeenCalledWith({ ended: false, limit: 1000 });
+    store.stop();
+  });
+
+  it("tells listeners what each batch applied, once", async () => {
+    const { store, socket } = setup([Promise.resolve({ sessions: [session("a", 5)], total: 1 })]);
+    const heard: number[][] = [];
+    store.onEvents((applied) => heard.push(applied.map((e) => e.seq)));
+    store.start();
+    socket.frame({ type: "hello", seq: 5 });
+    await vi.waitFor(() => expect(store.getSnapshot().loading).toBe(false));
+    socket.frame({ type: "event", event: updated(6, "a", "x") });
+    socket.frame({ type: "event", event: updated(6, "a", "x") }); // delivered twice
+    socket.frame({ type: "event", event: updated(4, "a", "old") }); // in the snapshot
+    expect(heard).toEqual([[6]]);
+    store.stop();
+  });
+
+  it("fetches the detail of a session whose steps it cannot count, and counts from it", async () => {
+    const counts = { events: 5, prompts: 0, toolCalls: 0, failures: 0, steps: 3, stepsCompleted: 1, fileChanges: 0 };
+    const step = (id: string, status: "pending" | "completed"): ChainStep => ({ id, chainId: "c", name: id, kind: "step", status, waitsFor: [] });
+    const { store, socket, getSession } = setup([Promise.resolve({ sessions: [session("a", 5, { counts })], total: 1 })], {
+      a: {
+        ...session("a", 6, { counts: { ...counts, events: 6, stepsCompleted: 2 } }),
+        chains: [{ id: "c", sessionId: "a", status: "running", steps: [step("x", "completed"), step("y", "completed"), step("z", "pending")] }],
+        answers: [],
+        fileChanges: [],
+      },
+    });
+    store.start();
+    socket.frame({ type: "hello", seq: 5 });
+    await vi.waitFor(() => expect(store.getSnapshot().loading).toBe(false));
+    socket.frame({
+      type: "event",
+      event: { seq: 6, eventId: "e6", sessionId: "a", timestamp: "2025-01-01T00:00:02Z", type: "step:completed", chainId: "c", stepId: "y" },
+    });
+    await vi.waitFor(() => expect(store.getSnapshot().state.needsSteps.size).toBe(0));
+    expect(getSession).toHaveBeenCalledWith("a");
+    expect(store.getSnapshot().state.sessions.get("a")?.counts).toMatchObject({ steps: 3, stepsCompleted: 2 });
+    expect(store.getSnapshot().state.details.has("a")).toBe(false);
+    store.stop();
+  });
+
+  it("restarts from nothing (after signing in)", async () => {
+    const { store, socket, listSessions } = setup([
+      Promise.resolve({ sessions: [session("a", 5)], total: 1 }),
+      Promise.resolve({ sessions: [session("b", 9)], total: 1 }),
+    ]);
+    store.start();
+    socket.frame({ type: "hello", seq: 5 });
+    await vi.waitFor(() => expect(store.getSnapshot().state.sessions.has("a")).toBe(true));
+    store.restart();
+    expect(store.getSnapshot().state.sessions.size).toBe(0);
+    expect(store.getSnapshot().loading).toBe(true);
+    socket.frame({ type: "hello", seq: 9 });
+    await vi.waitFor(() => expect([...store.getSnapshot().state.sessions.keys()]).toEqual(["b"]));
+    expect(listSessions).toHaveBeenCalledTimes(2);
     store.stop();
   });
 });

@@ -2,12 +2,26 @@
 // (started on mount, stopped on unmount) and hooks that read it.
 import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { api } from "../api";
+import { readToken, socketProtocols } from "../auth";
 import { WorkspaceStore, type WorkspaceSnapshot } from "./store";
 
 const WorkspaceContext = createContext<WorkspaceStore | null>(null);
 
+/** The page's store: same-origin REST and socket, with the signed-in token. */
+export function createPageStore(): WorkspaceStore {
+  return new WorkspaceStore({
+    api,
+    socket: {
+      protocols: () => socketProtocols(readToken()),
+      // Without a token the protocol only names the client: a server that does not
+      // negotiate subprotocols must still be reachable.
+      protocolsOptional: () => readToken() === undefined,
+    },
+  });
+}
+
 export function WorkspaceProvider(props: { store?: WorkspaceStore; children: ReactNode }) {
-  const [store] = useState(() => props.store ?? new WorkspaceStore({ api }));
+  const [store] = useState(() => props.store ?? createPageStore());
   useEffect(() => {
     store.start();
     return () => store.stop();

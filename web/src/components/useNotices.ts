@@ -1,0 +1,39 @@
+// Turns notices (new questions, permission requests, failures) into toasts and, when
+// the person allowed it, desktop notifications; and keeps the tab title counting
+// what waits.
+import { useEffect } from "react";
+import { notifyDesktop } from "../lib/desktop";
+import { sessionHref } from "../lib/route";
+import { pushToast, type ToastTone } from "../lib/toasts";
+import { noticesFor, type NoticeKind } from "../state/notices";
+import type { WorkspaceStore } from "../state/store";
+
+function tone(kind: NoticeKind): ToastTone {
+  switch (kind) {
+    case "question":
+    case "permission":
+      return "attention";
+    case "failure":
+      return "error";
+  }
+}
+
+export function useNotices(store: WorkspaceStore): void {
+  useEffect(
+    () =>
+      store.onEvents((applied, state) => {
+        for (const notice of noticesFor(applied, state)) {
+          const href = sessionHref(notice.sessionId);
+          pushToast({ key: notice.key, tone: tone(notice.kind), title: notice.title, body: notice.body, href });
+          notifyDesktop({ tag: notice.key, title: notice.title, body: notice.body, href });
+        }
+      }),
+    [store],
+  );
+}
+
+export function useTitleCount(waiting: number): void {
+  useEffect(() => {
+    document.title = waiting > 0 ? `(${waiting}) Chainwatch` : "Chainwatch";
+  }, [waiting]);
+}
