@@ -115,6 +115,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "CHAINWATCH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Deepest nesting of arrays and objects in a JSON body.
+    #[arg(long, env = "CHAINWATCH_MAX_JSON_DEPTH", default_value_t = 64)]
+    pub max_json_depth: usize,
     /// Most events in one POST /api/events.
     #[arg(long, env = "CHAINWATCH_MAX_BATCH_EVENTS", default_value_t = 10_000)]
     pub max_batch_events: usize,
@@ -214,6 +217,7 @@ impl ServeArgs {
         config.rate_burst = self.rate_burst;
         config.socket.max_per_ip = self.max_sockets_per_ip;
         config.max_body_bytes = self.max_body_bytes;
+        config.max_json_depth = self.max_json_depth.max(1);
         config.max_batch_events = self.max_batch_events;
         config.socket.max_clients = self.max_sockets;
         config.socket.queue_frames = self.socket_queue;

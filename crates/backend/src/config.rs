@@ -111,6 +111,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Deepest nesting of arrays and objects in a JSON body.
+    pub max_json_depth: usize,
     /// Most events in one `POST /api/events`.
     pub max_batch_events: usize,
     /// Longest a long poll (`waitMs`) may wait.
@@ -145,6 +147,7 @@ impl Config {
             bind,
             data_dir,
             max_body_bytes: 4 * 1024 * 1024,
+            max_json_depth: 64,
             max_batch_events: 10_000,
             max_wait: Duration::from_secs(120),
             socket: SocketConfig::default(),
@@ -157,6 +160,14 @@ impl Config {
             rate_burst: 200,
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
+        }
+    }
+
+    /// The limits request bodies are read under.
+    pub fn body_limits(&self) -> crate::api::body::BodyLimits {
+        crate::api::body::BodyLimits {
+            bytes: self.max_body_bytes,
+            depth: self.max_json_depth,
         }
     }
 

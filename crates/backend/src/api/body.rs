@@ -54,17 +54,24 @@ fn nesting_depth(bytes: &[u8], limit: usize) -> usize {
     deepest
 }
 
-/// The deepest JSON nesting a body may have.
-pub const MAX_JSON_DEPTH: usize = 64;
+/// The limits every body is read under.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Largest body, in bytes.
+    pub bytes: usize,
+    /// Deepest nesting of arrays and objects.
+    pub depth: usize,
+}
 
 /// Parses JSON, classifying what went wrong.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(bytes: &[u8], limits: BodyLimits) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::BadRequest("the body is not valid UTF-8".into()));
     }
-    if nesting_depth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+    if nesting_depth(bytes, limits.depth) > limits.depth {
         return Err(ApiError::BadRequest(format!(
-            "the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+            "the JSON is nested deeper than {} levels",
+            limits.depth
         )));
     }
     serde_json::from_slice(bytes).map_err(|e| {
@@ -79,24 +86,27 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Reads and parses a required JSON body.
-pub async fn json<T: DeserializeOwned>(payload: web::Payload, limit: usize) -> Result<T, ApiError> {
-    let bytes = read(payload, limit).await?;
+pub async fn json<T: DeserializeOwned>(
+    payload: web::Payload,
+    limits: BodyLimits,
+) -> Result<T, ApiError> {
+    let bytes = read(payload, limits.bytes).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("a JSON body is required".into()));
     }
-    parse(&bytes)
+    parse(&bytes, limits)
 }
 
 /// Reads and parses an optional JSON body (empty means the default).
 pub async fn optional_json<T: DeserializeOwned + Default>(
     payload: web::Payload,
-    limit: usize,
+    limits: BodyLimits,
 ) -> Result<T, ApiError> {
-    let bytes = read(payload, limit).await?;
+    let bytes = read(payload, limits.bytes).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    parse(&bytes)
+    parse(&bytes, limits)
 }
 
 #[cfg(test)]

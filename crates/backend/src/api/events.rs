@@ -47,8 +47,8 @@ pub async fn ingest(
                 "a JSON body is required: one event or an array of events".into(),
             ));
         }
-        Some(b'[') => body::parse(&bytes)?,
-        Some(_) => vec![body::parse(&bytes)?],
+        Some(b'[') => body::parse(&bytes, state.config.body_limits())?,
+        Some(_) => vec![body::parse(&bytes, state.config.body_limits())?],
     };
     if events.len() > state.config.max_batch_events {
         return Err(ApiError::PayloadTooLarge(format!(

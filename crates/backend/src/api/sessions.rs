@@ -52,7 +52,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request: CreateSession = body::json(payload, state.config.max_body_bytes).await?;
+    let request: CreateSession = body::json(payload, state.config.body_limits()).await?;
     super::files::refuse_file_cwds(vec![request.cwd.clone()], 1).await?;
     let created = session(execute(&state, Mutation::CreateSession(request)).await?)?;
     Ok(HttpResponse::Created()
@@ -133,7 +133,7 @@ pub async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
-    let request: UpdateSession = body::json(payload, state.config.max_body_bytes).await?;
+    let request: UpdateSession = body::json(payload, state.config.body_limits()).await?;
     let updated =
         session(execute(&state, Mutation::UpdateSession(id.into_inner(), request)).await?)?;
     Ok(HttpResponse::Ok().json(updated))
@@ -149,7 +149,7 @@ pub async fn end(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
-    let request: EndSession = body::optional_json(payload, state.config.max_body_bytes).await?;
+    let request: EndSession = body::optional_json(payload, state.config.body_limits()).await?;
     let ended = session(execute(&state, Mutation::EndSession(id.into_inner(), request)).await?)?;
     Ok(HttpResponse::Ok().json(ended))
 }

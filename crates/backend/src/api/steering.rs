@@ -83,7 +83,7 @@ pub async fn issue_command(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
-    let request: IssueCommand = body::json(payload, state.config.max_body_bytes).await?;
+    let request: IssueCommand = body::json(payload, state.config.body_limits()).await?;
     let issued = command(execute(&state, Mutation::IssueCommand(id.into_inner(), request)).await?)?;
     Ok(HttpResponse::Created().json(issued))
 }
@@ -120,7 +120,7 @@ pub async fn acknowledge_command(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &path.0)?;
     let request: AcknowledgeCommand =
-        body::optional_json(payload, state.config.max_body_bytes).await?;
+        body::optional_json(payload, state.config.body_limits()).await?;
     let (id, command_id) = path.into_inner();
     let acked = command(
         execute(
@@ -142,7 +142,7 @@ pub async fn await_input(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
-    let request: AwaitInput = body::json(payload, state.config.max_body_bytes).await?;
+    let request: AwaitInput = body::json(payload, state.config.body_limits()).await?;
     match execute(&state, Mutation::AwaitInput(id.into_inner(), request)).await? {
         Outcome::Awaiting(awaiting) => Ok(HttpResponse::Created().json(awaiting)),
         other => Err(unexpected(other)),
@@ -159,7 +159,7 @@ pub async fn submit_input(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
-    let request: SubmitInput = body::json(payload, state.config.max_body_bytes).await?;
+    let request: SubmitInput = body::json(payload, state.config.body_limits()).await?;
     match execute(&state, Mutation::SubmitInput(id.into_inner(), request)).await? {
         Outcome::Answer(answer) => Ok(HttpResponse::Created().json(answer)),
         other => Err(unexpected(other)),
@@ -200,7 +200,7 @@ pub async fn request_permission(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
-    let request: RequestPermission = body::json(payload, state.config.max_body_bytes).await?;
+    let request: RequestPermission = body::json(payload, state.config.body_limits()).await?;
     let asked = permission(
         execute(
             &state,
@@ -222,7 +222,7 @@ pub async fn decide_permission(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &path.0)?;
-    let request: DecidePermission = body::json(payload, state.config.max_body_bytes).await?;
+    let request: DecidePermission = body::json(payload, state.config.body_limits()).await?;
     let (id, request_id) = path.into_inner();
     let decided =
         permission(execute(&state, Mutation::DecidePermission(id, request_id, request)).await?)?;
