@@ -79,10 +79,12 @@ pub enum OutputStream {
 
 /// What happened, tagged by `type` with the contract's names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
-#[serde(tag = "type", rename_all_fields = "camelCase", deny_unknown_fields)]
+// Fields are renamed per variant: utoipa ignores `rename_all_fields`, and the
+// OpenAPI document must name fields exactly as the wire does.
+#[serde(tag = "type", deny_unknown_fields)]
 pub enum EventKind {
     /// A session began (created through the API, or first heard of from the hook).
-    #[serde(rename = "session:started")]
+    #[serde(rename = "session:started", rename_all = "camelCase")]
     SessionStarted {
         /// The agent's working directory (absolute).
         cwd: String,
@@ -116,7 +118,7 @@ pub enum EventKind {
         watch: Option<WatchState>,
     },
     /// Some of a session's fields changed; absent fields are unchanged.
-    #[serde(rename = "session:updated")]
+    #[serde(rename = "session:updated", rename_all = "camelCase")]
     SessionUpdated {
         /// The new status (never a terminal one: ending is `session:ended`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +142,7 @@ pub enum EventKind {
         watch: Option<WatchState>,
     },
     /// A session ended.
-    #[serde(rename = "session:ended")]
+    #[serde(rename = "session:ended", rename_all = "camelCase")]
     SessionEnded {
         /// The terminal status: completed, failed or cancelled.
         status: SessionStatus,
@@ -150,7 +152,7 @@ pub enum EventKind {
         reason: Option<String>,
     },
     /// A chain of steps was planned.
-    #[serde(rename = "chain:compiled")]
+    #[serde(rename = "chain:compiled", rename_all = "camelCase")]
     ChainCompiled {
         /// The chain.
         chain_id: ChainId,
@@ -163,13 +165,13 @@ pub enum EventKind {
         steps: Vec<StepSpec>,
     },
     /// A chain started running.
-    #[serde(rename = "chain:started")]
+    #[serde(rename = "chain:started", rename_all = "camelCase")]
     ChainStarted {
         /// The chain.
         chain_id: ChainId,
     },
     /// A chain finished.
-    #[serde(rename = "chain:completed")]
+    #[serde(rename = "chain:completed", rename_all = "camelCase")]
     ChainCompleted {
         /// The chain.
         chain_id: ChainId,
@@ -177,7 +179,7 @@ pub enum EventKind {
         status: ChainStatus,
     },
     /// A step appeared (a subagent, a Task call, or a step added to a chain).
-    #[serde(rename = "step:spawned")]
+    #[serde(rename = "step:spawned", rename_all = "camelCase")]
     StepSpawned {
         /// The chain it belongs to.
         chain_id: ChainId,
@@ -208,7 +210,7 @@ pub enum EventKind {
         input: Option<Value>,
     },
     /// A step started running.
-    #[serde(rename = "step:started")]
+    #[serde(rename = "step:started", rename_all = "camelCase")]
     StepStarted {
         /// The chain.
         chain_id: ChainId,
@@ -216,7 +218,7 @@ pub enum EventKind {
         step_id: StepId,
     },
     /// A step finished.
-    #[serde(rename = "step:completed")]
+    #[serde(rename = "step:completed", rename_all = "camelCase")]
     StepCompleted {
         /// The chain.
         chain_id: ChainId,
@@ -228,7 +230,7 @@ pub enum EventKind {
         result: Option<Value>,
     },
     /// A step failed.
-    #[serde(rename = "step:failed")]
+    #[serde(rename = "step:failed", rename_all = "camelCase")]
     StepFailed {
         /// The chain.
         chain_id: ChainId,
@@ -238,7 +240,7 @@ pub enum EventKind {
         error: String,
     },
     /// The agent waits for a person's answer.
-    #[serde(rename = "interaction:awaiting-input")]
+    #[serde(rename = "interaction:awaiting-input", rename_all = "camelCase")]
     InteractionAwaitingInput {
         /// Identifies the question.
         request_id: RequestId,
@@ -253,7 +255,7 @@ pub enum EventKind {
         step_id: Option<StepId>,
     },
     /// A person answered.
-    #[serde(rename = "interaction:input-received")]
+    #[serde(rename = "interaction:input-received", rename_all = "camelCase")]
     InteractionInputReceived {
         /// The question answered.
         request_id: RequestId,
@@ -261,7 +263,7 @@ pub enum EventKind {
         text: String,
     },
     /// A tool call waits for a person to allow or deny it.
-    #[serde(rename = "permission:requested")]
+    #[serde(rename = "permission:requested", rename_all = "camelCase")]
     PermissionRequested {
         /// Identifies the request.
         request_id: RequestId,
@@ -275,7 +277,7 @@ pub enum EventKind {
         tool_use_id: Option<String>,
     },
     /// A person allowed or denied a tool call. The first decision wins.
-    #[serde(rename = "permission:decided")]
+    #[serde(rename = "permission:decided", rename_all = "camelCase")]
     PermissionDecided {
         /// The request decided.
         request_id: RequestId,
@@ -287,7 +289,7 @@ pub enum EventKind {
         message: Option<String>,
     },
     /// A person issued a steering command.
-    #[serde(rename = "command:issued")]
+    #[serde(rename = "command:issued", rename_all = "camelCase")]
     CommandIssued {
         /// The command.
         command_id: CommandId,
@@ -303,7 +305,7 @@ pub enum EventKind {
         reason: Option<String>,
     },
     /// The agent acted on a command.
-    #[serde(rename = "command:acknowledged")]
+    #[serde(rename = "command:acknowledged", rename_all = "camelCase")]
     CommandAcknowledged {
         /// The command.
         command_id: CommandId,
@@ -313,7 +315,7 @@ pub enum EventKind {
         note: Option<String>,
     },
     /// A file appeared under the session's cwd.
-    #[serde(rename = "file:created")]
+    #[serde(rename = "file:created", rename_all = "camelCase")]
     FileCreated {
         /// Relative to the cwd.
         path: String,
@@ -323,7 +325,7 @@ pub enum EventKind {
         step_id: Option<StepId>,
     },
     /// A file under the session's cwd changed.
-    #[serde(rename = "file:modified")]
+    #[serde(rename = "file:modified", rename_all = "camelCase")]
     FileModified {
         /// Relative to the cwd.
         path: String,
@@ -333,7 +335,7 @@ pub enum EventKind {
         step_id: Option<StepId>,
     },
     /// A file under the session's cwd went away.
-    #[serde(rename = "file:deleted")]
+    #[serde(rename = "file:deleted", rename_all = "camelCase")]
     FileDeleted {
         /// Relative to the cwd.
         path: String,
@@ -343,7 +345,7 @@ pub enum EventKind {
         step_id: Option<StepId>,
     },
     /// The agent called a tool (or is about to).
-    #[serde(rename = "tool:used")]
+    #[serde(rename = "tool:used", rename_all = "camelCase")]
     ToolUsed {
         /// The tool, e.g. `Bash`, `Edit`.
         tool_name: String,
@@ -375,13 +377,13 @@ pub enum EventKind {
         duration_ms: Option<u64>,
     },
     /// A person (or script) gave the agent a prompt.
-    #[serde(rename = "prompt:submitted")]
+    #[serde(rename = "prompt:submitted", rename_all = "camelCase")]
     PromptSubmitted {
         /// The prompt.
         prompt: String,
     },
     /// Output from a command the agent ran.
-    #[serde(rename = "terminal:output")]
+    #[serde(rename = "terminal:output", rename_all = "camelCase")]
     TerminalOutput {
         /// The text, ANSI escapes included.
         text: String,
@@ -399,7 +401,7 @@ pub enum EventKind {
         step_id: Option<StepId>,
     },
     /// Something went wrong (in the agent, or in the server on the session's behalf).
-    #[serde(rename = "error:occurred")]
+    #[serde(rename = "error:occurred", rename_all = "camelCase")]
     ErrorOccurred {
         /// What went wrong.
         message: String,
@@ -413,7 +415,7 @@ pub enum EventKind {
         step_id: Option<StepId>,
     },
     /// The agent told the person something (Claude Code's Notification hook).
-    #[serde(rename = "agent:notification")]
+    #[serde(rename = "agent:notification", rename_all = "camelCase")]
     AgentNotification {
         /// The message.
         message: String,
@@ -423,11 +425,11 @@ pub enum EventKind {
         notification_type: Option<String>,
     },
     /// Retention removed an ended session and its events; lists drop it.
-    #[serde(rename = "session:pruned")]
+    #[serde(rename = "session:pruned", rename_all = "camelCase")]
     SessionPruned {},
     /// Anything else an agent reported, kept whole (a hook event Chainwatch does not map
     /// yet, for example). Never rejected: agents add events faster than we do.
-    #[serde(rename = "agent:event")]
+    #[serde(rename = "agent:event", rename_all = "camelCase")]
     AgentEvent {
         /// The agent's name for the event, e.g. Claude Code's `hook_event_name`.
         name: String,

@@ -11,14 +11,10 @@ use crate::ids::SessionId;
 
 /// A frame from a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
-#[serde(
-    tag = "type",
-    rename_all = "lowercase",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
-)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ClientMessage {
     /// Add a session's full stream, first replaying what came after `since`.
+    #[serde(rename_all = "camelCase")]
     Subscribe {
         /// The session.
         session_id: SessionId,
@@ -28,11 +24,13 @@ pub enum ClientMessage {
         since: Option<u64>,
     },
     /// Drop a session's stream.
+    #[serde(rename_all = "camelCase")]
     Unsubscribe {
         /// The session.
         session_id: SessionId,
     },
     /// Catch up the global topic after a reconnect: events with seq > since.
+    #[serde(rename_all = "camelCase")]
     Resume {
         /// The newest seq the client had applied.
         #[ts(type = "number")]
@@ -46,24 +44,23 @@ pub enum ClientMessage {
 // Built one at a time to be encoded; boxing the event would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
-#[serde(
-    tag = "type",
-    rename_all = "lowercase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerMessage {
     /// First frame on every socket: the newest seq in the log.
+    #[serde(rename_all = "camelCase")]
     Hello {
         /// The newest seq.
         #[ts(type = "number")]
         seq: u64,
     },
     /// An event on a topic the socket is on.
+    #[serde(rename_all = "camelCase")]
     Event {
         /// The event.
         event: WorkspaceEvent,
     },
     /// A subscription took effect; replayed events (if any) were sent before this.
+    #[serde(rename_all = "camelCase")]
     Subscribed {
         /// The session.
         session_id: SessionId,
@@ -72,11 +69,13 @@ pub enum ServerMessage {
         seq: u64,
     },
     /// A subscription ended.
+    #[serde(rename_all = "camelCase")]
     Unsubscribed {
         /// The session.
         session_id: SessionId,
     },
     /// A client message was refused; the socket stays open.
+    #[serde(rename_all = "camelCase")]
     Error {
         /// Machine-readable: `bad_frame`, `too_many_subscriptions`, …
         code: String,
@@ -85,6 +84,7 @@ pub enum ServerMessage {
     },
     /// The client fell too far behind to be caught up by replay: refetch over REST,
     /// then reconnect (or resume) from `seq`.
+    #[serde(rename_all = "camelCase")]
     Resync {
         /// Why.
         reason: String,
