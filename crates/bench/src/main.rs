@@ -6,9 +6,10 @@
 //! figure is the median of several runs with min–max. It prints a Markdown table and
 //! writes JSON to `target/bench/<timestamp>.json`.
 //!
-//! Usage: `chainwatch-bench [--quick] [--clients N] [--bin PATH] [--out DIR] [--only SECTION,…]`,
+//! Usage: `chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only SECTION,…]`,
 //! sections `ingest`, `latency`, `sockets`, `catchup`, `hook`; `chainwatch-bench
-//! bare-server` runs the reference handler (the bench starts it itself).
+//! bare-server` runs the reference handler (the bench starts it itself);
+//! `chainwatch-bench fill DIR COUNT` writes the catch-up log into DIR (for profiling).
 
 mod bare;
 mod catchup;
@@ -46,6 +47,7 @@ struct Plan {
     ingest: Duration,
     warmup: Duration,
     single_clients: usize,
+    single_clients_high: usize,
     batch_clients: usize,
     batch: usize,
     latency: Duration,
@@ -65,10 +67,11 @@ impl Plan {
             ingest: Duration::from_secs(5),
             warmup: Duration::from_secs(1),
             single_clients: 64,
+            single_clients_high: 256,
             batch_clients: 8,
             batch: 100,
             latency: Duration::from_secs(5),
-            latency_rate: 100.0,
+            latency_rate: 50.0,
             latency_subscribers: vec![1, 100, 1000],
             fanout: Duration::from_secs(5),
             fanout_sockets: vec![1000, 10_000],
@@ -81,10 +84,10 @@ impl Plan {
         Self {
             name: "quick",
             runs: 3,
-            ingest: Duration::from_millis(1000),
+            ingest: Duration::from_millis(600),
             warmup: Duration::from_millis(300),
-            latency: Duration::from_millis(1000),
-            fanout: Duration::from_millis(1000),
+            latency: Duration::from_millis(600),
+            fanout: Duration::from_millis(600),
             fanout_sockets: vec![1000, 10_000],
             catch_up_events: 100_000,
             hook_calls: 20,
@@ -97,7 +100,7 @@ impl Plan {
             "mode": self.name,
             "runs": self.runs,
             "ingestSeconds": self.ingest.as_secs_f64(),
-            "singleClients": self.single_clients,
+            "singleClients": [self.single_clients, self.single_clients_high],
             "batchClients": self.batch_clients,
             "batch": self.batch,
             "latencySeconds": self.latency.as_secs_f64(),
@@ -120,7 +123,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    "usage: chainwatch-bench [--quick] [--clients N] [--bin PATH] [--out DIR] [--only ingest,latency,sockets,catchup,hook]\n       chainwatch-bench bare-server".into()
+    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only ingest,latency,sockets,catchup,hook]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT".into()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -141,6 +144,19 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--clients" => {
                 options.plan.single_clients =
                     args.next().and_then(|n| n.parse().ok()).ok_or_else(usage)?;
+            }
+            "--subscribers" => {
+                options.plan.latency_subscribers = args
+                    .next()
+                    .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect())
+                    .ok_or_else(usage)?;
+            }
+            "--rate" => {
+                options.plan.latency_rate = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|r: &f64| *r > 0.0)
+                    .ok_or_else(usage)?;
             }
             "--bin" => options.bin = args.next().ok_or_else(usage)?.into(),
             "--out" => options.out = args.next().ok_or_else(usage)?.into(),
@@ -172,6 +188,28 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bare server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some("fill") {
+        // `fill DIR COUNT`: writes the catch-up log into DIR, for profiling by hand.
+        let (Some(dir), Some(count)) = (args.get(1), args.get(2).and_then(|c| c.parse().ok()))
+        else {
+            eprintln!("usage: chainwatch-bench fill DIR COUNT");
+            return ExitCode::FAILURE;
+        };
+        let db = Path::new(dir).join("chainwatch.db");
+        return match std::fs::create_dir_all(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| catchup::fill(&db, count))
+        {
+            Ok(took) => {
+                eprintln!("wrote {count} events to {} in {took:?}", db.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("fill: {e}");
                 ExitCode::FAILURE
             }
         };
@@ -340,6 +378,35 @@ async fn create_sessions(addr: SocketAddr, ids: &[String]) -> Result<(), String>
     Ok(())
 }
 
+/// One ingest load: which server, how many clients, events per request.
+#[derive(Clone, Copy)]
+struct Load {
+    clients: usize,
+    batch: usize,
+}
+
+/// Runs of one load against the real server and the bare handler, interleaved.
+#[derive(Default)]
+struct LoadRuns {
+    chainwatch: Vec<f64>,
+    bare: Vec<f64>,
+    server_cpu: Vec<f64>,
+    client_cpu: Vec<f64>,
+    errors: Vec<String>,
+}
+
+impl LoadRuns {
+    fn detail(&self, load: Load) -> String {
+        format!(
+            "{} clients, {} event{} per request; {}",
+            load.clients,
+            load.batch,
+            if load.batch == 1 { "" } else { "s" },
+            cpu_detail(&self.server_cpu, &self.client_cpu)
+        )
+    }
+}
+
 async fn ingest_section(
     options: &Options,
     plan: &Plan,
@@ -349,9 +416,22 @@ async fn ingest_section(
     progress!("ingest: starting chainwatch and the bare handler");
     let (server, _) = Server::chainwatch(&options.bin, &scratch.join("ingest")).await?;
     let bare = Server::bare().await?;
-    let sessions: Vec<String> = (0..plan.single_clients.max(plan.batch_clients))
-        .map(|k| format!("ingest-{k}"))
-        .collect();
+    let loads = [
+        Load {
+            clients: plan.batch_clients,
+            batch: plan.batch,
+        },
+        Load {
+            clients: plan.single_clients,
+            batch: 1,
+        },
+        Load {
+            clients: plan.single_clients_high,
+            batch: 1,
+        },
+    ];
+    let most = loads.iter().map(|l| l.clients).max().unwrap_or(1);
+    let sessions: Vec<String> = (0..most).map(|k| format!("ingest-{k}")).collect();
     create_sessions(server.addr, &sessions).await?;
     for (target, pid) in [(server.addr, server.pid), (bare.addr, bare.pid)] {
         ingest::run(
@@ -365,69 +445,43 @@ async fn ingest_section(
         )
         .await;
     }
-    let (mut single, mut single_bare, mut batch, mut batch_bare, mut raw) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut single_cpu, mut batch_cpu, mut single_client, mut batch_client) =
-        (vec![], vec![], vec![], vec![]);
-    let mut errors = Vec::new();
+    let mut runs: Vec<LoadRuns> = loads.iter().map(|_| LoadRuns::default()).collect();
+    let mut raw = vec![];
     for run in 0..plan.runs {
         progress!("ingest run {}/{}", run + 1, plan.runs);
-        let r = ingest::run(
-            server.addr,
-            server.pid,
-            plan.single_clients,
-            1,
-            plan.ingest,
-            &sessions,
-            &format!("s{run}"),
-        )
-        .await;
-        single.push(r.events_per_sec);
-        single_cpu.push(r.cpu.server);
-        single_client.push(r.cpu.client);
-        errors.extend(
-            r.first_error
-                .map(|e| format!("single: {} errors, first {e}", r.errors)),
-        );
-        let r = ingest::run(
-            bare.addr,
-            bare.pid,
-            plan.single_clients,
-            1,
-            plan.ingest,
-            &sessions,
-            &format!("s{run}"),
-        )
-        .await;
-        single_bare.push(r.events_per_sec);
-        let r = ingest::run(
-            server.addr,
-            server.pid,
-            plan.batch_clients,
-            plan.batch,
-            plan.ingest,
-            &sessions,
-            &format!("b{run}"),
-        )
-        .await;
-        batch.push(r.events_per_sec);
-        batch_cpu.push(r.cpu.server);
-        batch_client.push(r.cpu.client);
-        errors.extend(
-            r.first_error
-                .map(|e| format!("batch: {} errors, first {e}", r.errors)),
-        );
-        let r = ingest::run(
-            bare.addr,
-            bare.pid,
-            plan.batch_clients,
-            plan.batch,
-            plan.ingest,
-            &sessions,
-            &format!("b{run}"),
-        )
-        .await;
-        batch_bare.push(r.events_per_sec);
+        for (i, (load, runs)) in loads.iter().zip(runs.iter_mut()).enumerate() {
+            let tag = format!("r{run}l{i}");
+            let r = ingest::run(
+                server.addr,
+                server.pid,
+                load.clients,
+                load.batch,
+                plan.ingest,
+                &sessions,
+                &tag,
+            )
+            .await;
+            runs.chainwatch.push(r.events_per_sec);
+            runs.server_cpu.push(r.cpu.server);
+            runs.client_cpu.push(r.cpu.client);
+            runs.errors.extend(r.first_error.map(|e| {
+                format!(
+                    "{} clients x {}: {} errors, first {e}",
+                    load.clients, load.batch, r.errors
+                )
+            }));
+            let r = ingest::run(
+                bare.addr,
+                bare.pid,
+                load.clients,
+                load.batch,
+                plan.ingest,
+                &sessions,
+                &tag,
+            )
+            .await;
+            runs.bare.push(r.events_per_sec);
+        }
         let db = scratch.join(format!("sqlite-ref-{run}.db"));
         let (duration, batch_size) = (plan.ingest, plan.batch);
         let rate = tokio::task::spawn_blocking(move || {
@@ -439,12 +493,13 @@ async fn ingest_section(
     }
     let _ = server.stop();
     drop(bare);
+    let [batch, single, single_high] = [0, 1, 2].map(|i| &runs[i]);
     results.figures.push(
         Figure::new(
             "ingest.batch",
             format!("durable ingest, batches of {}", plan.batch),
             Unit::EventsPerSec,
-            batch.clone(),
+            batch.chainwatch.clone(),
         )
         .against(format!("raw SQLite, {} rows/txn", plan.batch), raw)
         .target(Target {
@@ -453,37 +508,39 @@ async fn ingest_section(
             floor: 20_000.0,
             aim: 100_000.0,
         })
-        .detail(format!(
-            "{} clients; {}",
-            plan.batch_clients,
-            cpu_detail(&batch_cpu, &batch_client)
-        )),
+        .detail(batch.detail(loads[0])),
     );
     results.figures.push(
         Figure::new(
             "ingest.batch_vs_bare",
             format!("durable ingest, batches of {}, vs bare handler", plan.batch),
             Unit::EventsPerSec,
-            batch,
+            batch.chainwatch.clone(),
         )
-        .against("bare handler", batch_bare),
+        .against("bare handler", batch.bare.clone()),
     );
-    results.figures.push(
-        Figure::new(
-            "ingest.single",
-            format!("single-event POSTs, {} clients", plan.single_clients),
-            Unit::EventsPerSec,
-            single,
-        )
-        .against("bare handler", single_bare)
-        .target(Target {
-            on_ratio: true,
-            higher_is_better: true,
-            floor: 0.5,
-            aim: 0.8,
-        })
-        .detail(cpu_detail(&single_cpu, &single_client)),
-    );
+    for (key, runs, load) in [
+        ("ingest.single", single, loads[1]),
+        ("ingest.single_high", single_high, loads[2]),
+    ] {
+        results.figures.push(
+            Figure::new(
+                key,
+                format!("single-event POSTs, {} clients", load.clients),
+                Unit::EventsPerSec,
+                runs.chainwatch.clone(),
+            )
+            .against("bare handler", runs.bare.clone())
+            .target(Target {
+                on_ratio: true,
+                higher_is_better: true,
+                floor: 0.5,
+                aim: 0.8,
+            })
+            .detail(runs.detail(load)),
+        );
+    }
+    let errors: Vec<String> = runs.iter().flat_map(|r| r.errors.clone()).collect();
     if !errors.is_empty() {
         results
             .notes
