@@ -1,9 +1,9 @@
 //! End-to-end latency: events posted at a fixed rate, each carrying a marker
-//! (`bench#<index>#`); every subscriber records when each marker reaches it. Latency
-//! is measured from the moment the request is written (so it includes the durable
-//! commit with its fsync) to the moment the subscriber's task reads the frame; the
-//! same receipts measured from the HTTP acknowledgement are reported too (they can be
-//! negative: the server publishes before it answers).
+//! (`bench#<index>#`); every subscriber records when each marker reaches it. Two
+//! measures of the same receipts: from the POST's HTTP acknowledgement (PRODUCT.md's
+//! "POST acknowledged to socket received": the event is durable by then), and from the
+//! moment the request is written (so it includes the durable commit with its fsync).
+//! The first can be negative for some receipts: the server publishes before it answers.
 //!
 //! Topics: `global` posts `PUT /api/sessions/{id}` (a `session:updated`, on every
 //! socket's global topic); `session` posts a `prompt:submitted` for one session whose

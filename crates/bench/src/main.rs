@@ -263,7 +263,48 @@ async fn interrupted() {
 #[derive(Default)]
 struct Results {
     figures: Vec<Figure>,
+    latency_rows: Vec<LatencyRow>,
     notes: Vec<String>,
+}
+
+/// One line of the latency table: medians over runs, in ms.
+struct LatencyRow {
+    topic: &'static str,
+    subscribers: usize,
+    /// From the HTTP acknowledgement: p50, p99, p99.9, max.
+    ack: [f64; 4],
+    /// From writing the request (includes the durable commit): p50, p99, p99.9, max.
+    send: [f64; 4],
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// The latency table (Markdown).
+fn latency_table(rows: &[LatencyRow], rate: f64) -> String {
+    let ms = |v: f64| Unit::Millis.format(v);
+    let mut out = format!(
+        "Latency at {rate} events/s, medians of the runs' percentiles; \"ack\" from the POST's HTTP answer (after fsync), \"send\" from writing the POST (includes the fsync):\n\n\
+         | topic | subscribers | ack p50 | ack p99 | ack p99.9 | ack max | send p50 | send p99 | send p99.9 | send max | CPU server / client |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} / {:.2} |\n",
+            r.topic,
+            r.subscribers,
+            ms(r.ack[0]),
+            ms(r.ack[1]),
+            ms(r.ack[2]),
+            ms(r.ack[3]),
+            ms(r.send[0]),
+            ms(r.send[1]),
+            ms(r.send[2]),
+            ms(r.send[3]),
+            r.server_cpu,
+            r.client_cpu
+        ));
+    }
+    out
 }
 
 fn cpu_detail(server: &[f64], client: &[f64]) -> String {
@@ -321,6 +362,11 @@ async fn bench(options: Options) -> Result<(), String> {
     let elapsed = started.elapsed();
     let load_after = machine::load_average();
     let table = report::table(&results.figures);
+    let latency = if results.latency_rows.is_empty() {
+        String::new()
+    } else {
+        latency_table(&results.latency_rows, plan.latency_rate)
+    };
     let timestamp = chrono::Utc::now();
     let mut out = std::io::stdout().lock();
     let header = format!(
@@ -330,8 +376,12 @@ async fn bench(options: Options) -> Result<(), String> {
         elapsed.as_secs_f64(),
         machine.describe()
     );
-    let _ = writeln!(out, "\n{header}\n{table}");
-    for figure in results.figures.iter().filter(|f| !f.detail.is_empty()) {
+    let _ = writeln!(out, "\n{header}\n{table}\n{latency}");
+    for figure in results
+        .figures
+        .iter()
+        .filter(|f| f.in_table && !f.detail.is_empty())
+    {
         let _ = writeln!(out, "- {}: {}", figure.label, figure.detail);
     }
     for note in &results.notes {
@@ -347,6 +397,7 @@ async fn bench(options: Options) -> Result<(), String> {
         "figures": results.figures.iter().map(Figure::to_json).collect::<Vec<_>>(),
         "notes": results.notes,
         "table": table,
+        "latencyTable": latency,
     });
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
@@ -572,8 +623,9 @@ async fn latency_section(
     .await?;
     for &subscribers in &plan.latency_subscribers {
         for topic in [Topic::Global, Topic::Session] {
-            let (mut p50, mut p99, mut p999, mut max, mut ack99) =
-                (vec![], vec![], vec![], vec![], vec![]);
+            // ack[0..4] and send[0..4]: p50, p99, p99.9, max; one entry per run.
+            let mut ack: [Vec<f64>; 4] = Default::default();
+            let mut send: [Vec<f64>; 4] = Default::default();
             let (mut server_cpu, mut client_cpu) = (vec![], vec![]);
             let (mut lost, mut errors) = (0, 0);
             for run in 0..plan.runs {
@@ -593,59 +645,67 @@ async fn latency_section(
                     &session,
                 )
                 .await?;
-                p50.push(r.from_send.p50);
-                p99.push(r.from_send.p99);
-                p999.push(r.from_send.p999);
-                max.push(r.from_send.max);
-                ack99.push(r.from_ack.p99);
+                for (into, from) in [(&mut ack, r.from_ack), (&mut send, r.from_send)] {
+                    into[0].push(from.p50);
+                    into[1].push(from.p99);
+                    into[2].push(from.p999);
+                    into[3].push(from.max);
+                }
                 server_cpu.push(r.cpu.server);
                 client_cpu.push(r.cpu.client);
                 lost += r.lost;
                 errors += r.errors;
             }
             let key = format!("latency.{}.{subscribers}", topic.name());
-            let label = |what: &str| {
-                format!(
-                    "latency {what}, {} topic, {subscribers} subscriber{}",
-                    topic.name(),
-                    if subscribers == 1 { "" } else { "s" }
-                )
-            };
-            let target = (subscribers >= 1000).then_some(Target {
-                on_ratio: false,
-                higher_is_better: false,
-                floor: 5.0,
-                aim: 2.0,
-            });
-            results.figures.push(Figure::new(
-                &format!("{key}.p50"),
-                label("p50"),
+            let who = format!(
+                "{} topic, {subscribers} subscriber{}",
+                topic.name(),
+                if subscribers == 1 { "" } else { "s" }
+            );
+            let mut p99 = Figure::new(
+                &format!("{key}.ack.p99"),
+                format!("latency p99, ack to socket, {who}"),
                 Unit::Millis,
-                p50,
+                ack[1].clone(),
+            )
+            .detail(format!(
+                "{} events/s; lost {lost}, failed posts {errors}; {}",
+                plan.latency_rate,
+                cpu_detail(&server_cpu, &client_cpu)
             ));
-            let mut p99_figure = Figure::new(&format!("{key}.p99"), label("p99"), Unit::Millis, p99)
-                .detail(format!(
-                    "{} events/s; p99 from the HTTP ack instead of the send: {}; lost {lost}, failed posts {errors}; {}",
-                    plan.latency_rate,
-                    Unit::Millis.format(stats::summarize(&ack99).median),
-                    cpu_detail(&server_cpu, &client_cpu)
-                ));
-            if let Some(target) = target {
-                p99_figure = p99_figure.target(target);
+            if subscribers >= 1000 {
+                p99 = p99.target(Target {
+                    on_ratio: false,
+                    higher_is_better: false,
+                    floor: 5.0,
+                    aim: 2.0,
+                });
             }
-            results.figures.push(p99_figure);
-            results.figures.push(Figure::new(
-                &format!("{key}.p999"),
-                label("p99.9"),
-                Unit::Millis,
-                p999,
-            ));
-            results.figures.push(Figure::new(
-                &format!("{key}.max"),
-                label("max"),
-                Unit::Millis,
-                max,
-            ));
+            results.figures.push(p99);
+            for (from, runs) in [("ack", &ack), ("send", &send)] {
+                for (name, values) in ["p50", "p99", "p999", "max"].iter().zip(runs.iter()) {
+                    if from == "ack" && *name == "p99" {
+                        continue;
+                    }
+                    let mut figure = Figure::new(
+                        &format!("{key}.{from}.{name}"),
+                        format!("latency {name}, {from} to socket, {who}"),
+                        Unit::Millis,
+                        values.clone(),
+                    );
+                    figure.in_table = false;
+                    results.figures.push(figure);
+                }
+            }
+            let medians = |runs: &[Vec<f64>; 4]| runs.clone().map(|r| stats::summarize(&r).median);
+            results.latency_rows.push(LatencyRow {
+                topic: topic.name(),
+                subscribers,
+                ack: medians(&ack),
+                send: medians(&send),
+                server_cpu: stats::summarize(&server_cpu).median,
+                client_cpu: stats::summarize(&client_cpu).median,
+            });
         }
     }
     let _ = server.stop();

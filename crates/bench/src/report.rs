@@ -110,6 +110,8 @@ pub struct Figure {
     pub target: Option<Target>,
     /// Extra context: CPU shares, errors, loads.
     pub detail: String,
+    /// Whether it is a row of the main table (all figures go into the JSON).
+    pub in_table: bool,
 }
 
 impl Figure {
@@ -123,6 +125,7 @@ impl Figure {
             reference: None,
             target: None,
             detail: String::new(),
+            in_table: true,
         }
     }
 
@@ -274,6 +277,7 @@ pub fn table(figures: &[Figure]) -> String {
     ];
     let rows: Vec<[String; 7]> = figures
         .iter()
+        .filter(|f| f.in_table)
         .map(|f| {
             let [a, b, c, d, e, g] = f.cells();
             [f.label.clone(), a, b, c, d, e, g]
