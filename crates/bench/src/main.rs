@@ -57,6 +57,8 @@ struct Plan {
     fanout_sockets: Vec<usize>,
     catch_up_events: u64,
     hook_calls: usize,
+    /// How long sockets sit idle before the memory reading.
+    settle: Duration,
 }
 
 impl Plan {
@@ -77,6 +79,7 @@ impl Plan {
             fanout_sockets: vec![1000, 10_000],
             catch_up_events: 1_000_000,
             hook_calls: 100,
+            settle: Duration::from_secs(1),
         }
     }
 
@@ -84,13 +87,14 @@ impl Plan {
         Self {
             name: "quick",
             runs: 3,
-            ingest: Duration::from_millis(600),
+            ingest: Duration::from_millis(500),
             warmup: Duration::from_millis(300),
             latency: Duration::from_millis(600),
             fanout: Duration::from_millis(600),
             fanout_sockets: vec![1000, 10_000],
             catch_up_events: 100_000,
             hook_calls: 20,
+            settle: Duration::from_millis(400),
             ..Self::full()
         }
     }
@@ -735,7 +739,7 @@ async fn sockets_section(
             let (server, _) = Server::chainwatch(&options.bin, &dir).await?;
             let session = "fanout".to_owned();
             create_sessions(server.addr, std::slice::from_ref(&session)).await?;
-            let (memory, sockets) = sockets::idle_memory(server.addr, server.pid, n).await?;
+            let (memory, sockets) = sockets::idle_memory(server.addr, server.pid, n, plan.settle).await?;
             per_socket.push(memory.per_socket);
             rss_with.push(memory.rss_with as f64);
             rss_before.push(memory.rss_before as f64);

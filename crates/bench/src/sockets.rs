@@ -32,17 +32,18 @@ pub struct MemoryResult {
     pub per_socket: f64,
 }
 
-/// Reads the server's RSS, connects `n` sockets, lets them sit idle for a second and
+/// Reads the server's RSS, connects `n` sockets, lets them sit idle for `settle` and
 /// reads it again. Returns the sockets, still open.
 pub async fn idle_memory(
     addr: SocketAddr,
     server_pid: u32,
     n: usize,
+    settle: Duration,
 ) -> Result<(MemoryResult, Vec<Ws>), String> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = procfs::rss_bytes(server_pid).ok_or("cannot read the server's RSS")?;
     let sockets = crate::ws::connect_many(addr, n, 64).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(settle).await;
     let rss_with = procfs::rss_bytes(server_pid).ok_or("cannot read the server's RSS")?;
     Ok((
         MemoryResult {
