@@ -739,7 +739,8 @@ async fn sockets_section(
             let (server, _) = Server::chainwatch(&options.bin, &dir).await?;
             let session = "fanout".to_owned();
             create_sessions(server.addr, std::slice::from_ref(&session)).await?;
-            let (memory, sockets) = sockets::idle_memory(server.addr, server.pid, n, plan.settle).await?;
+            let (memory, sockets) =
+                sockets::idle_memory(server.addr, server.pid, n, plan.settle).await?;
             per_socket.push(memory.per_socket);
             rss_with.push(memory.rss_with as f64);
             rss_before.push(memory.rss_before as f64);
