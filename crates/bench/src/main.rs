@@ -119,6 +119,9 @@ impl Plan {
     }
 }
 
+/// The sections `--only` can pick.
+const SECTIONS: &[&str] = &["ingest", "latency", "sockets", "catchup", "hook"];
+
 struct Options {
     plan: Plan,
     bin: PathBuf,
@@ -133,8 +136,9 @@ fn usage() -> String {
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let exe_dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let quick = args.iter().any(|a| a == "--quick");
     let mut options = Options {
-        plan: Plan::full(),
+        plan: if quick { Plan::quick() } else { Plan::full() },
         bin: exe_dir.join("chainwatch"),
         out: exe_dir
             .parent()
@@ -144,7 +148,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--quick" => options.plan = Plan::quick(),
+            "--quick" => {}
             "--clients" => {
                 options.plan.single_clients =
                     args.next().and_then(|n| n.parse().ok()).ok_or_else(usage)?;
@@ -165,13 +169,16 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--bin" => options.bin = args.next().ok_or_else(usage)?.into(),
             "--out" => options.out = args.next().ok_or_else(usage)?.into(),
             "--only" => {
-                options.only = Some(
-                    args.next()
-                        .ok_or_else(usage)?
-                        .split(',')
-                        .map(str::to_owned)
-                        .collect(),
-                );
+                let sections: Vec<String> = args
+                    .next()
+                    .ok_or_else(usage)?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(unknown) = sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!("unknown section {unknown:?}\n{}", usage()));
+                }
+                options.only = Some(sections);
             }
             "-h" | "--help" => return Err(usage()),
             other => return Err(format!("unknown argument {other:?}\n{}", usage())),
