@@ -2,6 +2,7 @@
 //! `.cargo/config.toml`). Tasks are plain Rust so they behave the same on every
 //! machine: `gen-types [--check]`, `ci`, `serve`, `bench [--quick]`.
 
+mod bench;
 mod ci;
 mod gen_types;
 mod serve;
@@ -19,13 +20,15 @@ fn main() -> ExitCode {
         "gen-types" => gen_types::run(rest.iter().any(|a| a == "--check")),
         "ci" => ci::run(rest),
         "serve" => serve::run(rest),
+        "bench" => bench::run(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
                  gen-types [--check]  write (or verify) web/src/generated from crates/shared\n  \
                  ci [--skip-browser]  every check CI runs, installing what it needs\n  \
-                 serve [ARGS…]        build the web app when stale, then run `chainwatch serve ARGS…`"
+                 serve [ARGS…]        build the web app when stale, then run `chainwatch serve ARGS…`\n  \
+                 bench [--quick]      build release binaries and run the server benchmark (docs/PERFORMANCE.md)"
             );
             return if task == "help" {
                 ExitCode::SUCCESS

@@ -148,6 +148,10 @@ impl Application {
                 .default_service(web::get().to(crate::web::asset))
         })
         .disable_signals()
+        // Socket frames are small and must leave at once: without this, Nagle's
+        // algorithm holds a frame back until the client acknowledges the previous one
+        // (tens of milliseconds with delayed ACKs).
+        .tcp_nodelay(true)
         .shutdown_timeout(5)
         .listen(listener)
         .map_err(|source| StartupError::Bind {

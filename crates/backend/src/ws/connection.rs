@@ -88,17 +88,17 @@ impl Connection {
         upto: u64,
         skip_delivered_global: bool,
     ) -> Result<Flow, String> {
-        let mut cursor = after;
         let mut sent = 0usize;
         let owned_session = match scope {
             Scope::Session(id) => Some(id.clone()),
             _ => None,
         };
-        while cursor < upto {
-            let reader = self.context.reader.clone();
+        let global = matches!(scope, Scope::Global);
+        let reader = self.context.reader.clone();
+        let read_page = |cursor: u64| {
+            let reader = reader.clone();
             let session = owned_session.clone();
-            let global = matches!(scope, Scope::Global);
-            let page = actix_web::rt::task::spawn_blocking(move || {
+            actix_web::rt::task::spawn_blocking(move || {
                 let scope = match (&session, global) {
                     (Some(id), _) => Scope::Session(id),
                     (None, true) => Scope::Global,
@@ -106,11 +106,18 @@ impl Connection {
                 };
                 reader.read(scope, cursor, upto, REPLAY_PAGE)
             })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        };
+        let mut pending = (after < upto).then(|| read_page(after));
+        while let Some(reading) = pending.take() {
+            let page = reading
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
             let Some(last) = page.last() else { break };
-            cursor = last.seq;
+            // Read the next page from the log while this one is being sent.
+            if last.seq < upto {
+                pending = Some(read_page(last.seq));
+            }
             for event in page {
                 if skip_delivered_global && event.global && event.seq > self.global_floor {
                     continue;
