@@ -77,6 +77,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     step("cargo tests");
     cmd("", "cargo", &["test", "--workspace", "--locked"])?;
 
+    step("API fuzzing: schemathesis against the real server");
+    crate::schemathesis::run()?;
+
     let has_browser_tests = std::fs::read_to_string(root().join("web/package.json"))
         .map(|p| p.contains("\"test:browser\""))
         .unwrap_or(false);

@@ -5,6 +5,7 @@
 mod bench;
 mod ci;
 mod gen_types;
+mod schemathesis;
 mod serve;
 mod util;
 
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         "gen-types" => gen_types::run(rest.iter().any(|a| a == "--check")),
         "ci" => ci::run(rest),
         "serve" => serve::run(rest),
+        "schemathesis" => schemathesis::run(),
         "bench" => bench::run(rest),
         _ => {
             eprintln!(
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
                  gen-types [--check]  write (or verify) web/src/generated from crates/shared\n  \
                  ci [--skip-browser]  every check CI runs, installing what it needs\n  \
                  serve [ARGS…]        build the web app when stale, then run `chainwatch serve ARGS…`\n  \
+                 schemathesis         fuzz the REST API from its OpenAPI document (part of ci)\n  \
                  bench [--quick]      build release binaries and run the server benchmark (docs/PERFORMANCE.md)"
             );
             return if task == "help" {

@@ -139,6 +139,9 @@ pub struct ServeArgs {
     /// Most events one socket replay sends before answering `resync`.
     #[arg(long, env = "CHAINWATCH_REPLAY_LIMIT", default_value_t = 1_000_000)]
     pub replay_limit: usize,
+    /// Longest a long poll (`waitMs` on the input and permission routes) may wait, in ms.
+    #[arg(long, env = "CHAINWATCH_MAX_WAIT_MS", default_value_t = 120_000)]
+    pub max_wait_ms: u64,
     /// Days an ended session is kept before it is pruned with its events (0: forever).
     #[arg(long, env = "CHAINWATCH_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u64,
@@ -218,6 +221,7 @@ impl ServeArgs {
         config.socket.max_per_ip = self.max_sockets_per_ip;
         config.max_body_bytes = self.max_body_bytes;
         config.max_json_depth = self.max_json_depth.max(1);
+        config.max_wait = Duration::from_millis(self.max_wait_ms);
         config.max_batch_events = self.max_batch_events;
         config.socket.max_clients = self.max_sockets;
         config.socket.queue_frames = self.socket_queue;
