@@ -2,11 +2,14 @@ import { useMemo } from "react";
 import { Header } from "./components/Header";
 import { NeedsYouPanel } from "./components/NeedsYouPanel";
 import { SessionList } from "./components/SessionList";
+import { SessionDetail } from "./components/detail/SessionDetail";
+import { useRoute } from "./lib/route";
 import { isTerminalStatus } from "./state/events";
 import { useWorkspace } from "./state/useWorkspace";
 
 export function App() {
   const { state, connection, loading, error } = useWorkspace();
+  const route = useRoute();
   const liveCount = useMemo(
     () => [...state.sessions.values()].filter((s) => !isTerminalStatus(s.status)).length,
     [state.sessions, state.version],
@@ -21,8 +24,14 @@ export function App() {
         </p>
       ) : null}
       <main className="app-main">
-        <NeedsYouPanel sessions={state.sessions} version={state.version} />
-        <SessionList sessions={state.sessions} version={state.version} loading={loading} />
+        {route.name === "session" ? (
+          <SessionDetail key={route.id} sessionId={route.id} />
+        ) : (
+          <>
+            <NeedsYouPanel sessions={state.sessions} version={state.version} />
+            <SessionList sessions={state.sessions} version={state.version} loading={loading} />
+          </>
+        )}
       </main>
     </div>
   );
