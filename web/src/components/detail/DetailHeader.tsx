@@ -1,9 +1,9 @@
 // The session's header: where it runs, who runs it, its state and how long it has run
 // (ticking while live), and its counts.
 import type { Chain, Session } from "../../generated";
-import { formatDuration, useNow } from "../../lib/time";
+import { useNow } from "../../lib/time";
 import { isTerminalStatus } from "../../state/events";
-import { subagentCount } from "./model/graph";
+import { formatElapsed, subagentCount } from "./model/graph";
 
 function Duration(props: { session: Session }) {
   const { session } = props;
@@ -14,7 +14,7 @@ function Duration(props: { session: Session }) {
   const ms = Number.isNaN(start) || Number.isNaN(end) ? 0 : end - start;
   return (
     <span data-testid="session-duration" data-live={live}>
-      {formatDuration(ms)}
+      {formatElapsed(ms)}
     </span>
   );
 }

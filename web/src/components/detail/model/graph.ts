@@ -131,6 +131,17 @@ export function formatStepDuration(ms: number): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
 }
 
+/** "45s", "9m 12s", "2h 05m 10s", "3d 4h": how long a session has run, to the second. */
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, "0")}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
 /** Counts of steps by status. */
 export function statusCounts(model: GraphModel): Record<StepStatus, number> {
   const counts: Record<StepStatus, number> = { pending: 0, running: 0, completed: 0, failed: 0, skipped: 0 };
