@@ -23,15 +23,16 @@ export interface EventInspectorProps {
   readonly events: readonly WorkspaceEvent[];
   readonly version: number;
   readonly chains: readonly Chain[];
+  readonly cwd: string;
   readonly href: string;
   readonly onClose: () => void;
   readonly onOpenStep: (stepId: string) => void;
 }
 
 export function EventInspector(props: EventInspectorProps) {
-  const { event, seq, events, version, chains, onOpenStep } = props;
+  const { event, seq, events, version, chains, cwd, onOpenStep } = props;
   const call = useMemo(() => (event !== undefined ? callOf(event, events) : undefined), [event, events, version]);
-  const row = event !== undefined ? toRow(event) : undefined;
+  const row = event !== undefined ? toRow(event, cwd) : undefined;
   const stepId = row?.stepId;
   return (
     <aside className="inspector" aria-label={`Event ${seq}`} data-testid="event-inspector" data-seq={seq}>
@@ -62,7 +63,7 @@ export function EventInspector(props: EventInspectorProps) {
               </>
             ) : null}
           </p>
-          {call !== undefined ? <ToolCallView call={call} chains={chains} onOpenStep={onOpenStep} /> : null}
+          {call !== undefined ? <ToolCallView call={call} chains={chains} cwd={cwd} onOpenStep={onOpenStep} /> : null}
           {call === undefined && row !== undefined ? <p className={row.failed ? "inspector__text error-text" : "inspector__text"}>{row.text}</p> : null}
           <details className="inspector__json" open>
             <summary>Full JSON</summary>

@@ -115,6 +115,7 @@ export function SessionDetail(props: { sessionId: string }) {
         events={buffer.events}
         version={version}
         chains={chains}
+        cwd={session.cwd}
         href={detailHref(sessionId, { event: params.event })}
         onClose={closeInspector}
         onOpenStep={openStep}
@@ -128,6 +129,7 @@ export function SessionDetail(props: { sessionId: string }) {
         events={buffer.events}
         version={version}
         files={touched}
+        cwd={session.cwd}
         href={detailHref(sessionId, { tab: "graph", step: params.step })}
         onClose={closeInspector}
         onOpenStep={openStep}
@@ -165,7 +167,7 @@ export function SessionDetail(props: { sessionId: string }) {
       >
         <div className="detail-body__main">
           {params.tab === "timeline" ? (
-            <Timeline data={timeline} total={session.counts.events} selectedSeq={params.event} onSelect={openEvent} />
+            <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} selectedSeq={params.event} onSelect={openEvent} />
           ) : null}
           {params.tab === "graph" ? <ChainGraph chains={chains} selected={params.step} onSelect={openStep} /> : null}
           {params.tab === "files" ? (

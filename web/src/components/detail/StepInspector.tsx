@@ -7,7 +7,7 @@ import { useNow } from "../../lib/time";
 import { findStep, formatStepDuration, stepDurationMs } from "./model/graph";
 import { hasContent } from "./model/json";
 import type { TouchedFile } from "./model/files";
-import { oneLine } from "./model/rows";
+import { oneLine, shortenPaths } from "./model/rows";
 import { pairToolCalls, responseText, toolHeadline } from "./model/tools";
 import { JsonBlock, ToolCallView } from "./ToolCallView";
 
@@ -41,6 +41,7 @@ export interface StepInspectorProps {
   readonly events: readonly WorkspaceEvent[];
   readonly version: number;
   readonly files: readonly TouchedFile[];
+  readonly cwd: string;
   readonly href: string;
   readonly onClose: () => void;
   readonly onOpenStep: (stepId: string) => void;
@@ -49,7 +50,7 @@ export interface StepInspectorProps {
 }
 
 export function StepInspector(props: StepInspectorProps) {
-  const { stepId, chains, events, version, files, onOpenStep } = props;
+  const { stepId, chains, events, version, files, cwd, onOpenStep } = props;
   const step = findStep(chains, stepId);
   const now = useNow(step?.status === "running" ? 1000 : 3_600_000);
   const calls = useMemo(
@@ -177,10 +178,10 @@ export function StepInspector(props: StepInspectorProps) {
             <li key={call.key}>
               <details className={call.status === "failed" ? "step-call step-call--failed" : "step-call"}>
                 <summary>
-                  <span className="tool-call__name">{call.toolName}</span> {oneLine(toolHeadline(call.toolName, call.input), 80)}
+                  <span className="tool-call__name">{call.toolName}</span> {oneLine(shortenPaths(toolHeadline(call.toolName, call.input), cwd), 80)}
                   <span className={`tool-status tool-status--${call.status}`}>{call.status}</span>
                 </summary>
-                <ToolCallView call={call} chains={chains} onOpenStep={onOpenStep} />
+                <ToolCallView call={call} chains={chains} cwd={cwd} onOpenStep={onOpenStep} />
                 <button type="button" className="link-button" onClick={() => props.onOpenEvent(call.seq)}>
                   Show in the timeline
                 </button>

@@ -39,10 +39,11 @@ const Row = memo(function Row(props: {
   start: number;
   index: number;
   selected: boolean;
+  cwd: string;
   onSelect: (seq: number) => void;
 }) {
   const { event, start, selected, onSelect } = props;
-  const row = toRow(event);
+  const row = toRow(event, props.cwd);
   const classes = `tl-row tl-row--${row.kind}${row.failed ? " tl-row--failed" : ""}${selected ? " tl-row--selected" : ""}`;
   return (
     <div
@@ -69,12 +70,14 @@ export interface TimelineProps {
   readonly data: TimelineData;
   /** The session's event count (what the server has), for "N of M loaded". */
   readonly total: number;
+  /** The session's cwd: paths inside it are shown relative to it. */
+  readonly cwd: string;
   readonly selectedSeq: number | undefined;
   readonly onSelect: (seq: number) => void;
 }
 
 export function Timeline(props: TimelineProps) {
-  const { data, total, selectedSeq, onSelect } = props;
+  const { data, total, cwd, selectedSeq, onSelect } = props;
   const { buffer, version } = data;
   const [kinds, setKinds] = useState<ReadonlySet<RowKind>>(() => new Set());
   const [text, setText] = useState("");
@@ -250,6 +253,7 @@ export function Timeline(props: TimelineProps) {
                 start={item.start}
                 index={item.index}
                 selected={event.seq === selectedSeq}
+                cwd={cwd}
                 onSelect={onSelect}
               />
             );

@@ -6,6 +6,7 @@ import type { ReactNode } from "react";
 import type { Chain } from "../../generated";
 import { AnsiText } from "./AnsiText";
 import { formatStepDuration } from "./model/graph";
+import { shortenPaths } from "./model/rows";
 import { hasContent, prettyJson } from "./model/json";
 import { describeTool, preview, type DiffLine, type EditHunk, type ToolCall } from "./model/tools";
 
@@ -81,11 +82,14 @@ export interface ToolCallViewProps {
   readonly call: ToolCall;
   /** The session's chains, to link a Task/Agent call to its step. */
   readonly chains?: readonly Chain[];
+  /** The session's cwd: paths inside it are shown relative to it. */
+  readonly cwd?: string;
   readonly onOpenStep?: (stepId: string) => void;
 }
 
 export function ToolCallView(props: ToolCallViewProps) {
-  const { call, chains, onOpenStep } = props;
+  const { call, chains, cwd, onOpenStep } = props;
+  const short = (path: string) => shortenPaths(path, cwd);
   const view = describeTool(call);
   const failed = call.status === "failed";
   let body: ReactNode;
@@ -116,7 +120,7 @@ export function ToolCallView(props: ToolCallViewProps) {
       body = (
         <>
           <Field label="File">
-            <code>{view.path}</code>
+            <code>{short(view.path)}</code>
           </Field>
           <DiffView hunks={view.hunks} />
         </>
@@ -126,7 +130,7 @@ export function ToolCallView(props: ToolCallViewProps) {
       body = (
         <>
           <Field label="File">
-            <code>{view.path}</code>
+            <code>{short(view.path)}</code>
             {view.created !== undefined ? <span className="muted"> · {view.created ? "created" : "overwritten"}</span> : null}
           </Field>
           <Field label="Lines">{view.lines.toLocaleString()}</Field>
@@ -138,7 +142,7 @@ export function ToolCallView(props: ToolCallViewProps) {
       body = (
         <>
           <Field label="File">
-            <code>{view.path}</code>
+            <code>{short(view.path)}</code>
           </Field>
           {view.offset !== undefined || view.limit !== undefined ? (
             <Field label="Range">
@@ -163,7 +167,7 @@ export function ToolCallView(props: ToolCallViewProps) {
           </Field>
           {view.path !== undefined ? (
             <Field label="In">
-              <code>{view.path}</code>
+              <code>{short(view.path)}</code>
             </Field>
           ) : null}
           {view.glob !== undefined ? (
@@ -181,7 +185,7 @@ export function ToolCallView(props: ToolCallViewProps) {
             <ul className="found-files">
               {view.files.slice(0, 100).map((f) => (
                 <li key={f}>
-                  <code>{f}</code>
+                  <code>{short(f)}</code>
                 </li>
               ))}
               {view.files.length > 100 ? <li className="muted">… {view.files.length - 100} more</li> : null}

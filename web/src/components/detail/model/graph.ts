@@ -104,11 +104,19 @@ export function layoutGraph(model: GraphModel): GraphLayout {
   return { width: Math.ceil(width + MARGIN), height: Math.ceil(height + MARGIN), nodes, edges };
 }
 
-/** An SVG path through points (straight segments, rounded by the eye). */
+/** An SVG path through points, its corners rounded (a quadratic curve through each midpoint). */
 export function edgePath(points: readonly Point[]): string {
   if (points.length === 0) return "";
+  const f = (p: Point) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`;
   const [first, ...rest] = points as [Point, ...Point[]];
-  return `M${first.x.toFixed(1)},${first.y.toFixed(1)}${rest.map((p) => ` L${p.x.toFixed(1)},${p.y.toFixed(1)}`).join("")}`;
+  if (rest.length <= 1) return `M${f(first)}${rest.map((p) => ` L${f(p)}`).join("")}`;
+  let d = `M${f(first)}`;
+  for (let i = 0; i < rest.length - 1; i++) {
+    const p = rest[i] as Point;
+    const next = rest[i + 1] as Point;
+    d += ` Q${f(p)} ${f({ x: (p.x + next.x) / 2, y: (p.y + next.y) / 2 })}`;
+  }
+  return `${d} L${f(rest[rest.length - 1] as Point)}`;
 }
 
 /** How long a step ran (ms): start to end, or to `now` while it runs. */

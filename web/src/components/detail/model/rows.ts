@@ -93,13 +93,20 @@ export function jsonLine(value: JsonValue | undefined, max = 160): string {
   return oneLine(text, max);
 }
 
-/** The row model of an event. */
-export function toRow(event: WorkspaceEvent): TimelineRow {
+/** Paths inside `cwd` shown relative to it (`/repo/src/a.ts` → `src/a.ts`). */
+export function shortenPaths(text: string, cwd: string | undefined): string {
+  if (cwd === undefined || cwd === "" || cwd === "/") return text;
+  const prefix = `${cwd.replace(/\/+$/, "")}/`;
+  return text.includes(prefix) ? text.split(prefix).join("") : text;
+}
+
+/** The row model of an event; `cwd` shortens the paths inside it. */
+export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
   const base = { seq: event.seq, timestamp: event.timestamp, type: event.type, kind: rowKind(event) };
   const row = (label: string, text: string, stepId?: string): TimelineRow => ({
     ...base,
     label,
-    text: oneLine(text),
+    text: oneLine(shortenPaths(text, cwd)),
     failed: base.kind === "error",
     ...(stepId !== undefined ? { stepId } : {}),
   });
@@ -159,7 +166,8 @@ export function toRow(event: WorkspaceEvent): TimelineRow {
       return row("file deleted", event.path, event.stepId);
     case "tool:used": {
       const headline = toolHeadline(event.toolName, event.input);
-      const status = event.status === "started" ? "…" : event.status === "failed" ? `failed: ${event.error ?? ""}` : "";
+      const took = event.durationMs !== undefined ? formatMs(event.durationMs) : "";
+      const status = event.status === "started" ? "started" : event.status === "failed" ? `failed: ${event.error ?? ""}` : took;
       return row(event.toolName, [headline, status].filter((s) => s !== "").join(" · "), event.stepId);
     }
     case "prompt:submitted":
@@ -173,6 +181,14 @@ export function toRow(event: WorkspaceEvent): TimelineRow {
     case "agent:event":
       return row(event.name, jsonLine(event.payload));
   }
+}
+
+/** "850 ms", "3.1 s", "2m 05s". */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
 }
 
 // CSI sequences (colours, cursor moves) and OSC sequences (titles, links).
