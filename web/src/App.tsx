@@ -2,7 +2,7 @@ import { useMemo } from "react";
 import { Header } from "./components/Header";
 import { NeedsYouPanel } from "./components/NeedsYouPanel";
 import { SessionList } from "./components/SessionList";
-import { SessionDetail } from "./components/detail/SessionDetail";
+import { LazySessionDetail } from "./components/detail/LazySessionDetail";
 import { useRoute } from "./lib/route";
 import { isTerminalStatus } from "./state/events";
 import { useWorkspace } from "./state/useWorkspace";
@@ -25,7 +25,7 @@ export function App() {
       ) : null}
       <main className="app-main">
         {route.name === "session" ? (
-          <SessionDetail key={route.id} sessionId={route.id} />
+          <LazySessionDetail key={route.id} sessionId={route.id} />
         ) : (
           <>
             <NeedsYouPanel sessions={state.sessions} version={state.version} />

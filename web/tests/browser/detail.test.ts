@@ -161,6 +161,14 @@ describe("session detail", () => {
     await again.getByTestId("event-inspector").locator(".diff").waitFor();
     await again.close();
 
+    // Filtering by text keeps the matching rows only.
+    await page.getByLabel("Filter events by text").fill("retry.test");
+    // (in the row or the event's JSON): Write started and done, file:created, the
+    // Bash call whose output names it, and that output.
+    await expect.poll(() => page.locator(".tl-row").count()).toBe(5);
+    expect(await page.locator('.tl-row[data-type="file:created"]').innerText()).toContain("test/retry.test.ts");
+    await page.getByLabel("Filter events by text").fill("");
+
     // A failed Bash call stands out with its exit state and output.
     await page.locator('.chip[data-kind="error"]').click();
     const failedBash = page.locator('.tl-row--failed[data-type="tool:used"]', { hasText: "npm test -- login" });
@@ -185,6 +193,7 @@ describe("session detail", () => {
     expect(page.url()).toContain("file=src%2Flogin.ts");
     // The tree lists the cwd.
     expect(await page.locator(".files__tree .tree__button", { hasText: "package.json" }).count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, "detail-files.png") });
     await page.close();
   });
 
@@ -207,6 +216,7 @@ describe("session detail", () => {
     expect(await page.locator(".term-entry .ansi-green-fg").count()).toBeGreaterThan(0);
     // No escape character reaches the page.
     expect(await page.locator(".terminal").innerText()).not.toContain("\u001b");
+    await page.screenshot({ path: join(SHOTS, "detail-terminal.png") });
     await page.getByLabel("Search terminal output").fill("ECONNRESET");
     await expect.poll(() => entries.count()).toBe(1);
     expect(await page.locator(".term-entry mark").count()).toBeGreaterThan(0);

@@ -13,6 +13,8 @@ import type { Timeline as TimelineData } from "./useTimeline";
 export const ROW_HEIGHT = 28;
 /** Rows from the top at which older events are read. */
 const LOAD_OLDER_WITHIN = 150;
+/** Older pages read by themselves while a filter matches too few to fill the view. */
+const MAX_AUTO_PAGES_FILTERED = 10;
 
 /** The row index of the event with this seq, or of the first after it. */
 function rowIndexOfSeq(events: readonly WorkspaceEvent[], positions: readonly number[] | undefined, seq: number): number {
@@ -138,11 +140,19 @@ export function Timeline(props: TimelineProps) {
   const items = virtualizer.getVirtualItems();
   const firstIndex = items[0]?.index ?? 0;
 
-  // Older events: read when the top is near (or the list does not fill the view).
+  // Older events: read when the top is near (or the list does not fill the view). The
+  // scroll element is asked, not the render's range, which may predate a scroll to the
+  // tail. While a filter is on, at most a few pages are read without being asked.
   const { loadOlder, loadingOlder } = data;
+  const autoLoads = useRef({ filter, count: 0 });
   useEffect(() => {
-    if (!buffer.loadedNewest || !buffer.hasOlder || loadingOlder) return;
-    if (firstIndex < LOAD_OLDER_WITHIN || (isFiltering(filter) && count < LOAD_OLDER_WITHIN)) loadOlder();
+    const el = scrollRef.current;
+    if (el === null || !buffer.loadedNewest || !buffer.hasOlder || loadingOlder) return;
+    if (el.scrollTop >= LOAD_OLDER_WITHIN * ROW_HEIGHT) return;
+    if (autoLoads.current.filter !== filter) autoLoads.current = { filter, count: 0 };
+    if (isFiltering(filter) && autoLoads.current.count >= MAX_AUTO_PAGES_FILTERED) return;
+    autoLoads.current.count += 1;
+    loadOlder();
   }, [firstIndex, buffer, loadOlder, loadingOlder, version, filter, count]);
 
   // First rows on screen: a mark a test (or a person in devtools) can read.
