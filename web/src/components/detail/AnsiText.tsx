@@ -1,11 +1,18 @@
 // ANSI-coloured text rendered as React text nodes in spans: the output is never parsed
-// as HTML, so a `<script>` in a command's output is shown, not run.
-import { memo, useMemo } from "react";
+// as HTML, so a `<script>` in a command's output is shown, not run. Very long text shows
+// its start until asked for the rest.
+import { memo, useMemo, useState } from "react";
 import { ansiSegments, markMatches } from "./model/terminal";
+
+/** Characters shown before "show all". */
+export const ANSI_PREVIEW_CHARS = 64_000;
 
 export const AnsiText = memo(function AnsiText(props: { text: string; query?: string; className?: string }) {
   const { text, query = "" } = props;
-  const segments = useMemo(() => markMatches(ansiSegments(text), query.trim()), [text, query]);
+  const [all, setAll] = useState(false);
+  const long = text.length > ANSI_PREVIEW_CHARS && !all;
+  const shown = long ? text.slice(0, ANSI_PREVIEW_CHARS) : text;
+  const segments = useMemo(() => markMatches(ansiSegments(shown), query.trim()), [shown, query]);
   return (
     <pre className={`ansi ${props.className ?? ""}`}>
       {segments.map((s, i) => {
@@ -29,6 +36,14 @@ export const AnsiText = memo(function AnsiText(props: { text: string; query?: st
           </span>
         );
       })}
+      {long ? (
+        <>
+          {"\n"}
+          <button type="button" className="link-button ansi__more" onClick={() => setAll(true)}>
+            Show all {text.length.toLocaleString()} characters
+          </button>
+        </>
+      ) : null}
     </pre>
   );
 });

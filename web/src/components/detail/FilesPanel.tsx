@@ -113,9 +113,12 @@ export function FilesPanel(props: FilesPanelProps) {
                 {g.stepId === undefined ? (
                   "Main agent"
                 ) : (
-                  <button type="button" className="link-button" onClick={() => onOpenStep(g.stepId as string)}>
-                    {step?.name ?? g.stepId}
-                  </button>
+                  <>
+                    <button type="button" className="link-button" onClick={() => onOpenStep(g.stepId as string)}>
+                      {step?.name ?? g.stepId}
+                    </button>{" "}
+                    <code className="muted">{g.stepId}</code>
+                  </>
                 )}
               </h4>
               <ul className="file-list">

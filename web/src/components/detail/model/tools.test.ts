@@ -152,3 +152,14 @@ describe("what each tool shows", () => {
     expect(responseText(null)).toBeUndefined();
   });
 });
+
+describe("lineDiff on a diff too slow to compute", () => {
+  test("falls back to the old lines removed and the new added", () => {
+    expect(lineDiff("a\nb", "a\nc", -1)).toEqual([
+      { op: "del", text: "a" },
+      { op: "del", text: "b" },
+      { op: "add", text: "a" },
+      { op: "add", text: "c" },
+    ]);
+  });
+});

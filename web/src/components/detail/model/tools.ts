@@ -183,15 +183,22 @@ export type ToolView =
   | { readonly kind: "question"; readonly questions: readonly Question[] }
   | { readonly kind: "json" };
 
-/** A line diff of two strings (as an Edit's old and new string). */
-export function lineDiff(oldText: string, newText: string): DiffLine[] {
+/** A line diff of two strings (as an Edit's old and new string). A diff that takes too
+ * long (huge or very different strings) shows the old lines removed and the new added. */
+export function lineDiff(oldText: string, newText: string, timeoutMs = 250): DiffLine[] {
   const out: DiffLine[] = [];
-  for (const change of diffLines(oldText, newText)) {
-    const op = change.added ? "add" : change.removed ? "del" : "ctx";
-    const lines = change.value.split("\n");
+  const push = (op: DiffLine["op"], value: string) => {
+    const lines = value.split("\n");
     if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
     for (const text of lines) out.push({ op, text });
+  };
+  const changes = diffLines(oldText, newText, { timeout: timeoutMs });
+  if (changes === undefined) {
+    if (oldText !== "") push("del", oldText);
+    if (newText !== "") push("add", newText);
+    return out;
   }
+  for (const change of changes) push(change.added ? "add" : change.removed ? "del" : "ctx", change.value);
   return out;
 }
 
