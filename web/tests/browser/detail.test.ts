@@ -242,6 +242,32 @@ describe("session detail", () => {
   });
 });
 
+describe("a flood of live events", () => {
+  test("30,000 events posted while the page is open all reach the timeline, once each, and it follows the tail", async () => {
+    const id = "sess-flood";
+    await postEvents(server, [{ sessionId: id, type: "session:started", cwd }]);
+    const page = await openDetail(`#/sessions/${id}`);
+    await page.locator(".tl-row").first().waitFor();
+    const token = await mark(page);
+    const t0 = performance.now();
+    const start = Date.now();
+    for (let i = 0; i < 3; i++) await postEvents(server, bulkEvents(id, 1 + i * 10_000, 10_000, start));
+    const { counts } = await call<{ counts: Counts }>(server, "GET", `/api/sessions/${id}`);
+    await expect
+      .poll(() => page.getByTestId("timeline-count").innerText(), { timeout: 30_000 })
+      .toBe(`${counts.events.toLocaleString("en-US")} loaded events`);
+    console.log(`[detail flood] ${counts.events} events posted live reached the page in ${Math.round(performance.now() - t0)} ms`);
+    // Following: the newest rows are on screen, in seq order.
+    const { latestSeq } = await call<{ latestSeq: number }>(server, "GET", `/api/sessions/${id}/events?limit=1`);
+    const seqs = await page.locator(".tl-row").evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset["seq"])));
+    expect(Math.max(...seqs)).toBe(latestSeq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(await markOf(page)).toBe(token);
+    expect(await page.locator(".tl-row").count()).toBeLessThanOrEqual(120);
+    await page.close();
+  }, 120_000);
+});
+
 describe("a session of 100,000 events", () => {
   const N = 100_000;
   const BATCH = 10_000;

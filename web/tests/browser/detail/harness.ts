@@ -69,6 +69,8 @@ export class Server {
   #log: string[] = [];
   #front: HttpServer | undefined;
   #frontPort: number | undefined;
+  /** The front's upgraded (socket) connections: an HTTP server's close() waits for them. */
+  readonly #tunnels = new Set<{ destroy(): void }>();
 
   private constructor(
     readonly port: number,
@@ -141,6 +143,8 @@ export class Server {
     });
     // The socket: the upgrade request is passed on as it came, then bytes both ways.
     front.on("upgrade", (req, socket, head) => {
+      this.#tunnels.add(socket);
+      socket.on("close", () => this.#tunnels.delete(socket));
       const up = connect(upstream, "127.0.0.1", () => {
         const lines = [`${req.method} ${req.url} HTTP/1.1`];
         for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
@@ -148,6 +152,8 @@ export class Server {
         if (head.length > 0) up.write(head);
         socket.pipe(up).pipe(socket);
       });
+      this.#tunnels.add(up);
+      up.on("close", () => this.#tunnels.delete(up));
       up.on("error", () => socket.destroy());
       socket.on("error", () => up.destroy());
     });
@@ -191,6 +197,8 @@ export class Server {
     const front = this.#front;
     this.#front = undefined;
     if (front !== undefined) {
+      for (const tunnel of this.#tunnels) tunnel.destroy();
+      this.#tunnels.clear();
       front.closeAllConnections();
       await new Promise<void>((r) => front.close(() => r()));
     }
@@ -264,8 +272,11 @@ export class Browser {
     return page;
   }
 
+  /** Closes the browser (giving up after 20 s: a stuck close must not hang the run). */
   async close(): Promise<void> {
-    await this.context.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.context.close(), new Promise<void>((r) => (timer = setTimeout(r, 20_000)))]);
+    clearTimeout(timer);
     rmSync(this.profile, { recursive: true, force: true });
   }
 }
