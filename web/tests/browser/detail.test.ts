@@ -184,15 +184,15 @@ describe("session detail", () => {
     const page = await openDetail(`#/sessions/${real.id}?tab=files`);
     const group = page.locator(`[data-testid="touched-files"] .files__group[data-step-id="${real.stepFile.stepId}"]`);
     await group.waitFor();
-    expect(await group.locator(`.file-item[data-path="${real.stepFile.path}"]`).count()).toBe(1);
-    // Files read by the main agent are under it.
-    expect(await page.locator('.files__group[data-step-id=""] .file-item[data-path="src/login.ts"]').count()).toBe(1);
+    await expect.poll(() => group.locator(`.file-item[data-path="${real.stepFile.path}"]`).count()).toBe(1);
+    // Files read by the main agent are under it (from its tool calls, once the events are read).
+    await expect.poll(() => page.locator('.files__group[data-step-id=""] .file-item[data-path="src/login.ts"]').count()).toBe(1);
     await group.locator(`.file-item[data-path="${real.stepFile.path}"] button`).click();
     const content = page.getByTestId("file-content");
     await expect.poll(() => content.locator(".file-content__text").innerText()).toContain("export async function login");
     expect(page.url()).toContain("file=src%2Flogin.ts");
     // The tree lists the cwd.
-    expect(await page.locator(".files__tree .tree__button", { hasText: "package.json" }).count()).toBe(1);
+    await expect.poll(() => page.locator(".files__tree .tree__button", { hasText: "package.json" }).count()).toBe(1);
     await page.screenshot({ path: join(SHOTS, "detail-files.png") });
     await page.close();
   });
