@@ -6,6 +6,7 @@ import { HistoryView } from "./components/history/HistoryView";
 import { SessionList } from "./components/list/SessionList";
 import { NeedsYouList } from "./components/needs/NeedsYouList";
 import { NeedsYouView } from "./components/needs/NeedsYouView";
+import { LazySessionDetail } from "./components/detail/LazySessionDetail";
 import { SessionPanel } from "./components/session/SessionPanel";
 import { SignInDialog } from "./components/SignInDialog";
 import { Toasts } from "./components/Toasts";
@@ -45,7 +46,13 @@ function View(props: { route: Route }) {
     case "history":
       return <HistoryView />;
     case "session":
-      return <SessionPanel key={route.id} id={route.id} />;
+      // What the agent did (the detail) beside what waits on you (steering).
+      return (
+        <div className="view view--session">
+          <LazySessionDetail key={route.id} sessionId={route.id} />
+          <SessionPanel key={`panel-${route.id}`} id={route.id} />
+        </div>
+      );
   }
 }
 

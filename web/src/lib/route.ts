@@ -9,7 +9,8 @@ export type Route =
   | { readonly name: "session"; readonly id: string };
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, "").replace(/^\/+/, "");
+  // A query after the path (`#/sessions/<id>?step=…`) belongs to the view, not the route.
+  const path = hash.replace(/^#/, "").replace(/\?.*$/, "").replace(/^\/+/, "");
   const [head = "", ...rest] = path.split("/");
   switch (head) {
     case "needs-you":

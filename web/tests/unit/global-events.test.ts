@@ -13,7 +13,7 @@ const source = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), "..
 function typeNames(): Map<string, string> {
   const body = source.slice(source.indexOf("pub enum EventKind"), source.indexOf("impl EventKind"));
   const names = new Map<string, string>();
-  for (const m of body.matchAll(/#\[serde\(rename = "([^"]+)"\)\]\s*(?:#\[[^\]]*\]\s*)*(\w+)\s*\{/g)) {
+  for (const m of body.matchAll(/#\[serde\(rename = "([^"]+)"[^)]*\)\]\s*(?:#\[[^\]]*\]\s*)*(\w+)\s*\{/g)) {
     names.set(m[2] as string, m[1] as string);
   }
   return names;

@@ -1,0 +1,177 @@
+// Files: what the session touched (file events and tool calls, under the step that
+// touched them), the cwd's tree, and a read-only view of one file. A session whose cwd
+// is not on this host has no tree or content here; the panel says so.
+import { useEffect, useMemo, useState } from "react";
+import { ApiError, type Api } from "../../api";
+import type { Chain, FileContent, FileTree, Session } from "../../generated";
+import { buildTree, formatSize, groupByStep, type TouchedFile, type TreeNode } from "./model/files";
+import { findStep } from "./model/graph";
+
+type Load<T> = { state: "idle" } | { state: "loading" } | { state: "ok"; value: T } | { state: "error"; message: string; notHere: boolean };
+
+function errorOf(err: unknown): { message: string; notHere: boolean } {
+  if (err instanceof ApiError) return { message: err.message, notHere: err.isNotFound };
+  return { message: err instanceof Error ? err.message : String(err), notHere: false };
+}
+
+function TreeView(props: { nodes: readonly TreeNode[]; selected: string | undefined; onOpen: (path: string) => void; depth?: number }) {
+  const depth = props.depth ?? 0;
+  return (
+    <ul className={depth === 0 ? "tree" : "tree tree--nested"}>
+      {props.nodes.map((n) =>
+        n.dir ? (
+          <li key={n.path} className="tree__dir">
+            <details open={depth < 1}>
+              <summary>{n.name}/</summary>
+              <TreeView nodes={n.children} selected={props.selected} onOpen={props.onOpen} depth={depth + 1} />
+            </details>
+          </li>
+        ) : (
+          <li key={n.path} className="tree__file">
+            <button
+              type="button"
+              className={n.path === props.selected ? "tree__button tree__button--selected" : "tree__button"}
+              onClick={() => props.onOpen(n.path)}
+            >
+              {n.name}
+            </button>
+            {n.size !== undefined ? <span className="muted"> {formatSize(n.size)}</span> : null}
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
+function Content(props: { api: Api; sessionId: string; path: string }) {
+  const { api, sessionId, path } = props;
+  const [load, setLoad] = useState<Load<FileContent>>({ state: "loading" });
+  useEffect(() => {
+    let cancelled = false;
+    setLoad({ state: "loading" });
+    api.readFile(sessionId, path).then(
+      (value) => !cancelled && setLoad({ state: "ok", value }),
+      (err: unknown) => !cancelled && setLoad({ state: "error", ...errorOf(err) }),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, sessionId, path]);
+  return (
+    <div className="file-content" data-testid="file-content" data-path={path}>
+      <h4>
+        <code>{path}</code>
+        {load.state === "ok" ? <span className="muted"> · {formatSize(load.value.size)}</span> : null}
+      </h4>
+      {load.state === "loading" ? <p className="muted">Loading…</p> : null}
+      {load.state === "error" ? <p className="note">{load.message}</p> : null}
+      {load.state === "ok" && load.value.content === null ? <p className="note">Not shown: a binary file.</p> : null}
+      {load.state === "ok" && load.value.content !== null ? <pre className="file-content__text">{load.value.content}</pre> : null}
+      {load.state === "ok" && load.value.truncated ? <p className="muted">(only the start of the file is shown)</p> : null}
+    </div>
+  );
+}
+
+export interface FilesPanelProps {
+  readonly api: Api;
+  readonly session: Session;
+  readonly chains: readonly Chain[];
+  readonly touched: readonly TouchedFile[];
+  readonly selected: string | undefined;
+  readonly onOpenFile: (path: string) => void;
+  readonly onOpenStep: (stepId: string) => void;
+}
+
+export function FilesPanel(props: FilesPanelProps) {
+  const { api, session, chains, touched, selected, onOpenFile, onOpenStep } = props;
+  const [tree, setTree] = useState<Load<FileTree>>({ state: "idle" });
+  useEffect(() => {
+    let cancelled = false;
+    setTree({ state: "loading" });
+    api.listFiles(session.id).then(
+      (value) => !cancelled && setTree({ state: "ok", value }),
+      (err: unknown) => !cancelled && setTree({ state: "error", ...errorOf(err) }),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, session.id]);
+  const nodes = useMemo(() => (tree.state === "ok" ? buildTree(tree.value.files) : []), [tree]);
+  const groups = useMemo(() => groupByStep(touched), [touched]);
+  const notHere = tree.state === "error" && tree.notHere;
+
+  return (
+    <section className="files" aria-label="Files">
+      <div className="files__touched" data-testid="touched-files">
+        <h3>Touched by this session</h3>
+        {groups.length === 0 ? <p className="muted">No files touched yet.</p> : null}
+        {groups.map((g) => {
+          const step = g.stepId !== undefined ? findStep(chains, g.stepId) : undefined;
+          return (
+            <div key={g.stepId ?? ""} className="files__group" data-step-id={g.stepId ?? ""}>
+              <h4>
+                {g.stepId === undefined ? (
+                  "Main agent"
+                ) : (
+                  <>
+                    <button type="button" className="link-button" onClick={() => onOpenStep(g.stepId as string)}>
+                      {step?.name ?? g.stepId}
+                    </button>{" "}
+                    <code className="muted">{g.stepId}</code>
+                  </>
+                )}
+              </h4>
+              <ul className="file-list">
+                {g.files.map((f) => (
+                  <li key={f.path} className="file-item" data-path={f.path}>
+                    <button
+                      type="button"
+                      className={f.path === selected ? "tree__button tree__button--selected" : "tree__button"}
+                      disabled={!f.inCwd || notHere}
+                      onClick={() => onOpenFile(f.path)}
+                    >
+                      <code>{f.path}</code>
+                    </button>{" "}
+                    <span className="muted">
+                      {f.accesses.join(", ")}
+                      {f.count > 1 ? ` ×${f.count}` : ""}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          );
+        })}
+      </div>
+      <div className="files__tree">
+        <h3>
+          <code>{session.cwd}</code>
+        </h3>
+        {!session.watch.watched && session.watch.reason !== undefined ? (
+          <p className="note" data-testid="watch-note">
+            Not watched: {session.watch.reason}
+          </p>
+        ) : null}
+        {tree.state === "loading" ? <p className="muted">Loading the tree…</p> : null}
+        {tree.state === "error" ? (
+          <p className="note" data-testid="files-note">
+            {tree.notHere ? `The session’s directory is not on this host: ${tree.message}` : tree.message}
+          </p>
+        ) : null}
+        {tree.state === "ok" ? (
+          <>
+            <TreeView nodes={nodes} selected={selected} onOpen={onOpenFile} />
+            {tree.value.truncated ? <p className="muted">(the tree is cut: too many files)</p> : null}
+          </>
+        ) : null}
+      </div>
+      <div className="files__content">
+        {selected !== undefined && !notHere ? (
+          <Content api={api} sessionId={session.id} path={selected} />
+        ) : (
+          <p className="muted">{notHere ? "File contents are not available here." : "Pick a file to see its content."}</p>
+        )}
+      </div>
+    </section>
+  );
+}
