@@ -748,10 +748,28 @@ async fn lists_filter_and_page_and_event_reads_page_by_seq() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_sockets_with_a_close_frame() {
+async fn shutdown_closes_sockets_with_a_close_frame_and_ends_long_polls_at_once() {
     let server = TestServer::spawn();
     let mut socket = server.socket().await;
+    server.create_session("s").await;
+    let poll = {
+        let http = server.http.clone();
+        let url = server.url("/api/sessions/s/input?waitMs=60000");
+        tokio::spawn(async move { http.get(url).send().await.map(|r| r.status().as_u16()) })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
     server.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a long poll does not hold up shutdown ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(
+        poll.await.expect("joins").ok(),
+        Some(200),
+        "the poll is answered (empty), not cut"
+    );
     let mut close_code = None;
     while let Ok(Some(message)) = tokio::time::timeout(WAIT, socket.ws.next()).await {
         if let Ok(Message::Close(frame)) = message {

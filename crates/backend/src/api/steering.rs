@@ -30,22 +30,29 @@ pub struct WaitQuery {
     request_id: Option<RequestId>,
 }
 
-/// Waits until `check` finds something or the wait ends; re-checks after every commit.
+/// Waits until `check` finds something, the wait ends or the server begins to shut down
+/// (so a long poll never holds up a shutdown); re-checks after every commit.
 async fn wait_for<T>(
-    read: &ReadModel,
+    state: &AppState,
     wait: Duration,
     check: impl Fn(&ReadModel) -> Option<T>,
 ) -> Option<T> {
+    let read = state.core.read();
     let mut changes = read.changes();
+    let mut stopping = state.shutdown.subscribe();
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         changes.borrow_and_update();
         if let Some(found) = check(read) {
             return Some(found);
         }
-        match tokio::time::timeout_at(deadline, changes.changed()).await {
-            Ok(Ok(())) => continue,
-            _ => return check(read),
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => {
+                if !matches!(changed, Ok(Ok(()))) {
+                    return check(read);
+                }
+            }
+            _ = stopping.wait_for(|stop| *stop) => return check(read),
         }
     }
 }
@@ -179,7 +186,7 @@ pub async fn wait_input(
     let read = state.core.read();
     require_session(read, &id)?;
     let wait = wait_of(&state, &query);
-    let answer = wait_for(read, wait, |read| {
+    let answer = wait_for(&state, wait, |read| {
         read.with_session(&id, |r| match &query.request_id {
             Some(request_id) => r.answer(request_id).cloned(),
             None => r.answers.back().cloned(),
@@ -254,7 +261,7 @@ pub async fn wait_permission(
         }
         .into());
     }
-    let decided = wait_for(read, wait_of(&state, &query), |read| {
+    let decided = wait_for(&state, wait_of(&state, &query), |read| {
         lookup(read).filter(|p| p.decision.is_some())
     })
     .await;
