@@ -7,7 +7,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Browser, call, mark, markOf, postEvents, REPO_DIR, Server, tempDir } from "./detail/harness";
+import { Browser, ChainwatchServer, mark, markOf, ok, postEvents, REPO_DIR, tempDir } from "./harness";
 import { bulkEvents, realisticSession, writeCwd, type RealisticSession } from "./detail/session";
 
 const SHOTS = join(REPO_DIR, "docs/screenshots");
@@ -20,7 +20,7 @@ interface Counts {
   steps: number;
 }
 
-let server: Server;
+let server: ChainwatchServer;
 let browser: Browser;
 let cwd: string;
 let real: RealisticSession;
@@ -37,8 +37,8 @@ async function openDetail(hash: string): Promise<Page> {
 }
 
 beforeAll(async () => {
-  server = await Server.start();
-  browser = await Browser.launch();
+  server = await ChainwatchServer.start({ watch: false });
+  browser = await Browser.launch({ viewport: { width: 1400, height: 900 }, timeout: 15_000 });
   cwd = tempDir("chainwatch-detail-cwd-");
   writeCwd(cwd);
   real = realisticSession("sess-login-fix", cwd);
@@ -56,7 +56,7 @@ describe("session detail", () => {
   test("the header shows where it runs and counts that match the session", async () => {
     const page = await openDetail(`#/sessions/${real.id}`);
     await expect.poll(() => headerCount(page, "subagents")).toBe(real.expected.subagents);
-    const server_ = await call<{ counts: Counts; cwd: string }>(server, "GET", `/api/sessions/${real.id}`);
+    const server_ = await ok<{ counts: Counts; cwd: string }>(server, "GET", `/api/sessions/${real.id}`);
     expect(real.expected.subagents).toBe(3);
     expect(await headerCount(page, "prompts")).toBe(real.expected.prompts);
     expect(await headerCount(page, "toolCalls")).toBe(real.expected.toolCalls);
@@ -133,7 +133,7 @@ describe("session detail", () => {
 
   test("an Edit shows its diff; a click opens the event's JSON, and the URL names it", async () => {
     const page = await openDetail(`#/sessions/${real.id}`);
-    const events = await call<{ events: { seq: number; type: string; toolUseId?: string; status?: string }[] }>(
+    const events = await ok<{ events: { seq: number; type: string; toolUseId?: string; status?: string }[] }>(
       server,
       "GET",
       `/api/sessions/${real.id}/events?limit=1000`,
@@ -252,13 +252,13 @@ describe("a flood of live events", () => {
     const t0 = performance.now();
     const start = Date.now();
     for (let i = 0; i < 3; i++) await postEvents(server, bulkEvents(id, 1 + i * 10_000, 10_000, start));
-    const { counts } = await call<{ counts: Counts }>(server, "GET", `/api/sessions/${id}`);
+    const { counts } = await ok<{ counts: Counts }>(server, "GET", `/api/sessions/${id}`);
     await expect
       .poll(() => page.getByTestId("timeline-count").innerText(), { timeout: 30_000 })
       .toBe(`${counts.events.toLocaleString("en-US")} loaded events`);
     console.log(`[detail flood] ${counts.events} events posted live reached the page in ${Math.round(performance.now() - t0)} ms`);
     // Following: the newest rows are on screen, in seq order.
-    const { latestSeq } = await call<{ latestSeq: number }>(server, "GET", `/api/sessions/${id}/events?limit=1`);
+    const { latestSeq } = await ok<{ latestSeq: number }>(server, "GET", `/api/sessions/${id}/events?limit=1`);
     const seqs = await page.locator(".tl-row").evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset["seq"])));
     expect(Math.max(...seqs)).toBe(latestSeq);
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -283,7 +283,7 @@ describe("a session of 100,000 events", () => {
         await postEvents(server, bulkEvents(id, from, Math.min(BATCH, N - from), start));
       }
       const ingestMs = performance.now() - ingestStart;
-      const detail = await call<{ counts: Counts }>(server, "GET", `/api/sessions/${id}`);
+      const detail = await ok<{ counts: Counts }>(server, "GET", `/api/sessions/${id}`);
       // The server adds its own (the watch state of the new session).
       expect(detail.counts.events).toBeGreaterThanOrEqual(N);
 

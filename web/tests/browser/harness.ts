@@ -1,6 +1,7 @@
 // What the browser tests stand on: the real `chainwatch` server (from this checkout,
 // or CHAINWATCH_BIN) on a free port with a temporary data dir, Debian's Chromium
-// driven by playwright-core, and a small REST client for playing the agent.
+// driven by playwright-core, and a small REST client for playing the agent. Every test
+// file (dashboard, screenshots, session detail) stands on this one module.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -65,6 +66,11 @@ export function tempDir(prefix: string): string {
  *
  * Pages open the server itself: it serves the built app (web/dist) at `/`.
  */
+export interface ServerOptions {
+  /** Watch session cwds for file changes (default true); false passes `--no-watch`. */
+  watch?: boolean;
+}
+
 export class ChainwatchServer {
   #child: ChildProcess | undefined;
   #log: string[] = [];
@@ -72,10 +78,11 @@ export class ChainwatchServer {
   private constructor(
     readonly port: number,
     readonly dataDir: string,
+    readonly watch: boolean,
   ) {}
 
-  static async start(): Promise<ChainwatchServer> {
-    const server = new ChainwatchServer(await freePort(), tempDir("chainwatch-browser-data-"));
+  static async start(options: ServerOptions = {}): Promise<ChainwatchServer> {
+    const server = new ChainwatchServer(await freePort(), tempDir("chainwatch-browser-data-"), options.watch ?? true);
     await server.start();
     await server.#checkServesApp();
     return server;
@@ -104,7 +111,9 @@ export class ChainwatchServer {
   }
 
   async start(): Promise<void> {
-    const child = spawn(serverBinary(), ["serve", "--bind", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir], {
+    const args = ["serve", "--bind", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir];
+    if (!this.watch) args.push("--no-watch");
+    const child = spawn(serverBinary(), args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },
     });
@@ -182,6 +191,18 @@ export async function ok<T = unknown>(
   return reply.body;
 }
 
+/** Posts events as an agent does (one array, ≤ 10,000); fails unless the server answers 201. */
+export async function postEvents(server: ChainwatchServer, events: readonly object[]): Promise<void> {
+  await ok(server, "POST", "/api/events", events, 201);
+}
+
+export interface BrowserOptions {
+  /** Default 1280×800. */
+  viewport?: { width: number; height: number };
+  /** Playwright's default timeout for actions and waits, in ms (default 10 s). */
+  timeout?: number;
+}
+
 /** A Chromium with a fresh profile; close() removes the profile. */
 export class Browser {
   private constructor(
@@ -192,17 +213,17 @@ export class Browser {
   /** Uncaught page errors and CSP violations seen on any page: both are bugs. */
   readonly problems: string[] = [];
 
-  static async launch(): Promise<Browser> {
+  static async launch(options: BrowserOptions = {}): Promise<Browser> {
     const profile = tempDir("chainwatch-browser-profile-");
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath(),
       headless: true,
       args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 800 },
+      viewport: options.viewport ?? { width: 1280, height: 800 },
       colorScheme: "light",
       reducedMotion: "reduce",
     });
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(options.timeout ?? 10_000);
     return new Browser(context, profile);
   }
 
@@ -211,15 +232,18 @@ export class Browser {
     const page = await this.context.newPage();
     page.on("pageerror", (err) => this.problems.push(`page error: ${err.message}`));
     page.on("console", (msg: ConsoleMessage) => {
-      if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) this.problems.push(`CSP: ${msg.text()}`);
+      if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(msg.text())) this.problems.push(`CSP: ${msg.text()}`);
     });
     await page.goto(`${server.pageUrl}/${hash}`);
     await waitLive(page);
     return page;
   }
 
+  /** Closes the browser (giving up after 20 s: a stuck close must not hang the run). */
   async close(): Promise<void> {
-    await this.context.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.context.close(), new Promise<void>((r) => (timer = setTimeout(r, 20_000)))]);
+    clearTimeout(timer);
     rmSync(this.profile, { recursive: true, force: true });
   }
 }
