@@ -49,7 +49,9 @@ function View(props: { route: Route }) {
       // What the agent did (the detail) beside what waits on you (steering).
       return (
         <div className="view view--session">
-          <LazySessionDetail key={route.id} sessionId={route.id} />
+          <div className="view__main">
+            <LazySessionDetail key={route.id} sessionId={route.id} />
+          </div>
           <SessionPanel key={`panel-${route.id}`} id={route.id} />
         </div>
       );
