@@ -161,6 +161,12 @@ pub struct PermissionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub decision: Option<PermissionDecision>,
+    /// When the session moved on without a decision from the page: the same call ran
+    /// or failed (someone answered in the terminal), or the turn ended. A settled
+    /// request takes no decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 /// A steering command.

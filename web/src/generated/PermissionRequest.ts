@@ -30,4 +30,10 @@ requestedAt: string,
 /**
  * The decision, once made. The first answer wins.
  */
-decision?: PermissionDecision, };
+decision?: PermissionDecision, 
+/**
+ * When the session moved on without a decision from the page: the same call ran
+ * or failed (someone answered in the terminal), or the turn ended. A settled
+ * request takes no decision.
+ */
+settledAt?: string, };

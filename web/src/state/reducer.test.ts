@@ -122,6 +122,20 @@ describe("session lifecycle", () => {
     expect(session(state, "s1").status).toBe("active");
   });
 
+  it("settles a permission answered in the terminal when that call runs, and the rest when the turn ends", () => {
+    let state = fold([
+      started(1, "s1"),
+      ev(2, "s1", { type: "permission:requested", requestId: "p1", toolName: "Bash", toolInput: { command: "ls", timeout: 5 } }),
+      ev(3, "s1", { type: "permission:requested", requestId: "p2", toolName: "Write", toolInput: { file_path: "/a" } }),
+    ]);
+    // The same call (same tool, same input, keys in another order) ran.
+    state = applyEvent(state, ev(4, "s1", { type: "tool:used", toolName: "Bash", status: "succeeded", input: { timeout: 5, command: "ls" } }));
+    expect(session(state, "s1").pendingPermissions.map((p) => p.requestId)).toEqual(["p2"]);
+    state = applyEvent(state, ev(5, "s1", { type: "interaction:awaiting-input", requestId: "q", prompt: "Done.", quickResponses: [] }));
+    expect(session(state, "s1").pendingPermissions).toEqual([]);
+    expect(session(state, "s1").status).toBe("waiting");
+  });
+
   it("pauses and resumes with commands, pending until acknowledged", () => {
     let state = fold([
       started(1, "s1"),
@@ -280,7 +294,7 @@ describe("out-of-order delivery across topics", () => {
       ev(51, "a", { type: "step:spawned", chainId: "c", stepId: "s", name: "build", kind: "task", waitsFor: [] }),
       ev(55, "a", { type: "step:started", chainId: "c", stepId: "s" }),
       permission, // the replay carries it too: a duplicate
-      ev(61, "a", { type: "tool:used", toolName: "Bash", status: "succeeded" }),
+      ev(61, "a", { type: "tool:used", toolName: "Bash", status: "succeeded", input: { command: "make" } }), // another call: p1 stays pending
     ];
     state = applyEvents(state, replay);
     const a = session(state, "a");

@@ -247,6 +247,19 @@ function assign<T extends object, K extends keyof T>(obj: T, key: K, value: T[K]
   else obj[key] = value;
 }
 
+/** JSON values equal as serde_json compares them: structurally, key order ignored. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  const ak = Object.keys(a);
+  const bk = Object.keys(b);
+  const bo = b as Record<string, unknown>;
+  return ak.length === bk.length && ak.every((k) => Object.hasOwn(bo, k) && sameJson((a as Record<string, unknown>)[k], bo[k]));
+}
+
 function bounded<T>(list: readonly T[], item: T, max: number): T[] {
   const next = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
   next.push(item);
@@ -391,6 +404,13 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
     if (s.status === "waiting" && s.awaitingInput === undefined && s.pendingPermissions.length === 0) {
       s.status = s.paused ? "paused" : "active";
     }
+  };
+  /** Pending requests `which` picks leave the list: the session moved on without the
+   *  page's answer (mirrors `settle_permissions` in projection.rs). */
+  const settlePermissions = (which: (p: Session["pendingPermissions"][number]) => boolean) => {
+    if (s.pendingPermissions.length === 0) return;
+    s.pendingPermissions = s.pendingPermissions.filter((p) => !which(p));
+    settleWaiting();
   };
   // Steps are counted from the session's step index (as projection.rs counts them in
   // `step_mut`), whether or not its chains are open in detail.
@@ -556,6 +576,8 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
       break;
 
     case "interaction:awaiting-input":
+      // The turn ended: nothing waits for a permission any more.
+      settlePermissions(() => true);
       s.awaitingInput = {
         requestId: event.requestId,
         prompt: event.prompt,
@@ -666,6 +688,12 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
       break;
 
     case "tool:used":
+      // The call a pending request asked about ran or failed: it was answered in the
+      // terminal. Same tool and same input is the same call (requests carry no id).
+      if (event.status !== "started") {
+        const input = event.input ?? null;
+        settlePermissions((p) => p.toolName === event.toolName && sameJson(p.toolInput, input));
+      }
       // `started` announces a call; `succeeded`/`failed` records it.
       if (event.status !== "started") s.counts.toolCalls += 1;
       if (event.status === "failed") s.counts.failures += 1;

@@ -262,7 +262,7 @@ pub async fn wait_permission(
         .into());
     }
     let decided = wait_for(&state, wait_of(&state, &query), |read| {
-        lookup(read).filter(|p| p.decision.is_some())
+        lookup(read).filter(|p| p.decision.is_some() || p.settled_at.is_some())
     })
     .await;
     let request = match decided {

@@ -757,6 +757,11 @@ impl Stager<'_> {
                 what: "permission request",
                 id: request_id.to_string(),
             })?;
+        if pending.settled_at.is_some() {
+            return Err(CoreError::Conflict(format!(
+                "permission request '{request_id}' was settled without this page: the session moved on (answered in the terminal, or the turn ended)"
+            )));
+        }
         if let Some(decision) = &pending.decision {
             return Err(CoreError::Conflict(format!(
                 "permission request '{request_id}' was already decided ({:?}); the first answer wins",

@@ -148,6 +148,29 @@ impl SessionRecord {
         }
     }
 
+    /// Moves the pending requests `which` picks to the decided ones as settled: the
+    /// session moved on without the page's answer (Claude Code's dialog was answered in
+    /// the terminal, or the turn ended).
+    fn settle_permissions(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        which: impl Fn(&PermissionRequest) -> bool,
+    ) {
+        let (settled, pending): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.session.pending_permissions)
+                .into_iter()
+                .partition(|p| which(p));
+        self.session.pending_permissions = pending;
+        for mut request in settled {
+            request.settled_at = Some(at);
+            if self.decided_permissions.len() == DECIDED_PERMISSIONS_KEPT {
+                self.decided_permissions.pop_front();
+            }
+            self.decided_permissions.push_back(request);
+        }
+        self.settle_waiting();
+    }
+
     fn chain_mut(&mut self, chain_id: &ChainId) -> usize {
         if let Some(i) = self.chains.iter().position(|c| &c.id == chain_id) {
             return i;
@@ -384,6 +407,11 @@ impl SessionRecord {
                 quick_responses,
                 step_id,
             } => {
+                // The turn ended: nothing waits for a permission any more.
+                if !self.session.pending_permissions.is_empty() {
+                    self.settle_permissions(event.timestamp, |_| true);
+                }
+                let s = &mut self.session;
                 s.awaiting_input = Some(AwaitingInput {
                     request_id: request_id.clone(),
                     prompt: prompt.clone(),
@@ -428,6 +456,7 @@ impl SessionRecord {
                     tool_use_id: tool_use_id.clone(),
                     requested_at: event.timestamp,
                     decision: None,
+                    settled_at: None,
                 });
                 if !s.status.is_terminal() {
                     s.status = SessionStatus::Waiting;
@@ -508,7 +537,23 @@ impl SessionRecord {
             EventKind::FileDeleted { path, step_id } => {
                 self.record_file(event, path, FileChangeKind::Deleted, step_id)
             }
-            EventKind::ToolUsed { status, .. } => {
+            EventKind::ToolUsed {
+                status,
+                tool_name,
+                input,
+                ..
+            } => {
+                // The call a pending request asked about ran or failed: it was answered
+                // elsewhere. (Permission requests carry no tool_use_id; the same tool
+                // with the same input is the same call.)
+                if *status != ToolStatus::Started && !s.pending_permissions.is_empty() {
+                    let input = input.clone().unwrap_or(serde_json::Value::Null);
+                    let name = tool_name.clone();
+                    self.settle_permissions(event.timestamp, |p| {
+                        p.tool_name == name && p.tool_input == input
+                    });
+                }
+                let s = &mut self.session;
                 match status {
                     ToolStatus::Started => {}
                     ToolStatus::Succeeded => s.counts.tool_calls += 1,

@@ -853,3 +853,86 @@ async fn set_watch_emits_once_per_change_and_is_a_no_op_after_end() {
         .await;
     assert!(matches!(missing, Err(CoreError::NotFound { .. })));
 }
+
+#[tokio::test]
+async fn a_permission_answered_in_the_terminal_is_settled_by_the_next_event_of_that_call() {
+    let h = harness();
+    ok(&h.core, create("s1")).await;
+    let input = json!({"command": "rm -rf build"});
+    let ask = RequestPermission {
+        request_id: Some("p1".into()),
+        tool_name: "Bash".into(),
+        tool_input: input.clone(),
+        tool_use_id: None,
+    };
+    ok(&h.core, Mutation::RequestPermission("s1".into(), ask)).await;
+    let other = RequestPermission {
+        request_id: Some("p2".into()),
+        tool_name: "Write".into(),
+        tool_input: json!({"file_path": "/a"}),
+        tool_use_id: None,
+    };
+    ok(&h.core, Mutation::RequestPermission("s1".into(), other)).await;
+    assert_eq!(
+        h.core.read().session(&"s1".into()).expect("s").status,
+        SessionStatus::Waiting
+    );
+    // The same call ran: someone allowed it in the terminal.
+    let ran = EventKind::ToolUsed {
+        tool_name: "Bash".into(),
+        tool_use_id: Some("toolu_9".into()),
+        status: ToolStatus::Succeeded,
+        input: Some(input),
+        response: None,
+        error: None,
+        step_id: None,
+        duration_ms: None,
+    };
+    ok(&h.core, Mutation::Ingest(vec![new_event("s1", None, ran)])).await;
+    let session = h.core.read().session(&"s1".into()).expect("s");
+    assert_eq!(
+        session
+            .pending_permissions
+            .iter()
+            .map(|p| p.request_id.as_str())
+            .collect::<Vec<_>>(),
+        ["p2"],
+        "only that call's request settles"
+    );
+    let settled = h
+        .core
+        .read()
+        .with_session(&"s1".into(), |r| r.permission(&"p1".into()).cloned())
+        .flatten()
+        .expect("kept");
+    assert!(settled.settled_at.is_some() && settled.decision.is_none());
+    let late = DecidePermission {
+        behavior: PermissionBehavior::Allow,
+        message: None,
+    };
+    let err = h
+        .core
+        .execute(Mutation::DecidePermission("s1".into(), "p1".into(), late))
+        .await
+        .expect_err("settled");
+    assert!(
+        matches!(err, CoreError::Conflict(_)) && err.to_string().contains("settled"),
+        "{err}"
+    );
+    // The turn ends: whatever still waited for a permission is settled too.
+    let stop = AwaitInput {
+        request_id: None,
+        prompt: "Done.".into(),
+        quick_responses: vec![],
+        step_id: None,
+    };
+    ok(&h.core, Mutation::AwaitInput("s1".into(), stop)).await;
+    assert!(
+        h.core
+            .read()
+            .session(&"s1".into())
+            .expect("s")
+            .pending_permissions
+            .is_empty()
+    );
+}

@@ -367,7 +367,9 @@ impl Steering<'_> {
                     }
                 })));
             }
-            if wait.is_zero() {
+            // Settled without the page (answered in the terminal, or the turn ended):
+            // nothing to say, and nothing more to wait for.
+            if wait.is_zero() || request.settled_at.is_some() {
                 return Ok(None);
             }
         }
