@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { restSession } from "./fixtures";
 import type { Session, SessionDetail, WorkspaceEvent } from "../generated";
 import {
   applyEvent,
@@ -43,22 +44,6 @@ function session(state: State, id: string): Session {
   return s;
 }
 
-function restSession(id: string, lastSeq: number, patch: Partial<Session> = {}): Session {
-  return {
-    id,
-    cwd: `/work/${id}`,
-    status: "active",
-    paused: false,
-    startedAt: "2025-01-01T00:00:00.000Z",
-    updatedAt: "2025-01-01T00:00:00.000Z",
-    watch: { watched: false },
-    counts: { events: lastSeq, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 0 },
-    pendingPermissions: [],
-    pendingCommands: [],
-    lastSeq,
-    ...patch,
-  };
-}
 
 function restDetail(id: string, lastSeq: number, patch: Partial<SessionDetail> = {}): SessionDetail {
   return { ...restSession(id, lastSeq), chains: [], answers: [], fileChanges: [], ...patch };

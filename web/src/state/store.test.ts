@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Api } from "../api";
-import type { ChainStep, ClientMessage, ServerMessage, Session, SessionDetail, SessionList, WorkspaceEvent } from "../generated";
+import type { ChainStep, ClientMessage, ServerMessage, SessionDetail, SessionList, WorkspaceEvent } from "../generated";
 import type { WebSocketLike } from "../socket/client";
+import { restSession } from "./fixtures";
 import { WorkspaceStore } from "./store";
 
 class FakeSocket implements WebSocketLike {
@@ -22,22 +23,7 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-function session(id: string, lastSeq: number, patch: Partial<Session> = {}): Session {
-  return {
-    id,
-    cwd: `/w/${id}`,
-    status: "active",
-    paused: false,
-    startedAt: "2025-01-01T00:00:00Z",
-    updatedAt: "2025-01-01T00:00:00Z",
-    watch: { watched: false },
-    counts: { events: lastSeq, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 0 },
-    pendingPermissions: [],
-    pendingCommands: [],
-    lastSeq,
-    ...patch,
-  };
-}
+const session = restSession;
 
 function updated(seq: number, sessionId: string, summary: string): WorkspaceEvent {
   return { seq, eventId: `e${seq}`, sessionId, timestamp: "2025-01-01T00:00:01Z", type: "session:updated", summary };
