@@ -54,6 +54,9 @@ pub enum StartupError {
     Watcher(std::io::Error),
 }
 
+/// The start-up snapshot's file in the data dir (`core::snapshot`).
+pub const SNAPSHOT_FILE: &str = "projection.snapshot";
+
 /// A built server, listening, not yet running.
 pub struct Application {
     port: u16,
@@ -86,7 +89,7 @@ impl Application {
             latest,
         ));
         // Committed events go to the sockets and to the file watcher.
-        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let (watch_publisher, watch_inbox) = crate::watch::channel_pair(&config.data_dir);
         // With watching off no watcher runs, so sessions keep the fold's default
         // "not watched" state and no extra event follows each start.
         let publisher: Arc<dyn Publisher> = if config.watch.enabled {
@@ -94,12 +97,22 @@ impl Application {
         } else {
             hub.clone()
         };
-        let (core, commit_thread) = Core::start(
-            Box::new(writer),
-            reader.as_ref(),
-            publisher,
-            config.commit.clone(),
-        )?;
+        let mut commit = config.commit.clone();
+        if config.watch.enabled {
+            // A session's watch state is decided at its start, in its session:started.
+            let decision: Arc<dyn crate::core::StartWatch> = watch_inbox.decision();
+            commit.start_watch = Some(decision);
+        }
+        // Start-up folds only the log's tail after the snapshot.
+        commit
+            .snapshot
+            .get_or_insert(crate::core::snapshot::SnapshotConfig {
+                path: config.data_dir.join(SNAPSHOT_FILE),
+                every_events: config.snapshot_every,
+            });
+        let watch_ready = config.watch.enabled.then(|| watch_inbox.ready());
+        let (core, commit_thread) =
+            Core::start(Box::new(writer), reader.as_ref(), publisher, commit)?;
         hub.seed_owners(core.read().owners());
         let watcher = if config.watch.enabled {
             Some(
@@ -134,6 +147,7 @@ impl Application {
             hub,
             shutdown,
             security,
+            watch_ready,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {

@@ -24,4 +24,6 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Tokens, origins, hosts and the rate limiter.
     pub security: Security,
+    /// The newest seq the file watcher has brought in line (none: no watcher runs).
+    pub watch_ready: Option<watch::Receiver<u64>>,
 }

@@ -92,6 +92,8 @@ pub struct Stager<'a> {
     pub(super) staged_ids: &'a mut HashMap<EventId, u64>,
     pub(super) writer: &'a mut dyn LogWriter,
     pub(super) now: DateTime<Utc>,
+    /// Decides a new session's watch state (none: the fold's default stands).
+    pub(super) start_watch: Option<&'a dyn super::StartWatch>,
 }
 
 impl Stager<'_> {
@@ -206,14 +208,14 @@ impl Stager<'_> {
             None => SessionId(new_id()),
         };
         let kind = EventKind::SessionStarted {
-            cwd: request.cwd,
             hostname: request.hostname,
             platform: request.platform,
             user: request.user,
             model: request.model,
             title: request.title,
+            watch: self.start_watch.map(|w| w.at_start(&request.cwd)),
             source: Some("api".into()),
-            watch: None,
+            cwd: request.cwd,
         };
         self.emit(&id, kind, None, None)?;
         self.session(&id)
@@ -469,6 +471,7 @@ impl Stager<'_> {
                     source,
                     ..
                 } => EventKind::SessionStarted {
+                    watch: self.start_watch.map(|w| w.at_start(&cwd)),
                     cwd,
                     hostname,
                     platform,
@@ -476,7 +479,6 @@ impl Stager<'_> {
                     model,
                     title,
                     source,
-                    watch: None,
                 },
                 EventKind::SessionUpdated {
                     status,
