@@ -16,6 +16,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chainwatch_shared::{EventId, WorkspaceEvent};
@@ -229,12 +230,17 @@ pub struct Snapshots {
     thread: Option<std::thread::JoinHandle<()>>,
     /// The seq of the newest snapshot written or handed off.
     pub last_seq: u64,
+    /// The seq of the snapshot on disk (0: none known).
+    on_disk: Arc<AtomicU64>,
 }
 
 impl Snapshots {
-    /// Starts the background writer. `last_seq`: the seq the state on disk covers now.
+    /// Starts the background writer. `last_seq`: the seq the snapshot on disk covers
+    /// now (0: none).
     pub fn start(config: SnapshotConfig, last_seq: u64) -> Self {
         let generation = Arc::new(Mutex::new(0u64));
+        let on_disk = Arc::new(AtomicU64::new(last_seq));
+        let thread_on_disk = on_disk.clone();
         let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(1);
         let path = config.path.clone();
         let thread_generation = generation.clone();
@@ -245,12 +251,15 @@ impl Snapshots {
                     let started = std::time::Instant::now();
                     let result = write_unless_stale(&path, &job, &thread_generation);
                     match result {
-                        Ok(true) => tracing::info!(
-                            seq = job.seq,
-                            sessions = job.projection.sessions.len(),
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "snapshot written"
-                        ),
+                        Ok(true) => {
+                            thread_on_disk.store(job.seq, Ordering::Release);
+                            tracing::info!(
+                                seq = job.seq,
+                                sessions = job.projection.sessions.len(),
+                                elapsed_ms = started.elapsed().as_millis() as u64,
+                                "snapshot written"
+                            );
+                        }
                         Ok(false) => {}
                         Err(error) => tracing::warn!(%error, "snapshot not written"),
                     }
@@ -266,6 +275,7 @@ impl Snapshots {
             jobs: thread.as_ref().map(|_| jobs),
             thread,
             last_seq,
+            on_disk,
         }
     }
 
@@ -300,17 +310,22 @@ impl Snapshots {
         if let Err(error) = remove(&self.config.path) {
             tracing::warn!(%error, "cannot remove the snapshot before retention");
         }
+        self.on_disk.store(0, Ordering::Release);
         drop(generation);
         self.last_seq = 0;
     }
 
-    /// Stops the background writer, then writes the final snapshot.
+    /// Stops the background writer, then writes the final snapshot (unless the one on
+    /// disk already covers `seq`).
     pub fn finish(mut self, projection: &Projection, seq: u64, event_id: Option<&EventId>) {
         self.jobs = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
         let Some(event_id) = event_id else { return };
+        if self.on_disk.load(Ordering::Acquire) == seq {
+            return;
+        }
         let started = std::time::Instant::now();
         match write(&self.config.path, projection, seq, event_id) {
             Ok(()) => tracing::info!(
