@@ -8,13 +8,13 @@ mod error;
 pub mod ops;
 pub mod projection;
 pub mod read_model;
+pub mod rules;
 pub mod snapshot;
 pub mod start_watch;
-pub mod validate;
 
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
-pub use ops::{Mutation, Outcome};
+pub use ops::{Mutation, Outcome, Pruned};
 pub use read_model::{ReadModel, SessionFilter};
 pub use start_watch::StartWatch;
 

@@ -229,7 +229,7 @@ pub struct Snapshots {
     jobs: Option<std::sync::mpsc::SyncSender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// The seq of the newest snapshot written or handed off.
-    pub last_seq: u64,
+    last_seq: AtomicU64,
     /// The seq of the snapshot on disk (0: none known).
     on_disk: Arc<AtomicU64>,
 }
@@ -274,7 +274,7 @@ impl Snapshots {
             generation,
             jobs: thread.as_ref().map(|_| jobs),
             thread,
-            last_seq,
+            last_seq: AtomicU64::new(last_seq),
             on_disk,
         }
     }
@@ -283,7 +283,7 @@ impl Snapshots {
     pub fn due(&self, seq: u64) -> bool {
         self.config.every_events > 0
             && self.jobs.is_some()
-            && seq.saturating_sub(self.last_seq) >= self.config.every_events
+            && seq.saturating_sub(self.last_seq.load(Ordering::Acquire)) >= self.config.every_events
     }
 
     /// Hands a copy of the projection to the background writer (skipped when it is
@@ -298,13 +298,13 @@ impl Snapshots {
             generation,
         };
         if jobs.try_send(job).is_ok() {
-            self.last_seq = seq;
+            self.last_seq.store(seq, Ordering::Release);
         }
     }
 
     /// Removes the snapshot, and keeps any background write in flight from putting one
     /// back.
-    pub fn invalidate(&mut self) {
+    pub fn invalidate(&self) {
         let mut generation = lock(&self.generation);
         *generation += 1;
         if let Err(error) = remove(&self.config.path) {
@@ -312,7 +312,7 @@ impl Snapshots {
         }
         self.on_disk.store(0, Ordering::Release);
         drop(generation);
-        self.last_seq = 0;
+        self.last_seq.store(0, Ordering::Release);
     }
 
     /// Stops the background writer, then writes the final snapshot (unless the one on
