@@ -24,4 +24,6 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Tokens, origins, hosts and the rate limiter.
     pub security: Security,
+    /// The full-text index of every session's events.
+    pub search: Arc<crate::search::SearchIndex>,
 }

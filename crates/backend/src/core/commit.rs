@@ -45,6 +45,8 @@ pub struct CommitConfig {
     pub queue: usize,
     /// Most operations folded into one transaction.
     pub max_batch: usize,
+    /// Prices that cost the model requests agents report (`message:assistant`).
+    pub prices: Arc<super::pricing::PriceTable>,
 }
 
 impl Default for CommitConfig {
@@ -52,6 +54,7 @@ impl Default for CommitConfig {
         Self {
             queue: 16_384,
             max_batch: 1024,
+            prices: Arc::default(),
         }
     }
 }
@@ -114,6 +117,7 @@ impl Core {
                     read: thread_read,
                     publisher,
                     max_batch: config.max_batch.max(1),
+                    prices: config.prices,
                 };
                 committer.run(rx);
             })
@@ -167,6 +171,7 @@ struct Committer<'w> {
     read: Arc<ReadModel>,
     publisher: Arc<dyn Publisher>,
     max_batch: usize,
+    prices: Arc<super::pricing::PriceTable>,
 }
 
 type Reply = oneshot::Sender<Result<Outcome, CoreError>>;
@@ -218,6 +223,7 @@ impl Committer<'_> {
                 staged_ids: &mut staged_ids,
                 writer: &mut *self.writer,
                 now,
+                prices: &self.prices,
             };
             match stager.execute(mutation) {
                 Ok(outcome) => answered.push((reply, outcome)),

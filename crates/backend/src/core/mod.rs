@@ -6,6 +6,7 @@
 pub mod commit;
 mod error;
 pub mod ops;
+pub mod pricing;
 pub mod projection;
 pub mod read_model;
 pub mod validate;

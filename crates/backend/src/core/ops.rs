@@ -92,6 +92,8 @@ pub struct Stager<'a> {
     pub(super) staged_ids: &'a mut HashMap<EventId, u64>,
     pub(super) writer: &'a mut dyn LogWriter,
     pub(super) now: DateTime<Utc>,
+    /// Prices for `message:assistant` events that report no cost.
+    pub(super) prices: &'a super::pricing::PriceTable,
 }
 
 impl Stager<'_> {
@@ -457,6 +459,7 @@ impl Stager<'_> {
             }
             self.announce_activity(&event.session_id, &event.kind)?;
             let kind = self.stamp_step(&event.session_id, event.kind);
+            let kind = stamp_cost(self.prices, kind);
             let kind = match kind {
                 // The server decides whether it watches a cwd, not the agent.
                 EventKind::SessionStarted {
@@ -796,6 +799,34 @@ fn prefix(index: usize, len: usize, error: CoreError) -> CoreError {
     }
 }
 
+/// A `message:assistant` with usage and a model but no cost gets the price table's.
+fn stamp_cost(prices: &super::pricing::PriceTable, kind: EventKind) -> EventKind {
+    match kind {
+        EventKind::MessageAssistant {
+            text,
+            model,
+            usage,
+            cost_usd: None,
+            message_id,
+            step_id,
+        } => {
+            let cost_usd = match (&model, &usage) {
+                (Some(model), Some(usage)) => prices.cost(model, usage),
+                _ => None,
+            };
+            EventKind::MessageAssistant {
+                text,
+                model,
+                usage,
+                cost_usd,
+                message_id,
+                step_id,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Field rules of agent-reported events that need no state.
 fn check_fields(kind: &EventKind) -> Result<(), CoreError> {
     let step = |s: &Option<StepId>| {
@@ -905,6 +936,24 @@ fn check_fields(kind: &EventKind) -> Result<(), CoreError> {
             validate::optional_text("message", Some(message), MAX_TEXT_LEN)
         }
         EventKind::AgentEvent { name, .. } => validate::text("name", name, MAX_NAME_LEN),
+        EventKind::MessageAssistant {
+            text,
+            model,
+            cost_usd,
+            message_id,
+            step_id,
+            ..
+        } => {
+            validate::optional_text("text", Some(text), MAX_TEXT_LEN)?;
+            validate::optional_text("model", model.as_deref(), MAX_NAME_LEN)?;
+            validate::optional_text("messageId", message_id.as_deref(), MAX_NAME_LEN)?;
+            if cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                return Err(CoreError::Invalid(
+                    "costUsd must be a finite number, not negative".into(),
+                ));
+            }
+            step(step_id)
+        }
         EventKind::SessionUpdated { .. }
         | EventKind::SessionPruned {}
         | EventKind::SessionEnded { .. }
