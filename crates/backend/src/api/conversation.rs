@@ -118,7 +118,8 @@ pub struct ExportQuery {
 /// A session's events as JSONL, or its conversation as Markdown, as a download.
 #[utoipa::path(get, path = "/api/sessions/{id}/export", tag = "conversation",
     params(("id" = String, Path), ExportQuery),
-    responses((status = 200, description = "JSONL (application/x-ndjson) or Markdown (text/markdown)", content_type = "text/plain"),
+    responses((status = 200, description = "The events as JSONL, or the conversation as Markdown, as an attachment",
+            content((String = "application/x-ndjson"), (String = "text/markdown; charset=utf-8"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
     state: web::Data<AppState>,
