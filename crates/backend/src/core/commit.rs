@@ -52,6 +52,8 @@ pub struct CommitConfig {
     /// Decides a new session's watch state at its start (none: no watcher runs, and the
     /// fold's default "not watched" stands).
     pub start_watch: Option<Arc<dyn StartWatch>>,
+    /// Prices that cost the model requests agents report (`message:assistant`).
+    pub prices: Arc<super::pricing::PriceTable>,
 }
 
 impl std::fmt::Debug for CommitConfig {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for CommitConfig {
             .field("max_batch", &self.max_batch)
             .field("snapshot", &self.snapshot)
             .field("start_watch", &self.start_watch.is_some())
+            .field("prices", &self.prices)
             .finish()
     }
 }
@@ -72,6 +75,7 @@ impl Default for CommitConfig {
             max_batch: 1024,
             snapshot: None,
             start_watch: None,
+            prices: Arc::default(),
         }
     }
 }
@@ -214,6 +218,7 @@ impl Core {
                     max_batch: config.max_batch.max(1),
                     snapshots,
                     start_watch: config.start_watch,
+                    prices: config.prices,
                 };
                 committer.run(rx);
                 if let Some(snapshots) = committer.snapshots.take() {
@@ -299,6 +304,7 @@ struct Committer<'w> {
     max_batch: usize,
     snapshots: Option<Snapshots>,
     start_watch: Option<Arc<dyn StartWatch>>,
+    prices: Arc<super::pricing::PriceTable>,
 }
 
 impl Committer<'_> {
@@ -350,6 +356,7 @@ impl Committer<'_> {
                 now,
                 start_watch: self.start_watch.as_deref(),
                 snapshots: self.snapshots.as_ref(),
+                prices: &self.prices,
             };
             if let Some(settle) = operation(&mut stager) {
                 answered.push(settle);

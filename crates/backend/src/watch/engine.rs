@@ -17,6 +17,7 @@ use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 
 use super::debounce::Debouncer;
 use super::os::{AddError, DirWatcher};
+use super::roots::FilesRoots;
 use super::rules::{self, Rules, Step};
 
 /// The deepest level the engine watches below a root (a guard against pathological
@@ -97,6 +98,8 @@ pub struct Engine {
     debouncer: Debouncer,
     outputs: Vec<Output>,
     rescan_wanted: bool,
+    /// Where cwds may be watched; `None`: anywhere (engine tests only).
+    roots: Option<FilesRoots>,
 }
 
 impl Engine {
@@ -122,7 +125,16 @@ impl Engine {
             debouncer: Debouncer::new(debounce),
             outputs: Vec::new(),
             rescan_wanted: false,
+            roots: None,
         }
+    }
+
+    /// Watches only cwds inside `roots` (the server always sets this; without it every
+    /// cwd on this host may be watched, as the engine's own tests want).
+    #[must_use]
+    pub fn restrict(mut self, roots: FilesRoots) -> Self {
+        self.roots = Some(roots);
+        self
     }
 
     /// Takes what the engine wants committed, oldest first.
@@ -171,7 +183,12 @@ impl Engine {
 
     fn start(&mut self, id: &SessionId, cwd: String) {
         let unavailable = self.os.is_none().then_some(self.unavailable.as_str());
-        let root = match super::decide(&cwd, unavailable, self.data_dir.as_deref()) {
+        let root = match super::decide(
+            &cwd,
+            unavailable,
+            self.roots.as_ref(),
+            self.data_dir.as_deref(),
+        ) {
             Ok(root) => root,
             Err(reason) => return self.not_watched(id, cwd, reason),
         };

@@ -20,6 +20,7 @@
 mod debounce;
 pub mod engine;
 mod os;
+pub mod roots;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
@@ -97,11 +98,13 @@ pub fn probe(cwd: &str) -> Probe {
 
 /// Whether a session starting in `cwd` can be watched on this host, by the rules the
 /// watcher applies: `Ok` with the canonical root to walk, or the reason it is not
-/// watched. `unavailable`: why the OS watcher is not running, when it is not.
+/// watched. `unavailable`: why the OS watcher is not running, when it is not; `roots`:
+/// the only places the server watches.
 /// Blocking file-system look-ups (a `stat` and a `realpath`).
 pub fn decide(
     cwd: &str,
     unavailable: Option<&str>,
+    roots: Option<&roots::FilesRoots>,
     data_dir: Option<&Path>,
 ) -> Result<PathBuf, String> {
     if let Some(reason) = unavailable {
@@ -117,6 +120,9 @@ pub fn decide(
             return Err(format!("the cwd cannot be read on this host: {error}"));
         }
     };
+    if let Some(Err(reason)) = roots.map(|r| r.check(&root)) {
+        return Err(reason);
+    }
     if data_dir.is_some_and(|d| root.starts_with(d)) {
         return Err("the cwd is inside Chainwatch's data dir".into());
     }
@@ -129,12 +135,14 @@ pub struct StartDecision {
     data_dir: Option<PathBuf>,
     /// Set once the OS watcher has started (`None`) or failed (the reason).
     unavailable: OnceLock<Option<String>>,
+    /// The places the watcher may watch, set when it starts.
+    roots: OnceLock<roots::FilesRoots>,
 }
 
 impl StartWatch for StartDecision {
     fn at_start(&self, cwd: &str) -> WatchState {
         let unavailable = self.unavailable.get().and_then(Option::as_deref);
-        match decide(cwd, unavailable, self.data_dir.as_deref()) {
+        match decide(cwd, unavailable, self.roots.get(), self.data_dir.as_deref()) {
             Ok(_) => WatchState {
                 watched: true,
                 reason: None,
@@ -201,6 +209,7 @@ pub fn channel_pair(data_dir: &Path) -> (Arc<WatchPublisher>, Inbox) {
     let decision = Arc::new(StartDecision {
         data_dir: data_dir.canonicalize().ok(),
         unavailable: OnceLock::new(),
+        roots: OnceLock::new(),
     });
     (
         Arc::new(WatchPublisher {
@@ -228,6 +237,7 @@ impl WatchService {
     pub fn start(
         config: &WatchConfig,
         data_dir: &Path,
+        roots: roots::FilesRoots,
         inbox: Inbox,
         core: Core,
     ) -> std::io::Result<Self> {
@@ -247,6 +257,7 @@ impl WatchService {
             Err("file watching is turned off on this server (--no-watch)".into())
         };
         let _ = inbox.decision.unavailable.set(os.as_ref().err().cloned());
+        let _ = inbox.decision.roots.set(roots.clone());
         let engine = Engine::new(
             os,
             Limits {
@@ -255,7 +266,8 @@ impl WatchService {
             },
             config.debounce,
             data_dir.canonicalize().ok(),
-        );
+        )
+        .restrict(roots);
         let sender = inbox.sender.clone();
         let thread = std::thread::Builder::new()
             .name("chainwatch-watch".into())
