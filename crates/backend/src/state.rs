@@ -25,10 +25,10 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Tokens, origins, hosts and the rate limiter.
     pub security: Security,
-    /// The newest seq the file watcher has brought in line (none: no watcher runs).
-    pub watch_ready: Option<watch::Receiver<u64>>,
     /// Where files may be served from (resolved from `config.files.roots`).
     pub files_roots: FilesRoots,
     /// The full-text index of every session's events.
     pub search: Arc<crate::search::SearchIndex>,
+    /// The newest seq the file watcher has brought in line (none: no watcher runs).
+    pub watch_ready: Option<watch::Receiver<u64>>,
 }

@@ -47,13 +47,13 @@ pub struct CommitConfig {
     pub queue: usize,
     /// Most operations folded into one transaction.
     pub max_batch: usize,
+    /// Prices that cost the model requests agents report (`message:assistant`).
+    pub prices: Arc<super::pricing::PriceTable>,
     /// The start-up snapshot (none: start-up always folds the whole log).
     pub snapshot: Option<SnapshotConfig>,
     /// Decides a new session's watch state at its start (none: no watcher runs, and the
     /// fold's default "not watched" stands).
     pub start_watch: Option<Arc<dyn StartWatch>>,
-    /// Prices that cost the model requests agents report (`message:assistant`).
-    pub prices: Arc<super::pricing::PriceTable>,
 }
 
 impl std::fmt::Debug for CommitConfig {
@@ -63,7 +63,6 @@ impl std::fmt::Debug for CommitConfig {
             .field("max_batch", &self.max_batch)
             .field("snapshot", &self.snapshot)
             .field("start_watch", &self.start_watch.is_some())
-            .field("prices", &self.prices)
             .finish()
     }
 }
@@ -73,9 +72,9 @@ impl Default for CommitConfig {
         Self {
             queue: 16_384,
             max_batch: 1024,
+            prices: Arc::default(),
             snapshot: None,
             start_watch: None,
-            prices: Arc::default(),
         }
     }
 }
@@ -216,9 +215,9 @@ impl Core {
                     read: thread_read,
                     publisher,
                     max_batch: config.max_batch.max(1),
+                    prices: config.prices,
                     snapshots,
                     start_watch: config.start_watch,
-                    prices: config.prices,
                 };
                 committer.run(rx);
                 if let Some(snapshots) = committer.snapshots.take() {
@@ -302,9 +301,9 @@ struct Committer<'w> {
     read: Arc<ReadModel>,
     publisher: Arc<dyn Publisher>,
     max_batch: usize,
+    prices: Arc<super::pricing::PriceTable>,
     snapshots: Option<Snapshots>,
     start_watch: Option<Arc<dyn StartWatch>>,
-    prices: Arc<super::pricing::PriceTable>,
 }
 
 impl Committer<'_> {
@@ -354,9 +353,9 @@ impl Committer<'_> {
                 staged_ids: &mut staged_ids,
                 writer: &mut *self.writer,
                 now,
+                prices: &self.prices,
                 start_watch: self.start_watch.as_deref(),
                 snapshots: self.snapshots.as_ref(),
-                prices: &self.prices,
             };
             if let Some(settle) = operation(&mut stager) {
                 answered.push(settle);

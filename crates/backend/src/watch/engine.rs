@@ -186,8 +186,8 @@ impl Engine {
         let root = match super::decide(
             &cwd,
             unavailable,
-            self.roots.as_ref(),
             self.data_dir.as_deref(),
+            self.roots.as_ref(),
         ) {
             Ok(root) => root,
             Err(reason) => return self.not_watched(id, cwd, reason),

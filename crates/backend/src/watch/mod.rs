@@ -37,6 +37,7 @@ use crate::core::{Core, CoreError, Publisher, SessionFilter, StartWatch};
 use crate::store::LoggedEvent;
 use engine::{Engine, Limits, Output, SessionInfo};
 use os::{Backlog, DirWatcher, NotifyDirs};
+use roots::FilesRoots;
 
 /// Most events one `Ingest` of the watcher carries.
 const INGEST_CHUNK: usize = 1000;
@@ -98,14 +99,13 @@ pub fn probe(cwd: &str) -> Probe {
 
 /// Whether a session starting in `cwd` can be watched on this host, by the rules the
 /// watcher applies: `Ok` with the canonical root to walk, or the reason it is not
-/// watched. `unavailable`: why the OS watcher is not running, when it is not; `roots`:
-/// the only places the server watches.
+/// watched. `unavailable`: why the OS watcher is not running, when it is not.
 /// Blocking file-system look-ups (a `stat` and a `realpath`).
 pub fn decide(
     cwd: &str,
     unavailable: Option<&str>,
-    roots: Option<&roots::FilesRoots>,
     data_dir: Option<&Path>,
+    roots: Option<&FilesRoots>,
 ) -> Result<PathBuf, String> {
     if let Some(reason) = unavailable {
         return Err(reason.to_owned());
@@ -120,11 +120,11 @@ pub fn decide(
             return Err(format!("the cwd cannot be read on this host: {error}"));
         }
     };
-    if let Some(Err(reason)) = roots.map(|r| r.check(&root)) {
-        return Err(reason);
-    }
     if data_dir.is_some_and(|d| root.starts_with(d)) {
         return Err("the cwd is inside Chainwatch's data dir".into());
+    }
+    if let Some(roots) = roots {
+        roots.check(&root)?;
     }
     Ok(root)
 }
@@ -135,14 +135,19 @@ pub struct StartDecision {
     data_dir: Option<PathBuf>,
     /// Set once the OS watcher has started (`None`) or failed (the reason).
     unavailable: OnceLock<Option<String>>,
-    /// The places the watcher may watch, set when it starts.
-    roots: OnceLock<roots::FilesRoots>,
+    /// Where files may come from (`--files-root`).
+    roots: FilesRoots,
 }
 
 impl StartWatch for StartDecision {
     fn at_start(&self, cwd: &str) -> WatchState {
         let unavailable = self.unavailable.get().and_then(Option::as_deref);
-        match decide(cwd, unavailable, self.roots.get(), self.data_dir.as_deref()) {
+        match decide(
+            cwd,
+            unavailable,
+            self.data_dir.as_deref(),
+            Some(&self.roots),
+        ) {
             Ok(_) => WatchState {
                 watched: true,
                 reason: None,
@@ -203,13 +208,13 @@ impl Inbox {
 }
 
 /// A publisher for the core and the inbox for [`WatchService::start`]. `data_dir`:
-/// Chainwatch's own, never watched.
-pub fn channel_pair(data_dir: &Path) -> (Arc<WatchPublisher>, Inbox) {
+/// Chainwatch's own, never watched; `roots`: the only places a cwd may be watched.
+pub fn channel_pair(data_dir: &Path, roots: FilesRoots) -> (Arc<WatchPublisher>, Inbox) {
     let (sender, receiver) = channel();
     let decision = Arc::new(StartDecision {
         data_dir: data_dir.canonicalize().ok(),
         unavailable: OnceLock::new(),
-        roots: OnceLock::new(),
+        roots,
     });
     (
         Arc::new(WatchPublisher {
@@ -257,7 +262,6 @@ impl WatchService {
             Err("file watching is turned off on this server (--no-watch)".into())
         };
         let _ = inbox.decision.unavailable.set(os.as_ref().err().cloned());
-        let _ = inbox.decision.roots.set(roots.clone());
         let engine = Engine::new(
             os,
             Limits {
