@@ -15,7 +15,7 @@ use crate::auth::rate::RateLimiter;
 use crate::config::Config;
 use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
-use crate::store::{LogReader, StoreError, open_sqlite};
+use crate::store::{LogReader, StoreConfig, StoreError, open_sqlite};
 use crate::watch::WatchService;
 use crate::ws::hub::{Hub, HubLimits};
 
@@ -49,6 +49,9 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// The NATS JetStream log cannot be used.
+    #[error(transparent)]
+    Replicated(#[from] crate::core::replicated::ReplicatedError),
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
@@ -73,7 +76,12 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let (writer, reader) = open_sqlite(&config.database_path())?;
+        let log_path = config.log_path();
+        let (writer, reader) = open_sqlite(&log_path)?;
+        if let StoreConfig::Nats(_) = config.store {
+            // A copy of the stream: the stream is the durable log.
+            writer.relax_durability()?;
+        }
         let reader: Arc<dyn LogReader> = Arc::new(reader);
         let latest = reader.latest_seq()?;
         let hub = Arc::new(Hub::new(
@@ -87,19 +95,37 @@ impl Application {
         ));
         // Committed events go to the sockets and to the file watcher.
         let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
-        // With watching off no watcher runs, so sessions keep the fold's default
-        // "not watched" state and no extra event follows each start.
-        let publisher: Arc<dyn Publisher> = if config.watch.enabled {
-            Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
-        } else {
-            hub.clone()
+        let (core, commit_thread) = match &config.store {
+            StoreConfig::Sqlite => {
+                // With watching off no watcher runs, so sessions keep the fold's default
+                // "not watched" state and no extra event follows each start.
+                let publisher: Arc<dyn Publisher> = if config.watch.enabled {
+                    Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
+                } else {
+                    hub.clone()
+                };
+                Core::start(
+                    Box::new(writer),
+                    reader.as_ref(),
+                    publisher,
+                    config.commit.clone(),
+                )?
+            }
+            // Every instance's events reach the sockets; only this instance's own reach
+            // its file watcher (each watches the sessions started through it).
+            StoreConfig::Nats(nats) => crate::core::replicated::start(
+                writer,
+                &log_path,
+                reader.as_ref(),
+                nats.clone(),
+                hub.clone(),
+                config
+                    .watch
+                    .enabled
+                    .then_some(watch_publisher as Arc<dyn Publisher>),
+                config.commit.clone(),
+            )?,
         };
-        let (core, commit_thread) = Core::start(
-            Box::new(writer),
-            reader.as_ref(),
-            publisher,
-            config.commit.clone(),
-        )?;
         hub.seed_owners(core.read().owners());
         let watcher = if config.watch.enabled {
             Some(

@@ -40,6 +40,9 @@ impl ApiError {
             Self::Core(CoreError::NotFound { .. }) | Self::NotFound(_) => "not_found",
             Self::Core(CoreError::Invalid(_)) => "invalid",
             Self::Core(CoreError::Conflict(_)) => "conflict",
+            Self::Core(CoreError::Store(crate::store::StoreError::Unreachable(_))) => {
+                "log_unavailable"
+            }
             Self::Core(CoreError::Store(_)) | Self::Internal(_) => "internal",
             Self::Core(CoreError::Unavailable) => "unavailable",
             Self::Core(CoreError::Overloaded) => "overloaded",
@@ -59,6 +62,9 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::Core(CoreError::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Core(CoreError::Store(crate::store::StoreError::Unreachable(_))) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Core(CoreError::Store(_)) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

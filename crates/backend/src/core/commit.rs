@@ -56,7 +56,8 @@ impl Default for CommitConfig {
     }
 }
 
-enum Request {
+/// What reaches a commit thread (this one, or the NATS store's in `replicated`).
+pub(super) enum Request {
     Execute(Mutation, oneshot::Sender<Result<Outcome, CoreError>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -124,6 +125,11 @@ impl Core {
                 })
             })?;
         Ok((Self { requests: tx, read }, thread))
+    }
+
+    /// A handle on a commit thread started elsewhere (the NATS store's, `replicated`).
+    pub(super) fn from_parts(requests: mpsc::Sender<Request>, read: Arc<ReadModel>) -> Self {
+        Self { requests, read }
     }
 
     /// Runs one operation; resolves once its events are durable and published.

@@ -8,6 +8,7 @@ mod error;
 pub mod ops;
 pub mod projection;
 pub mod read_model;
+pub mod replicated;
 pub mod validate;
 
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
