@@ -299,10 +299,7 @@ impl ServeArgs {
         if let StoreConfig::Nats(nats) = &mut store {
             nats.replicas = self.nats_replicas.clamp(1, 5);
             nats.creds_file = self.nats_creds.clone();
-            nats.user = self
-                .nats_user
-                .clone()
-                .zip(self.nats_password.clone());
+            nats.user = self.nats_user.clone().zip(self.nats_password.clone());
             nats.token = self.nats_token.clone();
             nats.require_tls = self.nats_tls;
             nats.tls_ca = self.nats_tls_ca.clone();

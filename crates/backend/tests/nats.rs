@@ -129,9 +129,7 @@ async fn resume_and_subscribe_on_b_after_writes_on_a_are_gap_free() {
     got.dedup();
     assert_eq!(got, ((hello + 1)..=head).collect::<Vec<_>>());
     // And it keeps receiving live writes made on A.
-    let (status, _) = a
-        .put("/api/sessions/r1", json!({"summary": "live"}))
-        .await;
+    let (status, _) = a.put("/api/sessions/r1", json!({"summary": "live"})).await;
     assert_eq!(status, 200);
     let live = socket.event_of("session:updated", "r1").await;
     assert_eq!(live["seq"].as_u64().unwrap(), head + 1);
@@ -215,7 +213,10 @@ async fn answering_one_permission_on_a_and_b_at_once_gives_one_decision() {
         assert_eq!(statuses, [200, 409], "a: {} b: {}", on_a.1, on_b.1);
         let winner = if on_a.0 == 200 { "allow" } else { "deny" };
         let (_, stored) = b.get(&format!("{path}?waitMs=5000")).await;
-        assert_eq!(stored["request"]["decision"]["behavior"], winner, "{stored}");
+        assert_eq!(
+            stored["request"]["decision"]["behavior"], winner,
+            "{stored}"
+        );
     }
     let decisions = all_events(&b)
         .await
@@ -233,7 +234,8 @@ async fn an_event_id_posted_to_a_and_then_to_b_is_stored_once() {
     let a = instance(&nats.url(), "IDEM");
     let b = instance(&nats.url(), "IDEM");
     a.create_session("i").await;
-    let event = json!({"sessionId": "i", "type": "prompt:submitted", "prompt": "hi", "eventId": "hook-1"});
+    let event =
+        json!({"sessionId": "i", "type": "prompt:submitted", "prompt": "hi", "eventId": "hook-1"});
     let (status, first) = a.post("/api/events", event.clone()).await;
     assert_eq!(status, 201, "{first}");
     // A spooled hook retrying against the other instance, at once and later.
@@ -294,9 +296,7 @@ async fn writes_answer_503_while_nats_is_down_and_resume_when_it_is_back() {
     nats.resume();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, body) = a
-            .put("/api/sessions/o", json!({"summary": "back"}))
-            .await;
+        let (status, body) = a.put("/api/sessions/o", json!({"summary": "back"})).await;
         if status == 200 {
             break;
         }

@@ -9,11 +9,11 @@ pub mod ops;
 pub mod projection;
 pub mod read_model;
 pub mod replicated;
-pub mod validate;
+pub mod rules;
 
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
-pub use ops::{Mutation, Outcome};
+pub use ops::{Mutation, Outcome, Pruned};
 pub use read_model::{ReadModel, SessionFilter};
 
 #[cfg(test)]

@@ -28,16 +28,107 @@ use std::time::{Duration, Instant};
 use chainwatch_shared::{EventId, EventKind, SessionId, WorkspaceEvent};
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit::Request;
-use super::ops::{Mutation, Outcome, Stager};
+use super::commit::{Job, Request};
+use super::ops::Stager;
 use super::projection::Projection;
 use super::read_model::ReadModel;
 use super::{CommitConfig, Core, CoreError, Publisher, rebuild};
 use crate::store::nats::{AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog};
 use crate::store::{LogReader, LogWriter, LoggedEvent, Scope, SqliteWriter, StoreError};
 
-type Reply = oneshot::Sender<Result<Outcome, CoreError>>;
-type Exec = (Mutation, Reply);
+/// An operation the NATS store's commit thread may decide more than once: after losing
+/// a race to another instance, it runs again on the state that won.
+pub(super) trait Retry: Send {
+    /// Runs the operation against the stager; a refusal is returned, not yet answered.
+    fn attempt(&mut self, stager: &mut Stager<'_>) -> Result<(), CoreError>;
+    /// Answers the caller: the last attempt's value once its commit is durable, or the
+    /// error.
+    fn finish(self: Box<Self>, result: Result<(), CoreError>);
+}
+
+struct RetryJob<T, F> {
+    operation: F,
+    reply: oneshot::Sender<Result<T, CoreError>>,
+    value: Option<T>,
+}
+
+impl<T, F> Retry for RetryJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
+{
+    fn attempt(&mut self, stager: &mut Stager<'_>) -> Result<(), CoreError> {
+        let value = (self.operation.clone())(stager)?;
+        self.value = Some(value);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, result: Result<(), CoreError>) {
+        let RetryJob { reply, value, .. } = *self;
+        let answer = result.and_then(|()| value.ok_or(CoreError::Unavailable));
+        let _ = reply.send(answer);
+    }
+}
+
+/// Wraps a typed operation and its reply channel into a [`Retry`] job.
+pub(super) fn retry_job<T, F>(
+    operation: F,
+    reply: oneshot::Sender<Result<T, CoreError>>,
+) -> Box<dyn Retry>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
+{
+    Box::new(RetryJob {
+        operation,
+        reply,
+        value: None,
+    })
+}
+
+/// A [`Retry`] job run once, as the embedded store's commit thread runs every job.
+pub(super) fn once(mut job: Box<dyn Retry>) -> Job {
+    Box::new(move |stager| match job.attempt(stager) {
+        Ok(()) => Some(Box::new(move |committed| job.finish(committed))),
+        Err(error) => {
+            job.finish(Err(error));
+            None
+        }
+    })
+}
+
+type Exec = Box<dyn Retry>;
+
+/// A plain job in a [`Retry`]'s clothes: it answers a refusal itself, and cannot be
+/// decided a second time.
+struct Once {
+    job: Option<Job>,
+    settle: Option<super::commit::Settle>,
+}
+
+impl Retry for Once {
+    fn attempt(&mut self, stager: &mut Stager<'_>) -> Result<(), CoreError> {
+        match self.job.take() {
+            Some(job) => match job(stager) {
+                Some(settle) => {
+                    self.settle = Some(settle);
+                    Ok(())
+                }
+                // Refused and already answered by the job.
+                None => Err(CoreError::Invalid(String::new())),
+            },
+            None => Err(CoreError::Invalid(
+                "this operation cannot be decided twice".into(),
+            )),
+        }
+    }
+
+    fn finish(self: Box<Self>, result: Result<(), CoreError>) {
+        if let Some(settle) = self.settle {
+            settle(result);
+        }
+    }
+}
 
 /// Why the NATS store could not start.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +205,6 @@ pub fn start(
                 max_batch: config.max_batch.max(1),
                 retries,
                 ack_timeout,
-                carry: None,
             };
             replicator.catch_up_at_start();
             let _ = ready_tx.send(Ok(()));
@@ -142,7 +232,7 @@ pub fn start(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "caught up with the stream; serving"
     );
-    Ok((Core::from_parts(tx, read), thread))
+    Ok((Core::replicated(tx, read), thread))
 }
 
 fn open(
@@ -219,8 +309,6 @@ struct Replicator {
     max_batch: usize,
     retries: usize,
     ack_timeout: Duration,
-    /// A request taken from the queue that did not fit the last commit.
-    carry: Option<Request>,
 }
 
 enum Next {
@@ -228,22 +316,11 @@ enum Next {
     Followed(Option<Followed>),
 }
 
-/// An upper bound of the events an operation stages, to keep a commit under the atomic
-/// batch limit before staging it.
-fn estimate(mutation: &Mutation) -> usize {
-    match mutation {
-        Mutation::Ingest(events) => events.len().saturating_mul(2),
-        Mutation::Prune { .. } => MAX_ATOMIC_BATCH,
-        _ => 2,
-    }
-}
-
 impl Replicator {
     fn run(&mut self, mut requests: mpsc::Receiver<Request>) {
         loop {
-            let first = match self.carry.take() {
-                Some(request) => request,
-                None => {
+            let first = {
+                {
                     let follow = &mut self.follow;
                     let follow_open = self.follow_open;
                     let next = self.log.nats.block_on(async {
@@ -260,7 +337,9 @@ impl Replicator {
                             continue;
                         }
                         Next::Followed(None) => {
-                            tracing::error!("the stream follower stopped; this instance no longer hears other instances");
+                            tracing::error!(
+                                "the stream follower stopped; this instance no longer hears other instances"
+                            );
                             self.follow_open = false;
                             continue;
                         }
@@ -268,7 +347,6 @@ impl Replicator {
                 }
             };
             let mut executions: Vec<Exec> = Vec::new();
-            let mut budget = 0usize;
             let mut shutdown = None;
             let mut next = Some(first);
             while let Some(request) = next.take() {
@@ -277,15 +355,12 @@ impl Replicator {
                         shutdown = Some(done);
                         break;
                     }
-                    Request::Execute(mutation, reply) => {
-                        let cost = estimate(&mutation);
-                        if !executions.is_empty() && budget + cost > MAX_ATOMIC_BATCH {
-                            self.carry = Some(Request::Execute(mutation, reply));
-                            break;
-                        }
-                        budget += cost;
-                        executions.push((mutation, reply));
-                    }
+                    Request::Retry(job) => executions.push(job),
+                    // Only the embedded store's Core sends these: decided once.
+                    Request::Execute(job) => executions.push(Box::new(Once {
+                        job: Some(job),
+                        settle: None,
+                    })),
                 }
                 if executions.len() < self.max_batch {
                     next = requests.try_recv().ok();
@@ -369,61 +444,80 @@ impl Replicator {
         while !work.is_empty() {
             round += 1;
             let last = round > self.retries;
-            work = self.round(work, last);
-            if !work.is_empty() {
+            let (again, later) = self.round(work, last);
+            if !again.is_empty() {
                 self.catch_up(self.ack_timeout);
+            }
+            // Operations that did not fit under the atomic batch limit go next, as a
+            // round of their own.
+            work = again;
+            if !later.is_empty() {
+                self.commit(later);
             }
         }
     }
 
-    /// One decision and append; returns the operations to run again.
-    fn round(&mut self, work: Vec<Exec>, last: bool) -> Vec<Exec> {
+    /// One decision and append. Returns the operations to decide again (lost a race,
+    /// or refused on state the stream has moved past) and those that did not fit.
+    fn round(&mut self, work: Vec<Exec>, last: bool) -> (Vec<Exec>, Vec<Exec>) {
         self.drain_followed();
-        let alone = work.len() == 1;
         let mut staged: Vec<(Arc<WorkspaceEvent>, LoggedEvent)> = Vec::new();
         let mut staged_ids = std::collections::HashMap::new();
-        let mut accepted: Vec<(Reply, Outcome, Mutation)> = Vec::new();
-        let mut refused: Vec<(Mutation, Reply, CoreError)> = Vec::new();
+        let mut accepted: Vec<Exec> = Vec::new();
+        let mut refused: Vec<(Exec, CoreError)> = Vec::new();
+        let mut later: Vec<Exec> = Vec::new();
         let mut next_seq = self.applied + 1;
         let now = chrono::Utc::now();
-        let mut prune_alone = false;
-        for (mutation, reply) in work {
-            let copy = mutation.clone();
-            prune_alone = alone && matches!(mutation, Mutation::Prune { .. });
-            let mut stager = Stager {
-                projection: &mut self.projection,
-                next_seq: &mut next_seq,
-                staged: &mut staged,
-                staged_ids: &mut staged_ids,
-                writer: &mut self.log,
-                now,
+        let mut work = work.into_iter();
+        while let Some(mut job) = work.next() {
+            let before = staged.len();
+            let result = {
+                let mut stager = Stager {
+                    projection: &mut self.projection,
+                    next_seq: &mut next_seq,
+                    staged: &mut staged,
+                    staged_ids: &mut staged_ids,
+                    writer: &mut self.log,
+                    now,
+                };
+                job.attempt(&mut stager)
             };
-            match stager.execute(mutation) {
-                Ok(outcome) => accepted.push((reply, outcome, copy)),
+            if staged.len() > MAX_ATOMIC_BATCH && before > 0 {
+                // Over the atomic batch limit: this operation and the rest wait for
+                // the next round; undo everything and decide the ones before again.
+                let events: Vec<Arc<WorkspaceEvent>> =
+                    staged.iter().map(|(e, _)| e.clone()).collect();
+                self.rollback(&events);
+                later.push(job);
+                later.extend(work);
+                let mut again: Vec<Exec> = accepted;
+                again.extend(refused.into_iter().map(|(job, _)| job));
+                return (again, later);
+            }
+            match result {
+                Ok(()) => accepted.push(job),
                 // Input errors hold whatever the state; the rest are checked against the
                 // stream's head below.
                 Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
-                    refused.push((copy, reply, error))
+                    refused.push((job, error))
                 }
-                Err(error) => {
-                    let _ = reply.send(Err(error));
-                }
+                Err(error) => job.finish(Err(error)),
             }
         }
         let mut again: Vec<Exec> = Vec::new();
         let mut appended = true;
         if staged.is_empty() {
             // Nothing to store (a duplicate eventId, a no-op): the answer stands.
-            for (reply, outcome, _) in accepted.drain(..) {
-                let _ = reply.send(Ok(outcome));
+            for job in accepted {
+                job.finish(Ok(()));
             }
         } else {
             let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
-            match self.append(&logged, prune_alone) {
+            match self.append(&events, &logged) {
                 Ok(()) => {
                     self.apply_own(events, logged);
-                    for (reply, outcome, _) in accepted {
-                        let _ = reply.send(Ok(outcome));
+                    for job in accepted {
+                        job.finish(Ok(()));
                     }
                 }
                 Err(error) => {
@@ -431,13 +525,13 @@ impl Replicator {
                     appended = false;
                     match error {
                         AppendError::Conflict if !last => {
-                            again.extend(accepted.into_iter().map(|(r, _, m)| (m, r)));
-                            again.extend(refused.drain(..).map(|(m, r, _)| (m, r)));
+                            again.extend(accepted);
+                            again.extend(refused.drain(..).map(|(job, _)| job));
                         }
                         other => {
-                            let message = self.failure(other, last);
-                            for (reply, _, _) in accepted {
-                                let _ = reply.send(Err(message.clone_error()));
+                            let failure = self.failure(other, last);
+                            for job in accepted {
+                                job.finish(Err(failure.clone_error()));
                             }
                         }
                     }
@@ -447,30 +541,32 @@ impl Replicator {
         if !refused.is_empty() {
             // A refusal stands only if the stream had nothing newer than what it was
             // decided on (a session created on another instance a moment ago, …).
-            let moved = appended
-                && !last
-                && self
-                    .log
-                    .nats
-                    .head()
-                    .is_ok_and(|head| head > self.applied);
-            for (mutation, reply, error) in refused {
+            let moved =
+                appended && !last && self.log.nats.head().is_ok_and(|head| head > self.applied);
+            for (job, error) in refused {
                 if moved {
-                    again.push((mutation, reply));
+                    again.push(job);
                 } else {
-                    let _ = reply.send(Err(error));
+                    job.finish(Err(error));
                 }
             }
         }
-        again
+        (again, later)
     }
 
-    fn append(&mut self, logged: &[LoggedEvent], prune_alone: bool) -> Result<(), AppendError> {
+    fn append(
+        &mut self,
+        events: &[Arc<WorkspaceEvent>],
+        logged: &[LoggedEvent],
+    ) -> Result<(), AppendError> {
         if logged.len() <= MAX_ATOMIC_BATCH {
             return self.log.nats.append(logged, self.applied);
         }
-        if !prune_alone {
-            return Err(AppendError::Refused(format!(
+        if !events
+            .iter()
+            .all(|e| matches!(e.kind, EventKind::SessionPruned {}))
+        {
+            return Err(AppendError::TooLarge(format!(
                 "one request may produce at most {MAX_ATOMIC_BATCH} events on the NATS store (JetStream's atomic batch limit), this one produced {}; send smaller batches",
                 logged.len()
             )));
@@ -495,6 +591,7 @@ impl Replicator {
                 ))
             }
             AppendError::Unreachable(message) => Failure::Unreachable(message),
+            AppendError::TooLarge(message) => Failure::TooLarge(message),
             AppendError::Refused(message) => Failure::Refused(message),
         }
     }
@@ -624,14 +721,21 @@ fn decode(item: &Followed) -> Option<(WorkspaceEvent, Arc<str>)> {
 /// Why a commit failed for good, cloned to every caller of it.
 enum Failure {
     Unreachable(String),
+    TooLarge(String),
     Refused(String),
 }
 
 impl Failure {
     fn clone_error(&self) -> CoreError {
         match self {
-            Self::Unreachable(message) => CoreError::Store(StoreError::Unreachable(message.clone())),
-            Self::Refused(message) => CoreError::Invalid(message.clone()),
+            Self::Unreachable(message) => {
+                CoreError::Store(StoreError::Unreachable(message.clone()))
+            }
+            Self::TooLarge(message) => CoreError::Invalid(message.clone()),
+            Self::Refused(message) => CoreError::Store(StoreError::Unusable {
+                path: "NATS stream".into(),
+                reason: message.clone(),
+            }),
         }
     }
 }

@@ -44,7 +44,9 @@ pub enum StoreError {
     },
     /// A distributed log (NATS JetStream) cannot be reached or did not acknowledge in
     /// time; the write was not acknowledged (503).
-    #[error("{0}; the write was not acknowledged, retry shortly (reads still serve this instance's copy)")]
+    #[error(
+        "{0}; the write was not acknowledged, retry shortly (reads still serve this instance's copy)"
+    )]
     Unreachable(String),
     /// A stored event failed to decode (the log is damaged).
     #[error("stored event {seq} does not decode: {reason}")]

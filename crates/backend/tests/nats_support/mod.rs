@@ -212,3 +212,127 @@ impl Drop for NatsServer {
 pub fn store(url: &str, stream: &str) -> chainwatch::store::StoreConfig {
     chainwatch::store::StoreConfig::parse(url, stream).unwrap()
 }
+
+/// A `chainwatch serve` process on the NATS store, killed when dropped.
+pub struct Instance {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl Instance {
+    /// Starts the real binary on `store` (a `--store` value) and `stream`.
+    pub fn start(data_dir: &Path, store: &str, stream: &str, extra: &[&str]) -> Self {
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--bind".into(),
+            format!("127.0.0.1:{port}"),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--store".into(),
+            store.into(),
+            "--nats-stream".into(),
+            stream.into(),
+            "--no-watch".into(),
+            "--nats-ack-timeout-ms".into(),
+            "2000".into(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let mut instance = Self {
+            port,
+            data_dir: data_dir.to_path_buf(),
+            args,
+            child: None,
+        };
+        instance.restart();
+        instance
+    }
+
+    /// Starts the process (again) with the same flags.
+    pub fn restart(&mut self) {
+        self.child = Some(
+            Command::new(env!("CARGO_BIN_EXE_chainwatch"))
+                .args(&self.args)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("binary starts"),
+        );
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn wait_healthy(&self, http: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(response) = http.get(format!("{}/api/health", self.base())).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("instance on port {} did not become healthy", self.port);
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Every event an instance serves, paged.
+pub async fn events_of(http: &reqwest::Client, base: &str) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    let mut since = 0;
+    loop {
+        let page: serde_json::Value = http
+            .get(format!("{base}/api/events?since={since}&limit=10000"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let batch = page["events"].as_array().unwrap();
+        if batch.is_empty() {
+            return events;
+        }
+        since = batch.last().unwrap()["seq"].as_u64().unwrap();
+        events.extend(batch.iter().cloned());
+    }
+}
+
+/// Waits until an instance serves `seq`.
+pub async fn wait_seq(http: &reqwest::Client, base: &str, seq: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health: serde_json::Value = http
+            .get(format!("{base}/api/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["seq"].as_u64().unwrap() >= seq {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{base} never reached seq {seq}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -23,7 +23,11 @@ pub enum AppendError {
     /// NATS did not answer or cannot be reached; the append may or may not land.
     #[error("{0}")]
     Unreachable(String),
-    /// JetStream refused the append for good (too large, stream gone, …).
+    /// The commit is too large for JetStream (an event over `max_payload`, more events
+    /// than an atomic batch takes): the request must be smaller.
+    #[error("{0}")]
+    TooLarge(String),
+    /// JetStream refused the append for another reason.
     #[error("{0}")]
     Refused(String),
 }
@@ -36,7 +40,7 @@ impl NatsLog {
             return Ok(());
         }
         if events.len() > MAX_ATOMIC_BATCH {
-            return Err(AppendError::Refused(format!(
+            return Err(AppendError::TooLarge(format!(
                 "{} events in one commit, more than JetStream's atomic batch limit of {MAX_ATOMIC_BATCH}",
                 events.len()
             )));
@@ -135,14 +139,16 @@ fn classify(error: async_nats::jetstream::context::PublishError) -> AppendError 
         PublishErrorKind::WrongLastSequence | PublishErrorKind::WrongLastMessageId => {
             AppendError::Conflict
         }
-        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => AppendError::Unreachable(
-            format!("JetStream did not acknowledge the append: {error}"),
-        ),
-        PublishErrorKind::MaxPayloadExceeded => AppendError::Refused(format!(
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
+            AppendError::Unreachable(format!("JetStream did not acknowledge the append: {error}"))
+        }
+        PublishErrorKind::MaxPayloadExceeded => AppendError::TooLarge(format!(
             "an event is larger than the NATS server's max_payload: {error}"
         )),
-        PublishErrorKind::StreamNotFound => AppendError::Refused(format!(
-            "the stream is gone (deleted?): {error}"
+        // No responder: the stream's leader is being elected (a node was lost), or the
+        // stream was deleted. Either way nothing was stored.
+        PublishErrorKind::StreamNotFound => AppendError::Unreachable(format!(
+            "JetStream has no leader for the stream right now (an election after a node loss, or the stream was deleted): {error}"
         )),
         _ => {
             // The batch's own failures (a wrong expected sequence inside a batch is

@@ -298,7 +298,12 @@ impl NatsLog {
             .info()
             .await
             .map_err(|e| stream_error(e.to_string()))?;
-        if !info.config.subjects.iter().any(|s| s == &wanted.subjects[0]) {
+        if !info
+            .config
+            .subjects
+            .iter()
+            .any(|s| s == &wanted.subjects[0])
+        {
             return Err(stream_error(format!(
                 "it exists with subjects {:?}, not {}; use another --nats-stream",
                 info.config.subjects, wanted.subjects[0]
