@@ -117,7 +117,7 @@ impl Application {
                 writer,
                 &log_path,
                 reader.as_ref(),
-                nats.clone(),
+                (**nats).clone(),
                 hub.clone(),
                 config
                     .watch

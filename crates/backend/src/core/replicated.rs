@@ -654,6 +654,24 @@ impl Replicator {
             self.persist(&events, &logged);
             self.read.apply(&events);
             self.hub.publish(&logged);
+            if let Some(local) = &self.local {
+                // The watcher watches the sessions started through this instance, and
+                // must hear when one of them ends elsewhere.
+                let ends: Vec<LoggedEvent> = events
+                    .iter()
+                    .zip(&logged)
+                    .filter(|(e, _)| {
+                        matches!(
+                            e.kind,
+                            EventKind::SessionEnded { .. } | EventKind::SessionPruned {}
+                        )
+                    })
+                    .map(|(_, l)| l.clone())
+                    .collect();
+                if !ends.is_empty() {
+                    local.publish(&ends);
+                }
+            }
         }
         self.applied = newest;
     }

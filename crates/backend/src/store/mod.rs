@@ -65,7 +65,7 @@ pub enum StoreConfig {
     #[default]
     Sqlite,
     /// NATS JetStream, shared by every instance on the same stream.
-    Nats(nats::NatsConfig),
+    Nats(Box<nats::NatsConfig>),
 }
 
 impl StoreConfig {
@@ -76,7 +76,7 @@ impl StoreConfig {
             return Ok(Self::Sqlite);
         }
         if value.starts_with("nats://") || value.starts_with("tls://") {
-            return nats::NatsConfig::from_url(value, stream).map(Self::Nats);
+            return nats::NatsConfig::from_url(value, stream).map(|c| Self::Nats(Box::new(c)));
         }
         Err(format!(
             "--store '{value}' is neither 'sqlite' nor nats://HOST:PORT[,HOST:PORT…]"
