@@ -251,6 +251,15 @@ pub struct ServeArgs {
     /// How long a write waits for JetStream's acknowledgement before answering 503, in ms.
     #[arg(long, env = "CHAINWATCH_NATS_ACK_TIMEOUT_MS", default_value_t = 5000)]
     pub nats_ack_timeout_ms: u64,
+    /// A directory whose files may be served and watched (repeatable; in the env,
+    /// `:`-separated). Default: $HOME for a loopback server without tokens, none (no
+    /// files served) with tokens.
+    #[arg(
+        long = "files-root",
+        env = "CHAINWATCH_FILES_ROOT",
+        value_delimiter = ':'
+    )]
+    pub files_roots: Vec<PathBuf>,
 }
 
 impl ServeArgs {
@@ -289,6 +298,7 @@ impl ServeArgs {
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
         config.store = store;
+        config.files.roots = self.files_roots;
         Ok(config)
     }
 

@@ -184,7 +184,12 @@ async fn a_three_node_cluster_losing_a_node_under_writes_loses_no_acknowledged_e
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before = acked.lock().unwrap().len();
     nodes[0].kill();
-    tokio::time::sleep(Duration::from_millis(4000)).await;
+    // Writes answer 503 while the stream elects a new leader, then go on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < before + 50 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for task in tasks {
         task.await.unwrap();
