@@ -53,6 +53,17 @@ pub enum StartupError {
     /// The NATS JetStream log cannot be used.
     #[error(transparent)]
     Replicated(#[from] crate::core::replicated::ReplicatedError),
+    /// The price file cannot be used.
+    #[error(transparent)]
+    Prices(#[from] crate::core::pricing::PriceError),
+    /// The search index cannot be opened.
+    #[error("cannot open the search index {path}: {source}")]
+    Search {
+        /// The index file.
+        path: String,
+        /// Why.
+        source: crate::search::SearchError,
+    },
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
@@ -69,7 +80,7 @@ pub struct Application {
 
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
-    pub fn build(config: Config) -> Result<Self, StartupError> {
+    pub fn build(mut config: Config) -> Result<Self, StartupError> {
         if !config.bind.ip().is_loopback() && !config.tokens.enabled() {
             return Err(StartupError::Insecure(config.bind.to_string()));
         }
@@ -94,17 +105,30 @@ impl Application {
             },
             latest,
         ));
-        // Committed events go to the sockets and to the file watcher.
+        if let Some(path) = &config.prices_file {
+            config.commit.prices = Arc::new(crate::core::pricing::PriceTable::with_file(path)?);
+        }
+        let crate::search::Started {
+            index: search,
+            feed: search_feed,
+            ..
+        } = crate::search::start(&config.search_path(), reader.clone()).map_err(|source| {
+            StartupError::Search {
+                path: config.search_path().display().to_string(),
+                source,
+            }
+        })?;
+        // Committed events go to the sockets, the search index and the file watcher.
+        // With watching off no watcher runs, so sessions keep the fold's default
+        // "not watched" state and no extra event follows each start.
         let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
         let (core, commit_thread) = match &config.store {
             StoreConfig::Sqlite => {
-                // With watching off no watcher runs, so sessions keep the fold's default
-                // "not watched" state and no extra event follows each start.
-                let publisher: Arc<dyn Publisher> = if config.watch.enabled {
-                    Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
-                } else {
-                    hub.clone()
-                };
+                if config.watch.enabled {
+                    publishers.push(watch_publisher);
+                }
+                let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
                 Core::start(
                     Box::new(writer),
                     reader.as_ref(),
@@ -112,14 +136,15 @@ impl Application {
                     config.commit.clone(),
                 )?
             }
-            // Every instance's events reach the sockets; only this instance's own reach
-            // its file watcher (each watches the sessions started through it).
+            // Every instance's events reach the sockets and the search index; only this
+            // instance's own reach its file watcher (each watches the sessions started
+            // through it, see core/replicated.rs).
             StoreConfig::Nats(nats) => crate::core::replicated::start(
                 writer,
                 &log_path,
                 reader.as_ref(),
                 (**nats).clone(),
-                hub.clone(),
+                Arc::new(Fanout(publishers)),
                 config
                     .watch
                     .enabled
@@ -176,6 +201,7 @@ impl Application {
             shutdown,
             security,
             files_roots,
+            search,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {

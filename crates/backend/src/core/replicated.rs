@@ -203,6 +203,7 @@ pub fn start(
                 hub,
                 local,
                 max_batch: config.max_batch.max(1),
+                prices: config.prices,
                 retries,
                 ack_timeout,
             };
@@ -307,6 +308,7 @@ struct Replicator {
     hub: Arc<dyn Publisher>,
     local: Option<Arc<dyn Publisher>>,
     max_batch: usize,
+    prices: Arc<super::pricing::PriceTable>,
     retries: usize,
     ack_timeout: Duration,
 }
@@ -478,6 +480,7 @@ impl Replicator {
                     staged: &mut staged,
                     staged_ids: &mut staged_ids,
                     writer: &mut self.log,
+                    prices: &self.prices,
                     now,
                 };
                 job.attempt(&mut stager)
