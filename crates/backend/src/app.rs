@@ -69,6 +69,9 @@ pub enum StartupError {
     Watcher(std::io::Error),
 }
 
+/// The start-up snapshot's file in the data dir (`core::snapshot`).
+pub const SNAPSHOT_FILE: &str = "projection.snapshot";
+
 /// A built server, listening, not yet running.
 pub struct Application {
     port: u16,
@@ -118,27 +121,45 @@ impl Application {
                 source,
             }
         })?;
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        let files_roots = FilesRoots::resolve(
+            &config.files.roots,
+            config.tokens.enabled(),
+            config.bind.ip().is_loopback(),
+            home.as_deref(),
+        );
+        tracing::info!(roots = ?files_roots.roots(), "files are served and watched only inside these roots");
         // Committed events go to the sockets, the search index and the file watcher.
-        // With watching off no watcher runs, so sessions keep the fold's default
-        // "not watched" state and no extra event follows each start.
-        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let (watch_publisher, watch_inbox) =
+            crate::watch::channel_pair(&config.data_dir, files_roots.clone());
         let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
+        let mut commit = config.commit.clone();
+        if config.watch.enabled {
+            // A session's watch state is decided at its start, in its session:started.
+            // With watching off no watcher runs, and the fold's default "not watched"
+            // stands.
+            let decision: Arc<dyn crate::core::StartWatch> = watch_inbox.decision();
+            commit.start_watch = Some(decision);
+        }
+        let watch_ready = config.watch.enabled.then(|| watch_inbox.ready());
         let (core, commit_thread) = match &config.store {
             StoreConfig::Sqlite => {
                 if config.watch.enabled {
                     publishers.push(watch_publisher);
                 }
                 let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
-                Core::start(
-                    Box::new(writer),
-                    reader.as_ref(),
-                    publisher,
-                    config.commit.clone(),
-                )?
+                // Start-up folds only the log's tail after the snapshot.
+                commit
+                    .snapshot
+                    .get_or_insert(crate::core::snapshot::SnapshotConfig {
+                        path: config.data_dir.join(SNAPSHOT_FILE),
+                        every_events: config.snapshot_every,
+                    });
+                Core::start(Box::new(writer), reader.as_ref(), publisher, commit)?
             }
             // Every instance's events reach the sockets and the search index; only this
-            // instance's own reach its file watcher (each watches the sessions started
-            // through it, see core/replicated.rs).
+            // instance's own reach its file watcher (the instance a session started
+            // through decided its watch and watches it, see core/replicated.rs).
             StoreConfig::Nats(nats) => crate::core::replicated::start(
                 writer,
                 &log_path,
@@ -149,18 +170,10 @@ impl Application {
                     .watch
                     .enabled
                     .then_some(watch_publisher as Arc<dyn Publisher>),
-                config.commit.clone(),
+                commit,
             )?,
         };
         hub.attach(core.read().clone());
-        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-        let files_roots = FilesRoots::resolve(
-            &config.files.roots,
-            config.tokens.enabled(),
-            config.bind.ip().is_loopback(),
-            home.as_deref(),
-        );
-        tracing::info!(roots = ?files_roots.roots(), "files are served and watched only inside these roots");
         let watcher = if config.watch.enabled {
             Some(
                 WatchService::start(
@@ -202,6 +215,7 @@ impl Application {
             security,
             files_roots,
             search,
+            watch_ready,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {

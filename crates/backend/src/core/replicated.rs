@@ -204,6 +204,7 @@ pub fn start(
                 local,
                 max_batch: config.max_batch.max(1),
                 prices: config.prices,
+                start_watch: config.start_watch,
                 retries,
                 ack_timeout,
             };
@@ -309,6 +310,7 @@ struct Replicator {
     local: Option<Arc<dyn Publisher>>,
     max_batch: usize,
     prices: Arc<super::pricing::PriceTable>,
+    start_watch: Option<Arc<dyn super::StartWatch>>,
     retries: usize,
     ack_timeout: Duration,
 }
@@ -481,6 +483,9 @@ impl Replicator {
                     staged_ids: &mut staged_ids,
                     writer: &mut self.log,
                     prices: &self.prices,
+                    start_watch: self.start_watch.as_deref(),
+                    // No start-up snapshot on the NATS store yet (the copy is rebuilt).
+                    snapshots: None,
                     now,
                 };
                 job.attempt(&mut stager)
