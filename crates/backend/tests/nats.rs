@@ -1,7 +1,7 @@
 //! Several instances on one NATS JetStream stream behave as one server: a real
 //! nats-server (JetStream, loopback port, temp store) and real Chainwatch servers on
 //! port 0, talking real HTTP and WebSocket.
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;
 mod nats_support;
@@ -316,4 +316,82 @@ async fn writes_answer_503_while_nats_is_down_and_resume_when_it_is_back() {
     assert_eq!(all_events(&a).await, all_events(&b).await);
     a.stop().await;
     b.stop().await;
+}
+
+/// Figures of the NATS store on this machine, printed, asserting nothing (a debug build
+/// unless run with --release): `cargo test -p chainwatch --test nats figures -- --ignored
+/// --nocapture`. The bench (`cargo xtask bench`) does not cover the NATS store yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "measurement, run by hand"]
+async fn figures() {
+    let nats = NatsServer::start();
+    let a = instance(&nats.url(), "FIG");
+    let b = instance(&nats.url(), "FIG");
+    a.create_session("f").await;
+    // POST on A acknowledged -> the event on a socket on B.
+    let mut on_b = b.socket().await;
+    let mut gaps = Vec::new();
+    for n in 0..300 {
+        let (status, _) = a
+            .put("/api/sessions/f", json!({"summary": format!("n{n}")}))
+            .await;
+        assert_eq!(status, 200);
+        let acked = Instant::now();
+        on_b.event_of("session:updated", "f").await;
+        gaps.push(acked.elapsed());
+    }
+    gaps.sort_unstable();
+    let pct = |p: f64| gaps[((gaps.len() as f64 * p) as usize).min(gaps.len() - 1)];
+    println!(
+        "POST acknowledged on A -> socket on B: p50 {:?} p99 {:?} (300 sequential)",
+        pct(0.5),
+        pct(0.99)
+    );
+    // Ingest, batches of 100, 4 clients: all on A, then 2 on A and 2 on B.
+    for (label, targets) in [
+        ("one instance", [&a, &a, &a, &a]),
+        ("two instances", [&a, &a, &b, &b]),
+    ] {
+        let started = Instant::now();
+        let until = started + Duration::from_secs(3);
+        let mut tasks = Vec::new();
+        for (client, server) in targets.into_iter().enumerate() {
+            let (http, url) = (server.http.clone(), server.url("/api/events"));
+            let label = label.to_owned();
+            tasks.push(tokio::spawn(async move {
+                let mut stored = 0u64;
+                let mut n = 0;
+                while Instant::now() < until {
+                    let batch: Vec<Value> = (0..100)
+                        .map(|k| json!({"sessionId": "f", "type": "terminal:output", "text": "x", "eventId": format!("{}-{client}-{n}-{k}", label.replace(' ', "_"))}))
+                        .collect();
+                    n += 1;
+                    let response = http.post(&url).json(&batch).send().await.unwrap();
+                    if response.status().as_u16() == 201 {
+                        stored += 100;
+                    }
+                }
+                stored
+            }));
+        }
+        let mut stored = 0;
+        for task in tasks {
+            stored += task.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "ingest, {label}, batches of 100, 4 clients: {:.0} events/s",
+            stored as f64 / secs
+        );
+    }
+    // Start-up of a third instance joining the stream with an empty data dir.
+    let head = a.latest_seq().await;
+    let started = Instant::now();
+    let c = instance(&nats.url(), "FIG");
+    let joined = started.elapsed();
+    assert!(c.latest_seq().await >= head);
+    println!("a new instance joins a stream of {head} events and serves in {joined:?}");
+    a.stop().await;
+    b.stop().await;
+    c.stop().await;
 }

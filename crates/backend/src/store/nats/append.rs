@@ -77,7 +77,14 @@ impl NatsLog {
                     }
                     let subject = subject(stream, event.session_id.as_str());
                     let payload = bytes::Bytes::copy_from_slice(event.json.as_bytes());
-                    if index < last {
+                    if index == 0 {
+                        // The batch starts with a request (ADR-50): the server opens the
+                        // batch and answers, so the rest can stream without replies.
+                        self.client
+                            .request_with_headers(subject, headers, payload)
+                            .await
+                            .map_err(|e| AppendError::Unreachable(e.to_string()))?;
+                    } else if index < last {
                         // No reply asked: the commit's acknowledgement covers the batch,
                         // and a gap or an unknown batch fails the commit.
                         self.client
