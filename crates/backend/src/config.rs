@@ -165,6 +165,8 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The files API.
     pub files: FilesConfig,
+    /// Which event log: the embedded SQLite file (default) or NATS JetStream.
+    pub store: crate::store::StoreConfig,
     /// A price file merged over the built-in price table (`--prices`).
     pub prices_file: Option<PathBuf>,
     /// Search.
@@ -192,6 +194,7 @@ impl Config {
             rate_burst: 200,
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
+            store: crate::store::StoreConfig::default(),
             prices_file: None,
             search: SearchConfig::default(),
         }
@@ -213,5 +216,16 @@ impl Config {
     /// The SQLite file inside the data dir.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("chainwatch.db")
+    }
+
+    /// The SQLite file the log is read from: the log itself, or on the NATS store this
+    /// instance's copy of the stream (one per stream name).
+    pub fn log_path(&self) -> PathBuf {
+        match &self.store {
+            crate::store::StoreConfig::Sqlite => self.database_path(),
+            crate::store::StoreConfig::Nats(nats) => {
+                self.data_dir.join(format!("nats-{}.db", nats.stream))
+            }
+        }
     }
 }
