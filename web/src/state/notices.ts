@@ -3,6 +3,7 @@
 // (never from duplicates) and the state after them, so an item already settled within
 // the same batch (a resume catching up, say) raises nothing.
 import type { Session, SessionId, WorkspaceEvent } from "../generated";
+import { sessionTitle } from "../lib/names";
 import { isTerminalStatus } from "./events";
 import type { State } from "./reducer";
 
@@ -18,12 +19,9 @@ export interface Notice {
   readonly seq: number;
 }
 
-/** How a session is named for people: its title, else its cwd's last part, else its id. */
+/** How a session is named for people: see lib/names.ts (title, first prompt, folder, id). */
 export function sessionLabel(session: Session | undefined, id: SessionId): string {
-  if (session?.title !== undefined && session.title !== "") return session.title;
-  const cwd = session?.cwd ?? "";
-  const last = cwd.split(/[\\/]/).filter((p) => p !== "").pop();
-  return last ?? id;
+  return sessionTitle(session, id);
 }
 
 /** A one-line summary of a tool's input (the command, the path, or compact JSON). */

@@ -1,5 +1,6 @@
 // Derived views of the state, kept out of components so they can be tested and reused.
 import type { AwaitingInput, PermissionRequest, Session, SessionCounts, SessionStatus } from "../generated";
+import { sessionTitle } from "../lib/names";
 import { isTerminalStatus } from "./events";
 
 /** Live sessions first, then newest first. */
@@ -141,7 +142,7 @@ export function sortBy(sessions: Iterable<Session>, order: SortOrder): Session[]
       case "status":
         return statusRank(a.status) - statusRank(b.status);
       case "session":
-        return compareText((a.title ?? a.cwd).toLowerCase(), (b.title ?? b.cwd).toLowerCase());
+        return compareText(sessionTitle(a, a.id).toLowerCase(), sessionTitle(b, b.id).toLowerCase());
       case "user":
         return compareText(a.user, b.user);
       case "host":

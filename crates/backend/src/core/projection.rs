@@ -13,6 +13,8 @@ use chainwatch_shared::{
     StepStatus, ToolStatus, WatchState, WorkspaceEvent,
 };
 
+/// How much of a session's first prompt it keeps as its name (`Session::first_prompt`).
+pub const FIRST_PROMPT_CHARS: usize = 200;
 /// How many answers a session remembers (the newest).
 const ANSWERS_KEPT: usize = 64;
 /// How many file changes a session remembers (the newest); the log has them all.
@@ -62,6 +64,7 @@ impl SessionRecord {
                 user: None,
                 model: None,
                 title: None,
+                first_prompt: None,
                 summary: None,
                 source: None,
                 status: SessionStatus::Pending,
@@ -564,8 +567,11 @@ impl SessionRecord {
                 }
                 self.activity();
             }
-            EventKind::PromptSubmitted { .. } => {
+            EventKind::PromptSubmitted { prompt } => {
                 s.counts.prompts += 1;
+                if s.first_prompt.is_none() && !prompt.trim().is_empty() {
+                    s.first_prompt = Some(prompt.trim().chars().take(FIRST_PROMPT_CHARS).collect());
+                }
                 // A prompt typed in the terminal answers whatever the agent waited on.
                 s.awaiting_input = None;
                 if matches!(s.status, SessionStatus::Pending | SessionStatus::Waiting) {

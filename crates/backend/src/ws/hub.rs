@@ -3,6 +3,12 @@
 //! session also gets that session's other events. Each event is encoded into its frame
 //! once and the same bytes go to every recipient.
 //!
+//! Events that are not global still change what lists show (a session's counts). The
+//! hub notes which sessions had such events (`dirty`), and [`Hub::flush_progress`],
+//! called every progress interval, sends each of them one `progress` frame with the
+//! read model's counts to every socket that may see it: coalesced, so a busy session
+//! costs each socket at most one frame per interval however many events it writes.
+//!
 //! Every client has a bounded queue. The hub never waits on one: a client whose queue
 //! is full is removed on the spot and told (through its `lagged` flag) to send `resync`
 //! and close, so a slow client can never slow the commit thread or anyone else.
@@ -13,10 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytestring::ByteString;
-use chainwatch_shared::SessionId;
+use chainwatch_shared::{ServerMessage, SessionId};
 use tokio::sync::mpsc;
 
-use crate::core::Publisher;
+use crate::core::{Publisher, ReadModel};
 use crate::store::LoggedEvent;
 
 /// What a connection task receives from the hub.
@@ -81,6 +87,8 @@ struct Registry {
     /// Each session's user, for user-scoped sockets.
     owners: HashMap<SessionId, Option<String>>,
     per_address: HashMap<IpAddr, usize>,
+    /// Sessions with a published non-global event not yet announced by `progress`.
+    dirty: HashSet<SessionId>,
 }
 
 impl Registry {
@@ -92,6 +100,25 @@ impl Registry {
                 .get(session)
                 .is_some_and(|owner| owner.as_ref() == Some(user)),
         }
+    }
+
+    /// Queues `frame` for every client that may see `session`; returns the clients
+    /// whose queue was full (the caller drops them).
+    fn deliver_global(&self, session: &SessionId, frame: &ByteString) -> Vec<u64> {
+        let owner = self.owners.get(session).cloned().flatten();
+        let mut lagging = Vec::new();
+        for (&id, client) in &self.clients {
+            if (client.scope.is_none() || client.scope == owner)
+                && client
+                    .queue
+                    .try_send(Outbound::Frame(frame.clone()))
+                    .is_err()
+            {
+                client.lagged.store(true, Ordering::Release);
+                lagging.push(id);
+            }
+        }
+        lagging
     }
 
     fn drop_client(&mut self, id: u64) {
@@ -269,6 +296,53 @@ impl Hub {
         self.lock().clients.len()
     }
 
+    /// Sends one `progress` frame per session that had non-global events since the last
+    /// call, with the counts `read` holds for it now, to every socket that may see it.
+    ///
+    /// Under the hub's lock nothing is published meanwhile, so a session whose every
+    /// event up to its `lastSeq` is published has counts that match exactly what the
+    /// sockets were sent; a session the read model is already ahead on (its batch is
+    /// being published) waits for the next call. Returns how many frames went out.
+    pub fn flush_progress(&self, read: &ReadModel) -> usize {
+        let mut registry = self.lock();
+        if registry.dirty.is_empty() {
+            return 0;
+        }
+        let published = registry.published_seq;
+        let dirty: Vec<SessionId> = registry.dirty.iter().cloned().collect();
+        let mut sent = 0;
+        for session_id in dirty {
+            let Some(session) = read.session(&session_id) else {
+                registry.dirty.remove(&session_id);
+                continue;
+            };
+            if session.last_seq > published {
+                continue;
+            }
+            registry.dirty.remove(&session_id);
+            let message = ServerMessage::Progress {
+                session_id: session_id.clone(),
+                seq: session.last_seq,
+                counts: session.counts,
+                updated_at: session.updated_at,
+                first_prompt: session.first_prompt,
+            };
+            let frame = match serde_json::to_string(&message) {
+                Ok(json) => ByteString::from(json),
+                Err(error) => {
+                    tracing::error!(%error, "progress frame not encodable");
+                    continue;
+                }
+            };
+            sent += 1;
+            for id in registry.deliver_global(&session_id, &frame) {
+                tracing::warn!(client = id, "socket too slow; dropping it with resync");
+                registry.drop_client(id);
+            }
+        }
+        sent
+    }
+
     /// Tells every client to close and refuses new ones (shutdown).
     pub fn close_all(&self) {
         let mut registry = self.lock();
@@ -286,31 +360,26 @@ impl Publisher for Hub {
         let mut lagging: Vec<u64> = Vec::new();
         for event in events {
             registry.published_seq = event.seq;
+            let frame = event_frame(&event.json);
             if event.global {
                 track_owner(&mut registry, event);
-            }
-            let frame = event_frame(&event.json);
-            let mut deliver = |id: u64, client: &Client| {
-                if client
-                    .queue
-                    .try_send(Outbound::Frame(frame.clone()))
-                    .is_err()
-                {
-                    client.lagged.store(true, Ordering::Release);
-                    lagging.push(id);
+                lagging = registry.deliver_global(&event.session_id, &frame);
+            } else {
+                if !registry.dirty.contains(&event.session_id) {
+                    registry.dirty.insert(event.session_id.clone());
                 }
-            };
-            if event.global {
-                let owner = registry.owners.get(&event.session_id).cloned().flatten();
-                for (&id, client) in &registry.clients {
-                    if client.scope.is_none() || client.scope == owner {
-                        deliver(id, client);
-                    }
-                }
-            } else if let Some(subscribers) = registry.topics.get(&event.session_id) {
-                for id in subscribers {
-                    if let Some(client) = registry.clients.get(id) {
-                        deliver(*id, client);
+                if let Some(subscribers) = registry.topics.get(&event.session_id) {
+                    for id in subscribers {
+                        if let Some(client) = registry.clients.get(id) {
+                            if client
+                                .queue
+                                .try_send(Outbound::Frame(frame.clone()))
+                                .is_err()
+                            {
+                                client.lagged.store(true, Ordering::Release);
+                                lagging.push(*id);
+                            }
+                        }
                     }
                 }
             }

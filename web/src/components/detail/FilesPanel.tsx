@@ -1,6 +1,7 @@
 // Files: what the session touched (file events and tool calls, under the step that
 // touched them), the cwd's tree, and a read-only view of one file. A session whose cwd
 // is not on this host has no tree or content here; the panel says so.
+import { stepName } from "../../lib/names";
 import { useEffect, useMemo, useState } from "react";
 import { ApiError, type Api } from "../../api";
 import type { Chain, FileContent, FileTree, Session } from "../../generated";
@@ -115,9 +116,8 @@ export function FilesPanel(props: FilesPanelProps) {
                 ) : (
                   <>
                     <button type="button" className="link-button" onClick={() => onOpenStep(g.stepId as string)}>
-                      {step?.name ?? g.stepId}
-                    </button>{" "}
-                    <code className="muted">{g.stepId}</code>
+                      {step !== undefined ? stepName(step, chains).full : g.stepId}
+                    </button>
                   </>
                 )}
               </h4>

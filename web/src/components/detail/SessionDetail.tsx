@@ -167,7 +167,7 @@ export function SessionDetail(props: { sessionId: string }) {
       >
         <div className="detail-body__main">
           {params.tab === "timeline" ? (
-            <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} selectedSeq={params.event} onSelect={openEvent} />
+            <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} chains={chains} selectedSeq={params.event} onSelect={openEvent} />
           ) : null}
           {params.tab === "graph" ? <ChainGraph chains={chains} selected={params.step} onSelect={openStep} /> : null}
           {params.tab === "files" ? (
@@ -181,7 +181,7 @@ export function SessionDetail(props: { sessionId: string }) {
               onOpenStep={openStep}
             />
           ) : null}
-          {params.tab === "terminal" ? <TerminalPanel events={buffer.events} version={version} onOpenStep={openStep} /> : null}
+          {params.tab === "terminal" ? <TerminalPanel events={buffer.events} version={version} chains={chains} onOpenStep={openStep} /> : null}
         </div>
         {inspector !== null ? <div className="detail-body__side">{inspector}</div> : null}
       </div>

@@ -2,6 +2,7 @@
 // belongs to, and the text a search looks in. Pure, cheap, computed for visible rows only
 // (and, for a text search, cached per event).
 import type { JsonValue, WorkspaceEvent } from "../../../generated";
+import { agentOf, isCompaction, isFolded, type ToolIndex } from "./fold";
 import { toolHeadline } from "./tools";
 
 /** The filter kinds of the timeline. */
@@ -178,9 +179,46 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
       return row("error", `${event.code !== undefined ? `${event.code}: ` : ""}${event.message}`, event.stepId);
     case "agent:notification":
       return row("notification", event.message);
-    case "agent:event":
+    case "agent:event": {
+      if (isCompaction(event)) {
+        const p = event.payload;
+        const o = typeof p === "object" && p !== null && !Array.isArray(p) ? p : {};
+        const trigger = typeof o["trigger"] === "string" ? o["trigger"] : "";
+        const instructions = typeof o["custom_instructions"] === "string" ? o["custom_instructions"] : "";
+        return row("compacted", ["conversation compacted", trigger, instructions].filter((t) => t !== "").join(" · "));
+      }
       return row(event.name, jsonLine(event.payload));
+    }
   }
+}
+
+/**
+ * The row of a tool call's `started` event with its outcome (when it came) in place:
+ * "src/a.ts · 1.2 s", "npm test · failed: Exit code 1", "npm test · running…".
+ */
+export function toolCallRow(
+  event: Extract<WorkspaceEvent, { type: "tool:used" }>,
+  outcome: Extract<WorkspaceEvent, { type: "tool:used" }> | undefined,
+  cwd?: string,
+): TimelineRow {
+  if (outcome === undefined || event.status !== "started") {
+    const row = toRow(event, cwd);
+    return event.status === "started" ? { ...row, text: oneLine(`${shortenPaths(toolHeadline(event.toolName, event.input), cwd)} · running…`) } : row;
+  }
+  const headline = shortenPaths(toolHeadline(event.toolName, event.input ?? outcome.input), cwd);
+  const took = outcome.durationMs !== undefined ? formatMs(outcome.durationMs) : "";
+  const failed = outcome.status === "failed";
+  const status = failed ? `failed${outcome.error !== undefined ? `: ${outcome.error}` : ""}` : took;
+  return {
+    seq: event.seq,
+    timestamp: event.timestamp,
+    type: event.type,
+    kind: failed ? "error" : "tool",
+    label: event.toolName,
+    text: oneLine([headline, status].filter((t) => t !== "").join(" · ")),
+    failed,
+    ...(event.stepId !== undefined ? { stepId: event.stepId } : {}),
+  };
 }
 
 /** "850 ms", "3.1 s", "2m 05s". */
@@ -247,15 +285,37 @@ export function matchesFilter(event: WorkspaceEvent, filter: RowFilter): boolean
   return needle === "" || searchableText(event).includes(needle);
 }
 
+/** How rows fold (see fold.ts), and which agent's rows are shown. */
+export interface RowFold {
+  readonly tools: ToolIndex;
+  readonly showLifecycle: boolean;
+  /** Only this agent's rows: a step id, or MAIN_AGENT; undefined: every agent's. */
+  readonly agent?: string;
+}
+
+/** The main agent, as a value of `RowFold.agent`. */
+export const MAIN_AGENT = "\u0000main";
+
 /**
- * The positions (in `events`) of the events that pass `filter`, or undefined when
- * nothing is filtered (every position passes: no array is built).
+ * The positions (in `events`) of the events that pass `filter` (and are not folded by
+ * `fold`), or undefined when nothing is filtered or folded (every position passes: no
+ * array is built).
  */
-export function filterPositions(events: readonly WorkspaceEvent[], filter: RowFilter): number[] | undefined {
-  if (!isFiltering(filter)) return undefined;
+export function filterPositions(events: readonly WorkspaceEvent[], filter: RowFilter, fold?: RowFold): number[] | undefined {
+  if (!isFiltering(filter) && fold === undefined) return undefined;
   const out: number[] = [];
   for (let i = 0; i < events.length; i++) {
-    if (matchesFilter(events[i] as WorkspaceEvent, filter)) out.push(i);
+    const event = events[i] as WorkspaceEvent;
+    if (fold !== undefined) {
+      if (isFolded(event, fold.tools, fold.showLifecycle)) continue;
+      if (fold.agent !== undefined && (agentOf(event) ?? MAIN_AGENT) !== fold.agent) continue;
+    }
+    if (matchesFilter(event, filter)) out.push(i);
+    else if (fold !== undefined && event.type === "tool:used" && event.toolUseId !== undefined) {
+      // A call's row stands for its outcome too (a failed call is an error).
+      const outcome = fold.tools.outcomes.get(event.toolUseId);
+      if (outcome !== undefined && matchesFilter(outcome, filter)) out.push(i);
+    }
   }
   return out;
 }
