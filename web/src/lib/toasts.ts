@@ -80,6 +80,15 @@ function subscribe(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
+/** Dismisses the toasts whose key `settled` says is settled (answered, decided, gone). */
+export function withdrawToasts(settled: (key: string) => boolean): void {
+  const gone = toasts.filter((t) => t.key !== undefined && settled(t.key));
+  if (gone.length === 0) return;
+  for (const t of gone) clearTimer(t.id);
+  toasts = toasts.filter((t) => !gone.includes(t));
+  emit();
+}
+
 function getSnapshot(): readonly Toast[] {
   return toasts;
 }

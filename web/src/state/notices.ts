@@ -37,6 +37,37 @@ export function summarizeInput(input: unknown, max = 160): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** Whether a question is Claude's end-of-turn message (a Stop), not a question it asked. */
+export function isEndOfTurn(requestId: string): boolean {
+  return requestId.startsWith("stop-");
+}
+
+/** The most a toast or notification says: the start of the first lines (the rest is one click away). */
+export const NOTICE_CHARS = 140;
+
+/** The start of a text, on one line, for a toast. */
+export function shortText(text: string, max = NOTICE_CHARS): string {
+  const flat = text.replace(/[#*`>_]+/g, "").replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Whether the item a notice key names is settled in `state`: a question answered or
+ * replaced, a permission decided or dropped, the session ended or gone. Failures never
+ * settle (they are shown until dismissed or timed out).
+ */
+export function isSettled(key: string, state: State): boolean {
+  const [kind, ...rest] = key.split(":");
+  if (kind !== "question" && kind !== "permission") return false;
+  // Ids may hold ":"; the request id is the last part, the session id what precedes it.
+  const requestId = rest[rest.length - 1] ?? "";
+  const sessionId = rest.slice(0, -1).join(":");
+  const session = state.sessions.get(sessionId);
+  if (session === undefined || isTerminalStatus(session.status)) return true;
+  if (kind === "question") return session.awaitingInput?.requestId !== requestId;
+  return !session.pendingPermissions.some((p) => p.requestId === requestId);
+}
+
 export function noticesFor(applied: readonly WorkspaceEvent[], state: State): Notice[] {
   const notices: Notice[] = [];
   for (const event of applied) {
@@ -51,8 +82,8 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
             ...base,
             key: `question:${event.sessionId}:${event.requestId}`,
             kind: "question",
-            title: `${label} asks`,
-            body: event.prompt,
+            title: isEndOfTurn(event.requestId) ? `${label} finished its turn` : `${label} asks`,
+            body: shortText(event.prompt),
           });
         }
         break;

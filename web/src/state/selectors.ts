@@ -46,7 +46,17 @@ export function needsYouItems(sessions: Iterable<Session>): NeedsYouItem[] {
       items.push({ kind: "permission", key: `p:${session.id}:${p.requestId}`, session, since: p.requestedAt, request: p });
     }
   }
-  return items.sort((a, b) => compareText(a.since, b.since) || compareText(a.key, b.key));
+  return items.sort((a, b) => urgency(a) - urgency(b) || compareText(a.since, b.since) || compareText(a.key, b.key));
+}
+
+/**
+ * How urgent an item is, most urgent lowest: a tool call waiting for a decision and a
+ * question Claude asked block the agent; an end-of-turn message (a Stop: the agent is
+ * done and waits for its next prompt) blocks nothing.
+ */
+export function urgency(item: NeedsYouItem): number {
+  if (item.kind === "permission") return 0;
+  return item.question.requestId.startsWith("stop-") ? 1 : 0;
 }
 
 export interface StepProgress {

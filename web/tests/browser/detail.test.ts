@@ -138,7 +138,8 @@ describe("session detail", () => {
       "GET",
       `/api/sessions/${real.id}/events?limit=1000`,
     );
-    const edit = events.events.find((e) => e.type === "tool:used" && e.toolUseId === real.edit.toolUseId && e.status === "succeeded");
+    // One row per tool call: the call's started row, with its outcome in place.
+    const edit = events.events.find((e) => e.type === "tool:used" && e.toolUseId === real.edit.toolUseId && e.status === "started");
     expect(edit).toBeDefined();
     const seq = (edit as { seq: number }).seq;
     const row = page.locator(`.tl-row[data-seq="${seq}"]`);
@@ -163,9 +164,11 @@ describe("session detail", () => {
 
     // Filtering by text keeps the matching rows only.
     await page.getByLabel("Filter events by text").fill("retry.test");
-    // (in the row or the event's JSON): Write started and done, file:created, the
-    // Bash call whose output names it, and that output.
-    await expect.poll(() => page.locator(".tl-row").count()).toBe(5);
+    // (in the row or the event's JSON): the Write call (one row for its start and
+    // outcome), file:created, and the Bash call whose output names it (its output is
+    // folded into the call's row).
+    await expect.poll(() => page.locator(".tl-row").count()).toBe(3);
+    expect(await page.locator('.tl-row[data-type="tool:used"][data-outcome="succeeded"]').count()).toBe(2);
     expect(await page.locator('.tl-row[data-type="file:created"]').innerText()).toContain("test/retry.test.ts");
     await page.getByLabel("Filter events by text").fill("");
 

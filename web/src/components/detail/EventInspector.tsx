@@ -72,7 +72,7 @@ export function EventInspector(props: EventInspectorProps) {
           {call === undefined && prose === undefined && row !== undefined ? (
             <p className={row.failed ? "inspector__text error-text" : "inspector__text"}>{row.text}</p>
           ) : null}
-          <details className="inspector__json" open={call === undefined && prose === undefined}>
+          <details className="inspector__json" open={prose === undefined}>
             <summary>Full JSON</summary>
             <JsonBlock value={event} />
           </details>

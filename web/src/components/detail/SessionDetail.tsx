@@ -90,10 +90,8 @@ export function SessionDetail(props: { sessionId: string }) {
   const needFiles = params.tab === "files" || params.step !== undefined;
   const fileChanges = detail?.fileChanges ?? EMPTY;
   const cwd = session?.cwd ?? "";
-  const touched = useMemo(
-    () => (needFiles ? touchedFiles(fileChanges, pairToolCalls(buffer.events), cwd) : []),
-    [needFiles, fileChanges, buffer, version, cwd],
-  );
+  const calls = useMemo(() => (needFiles ? pairToolCalls(buffer.events) : []), [needFiles, buffer, version]);
+  const touched = useMemo(() => (needFiles ? touchedFiles(fileChanges, calls, cwd) : []), [needFiles, fileChanges, calls, cwd]);
 
   if (session === undefined) {
     return (
@@ -176,6 +174,7 @@ export function SessionDetail(props: { sessionId: string }) {
               session={session}
               chains={chains}
               touched={touched}
+              calls={calls}
               selected={params.file}
               onOpenFile={openFile}
               onOpenStep={openStep}
