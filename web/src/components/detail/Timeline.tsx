@@ -58,6 +58,7 @@ const Row = memo(function Row(props: {
   /** The agent that did it ("main", or the subagent's task and type). */
   agent: string;
   agentKey: string;
+  nameOf: (stepId: string) => string;
   start: number;
   index: number;
   selected: boolean;
@@ -68,7 +69,7 @@ const Row = memo(function Row(props: {
   const row =
     event.type === "tool:used"
       ? toolCallRow(event, outcome?.type === "tool:used" ? outcome : undefined, props.cwd)
-      : toRow(event, props.cwd);
+      : toRow(event, props.cwd, props.nameOf);
   const marker = isCompaction(event);
   const running = event.type === "tool:used" && event.status === "started" && outcome === undefined;
   const classes = `tl-row tl-row--${row.kind}${row.failed ? " tl-row--failed" : ""}${selected ? " tl-row--selected" : ""}${
@@ -145,6 +146,7 @@ export function Timeline(props: TimelineProps) {
   );
   const positions = useMemo(() => filterPositions(events, filter, fold), [events, version, filter, fold]);
   const agents = useMemo(() => agentChoices(chains), [chains]);
+  const nameOf = useCallback((id: string) => stepNameById(chains, id).full, [chains]);
   const agentLabel = useCallback((id: string | undefined) => (id === undefined ? "main" : stepNameById(chains, id).full), [chains]);
   const count = positions?.length ?? events.length;
   const eventAt = useCallback(
@@ -340,6 +342,7 @@ export function Timeline(props: TimelineProps) {
                 outcome={event.type === "tool:used" && event.toolUseId !== undefined ? tools.outcomes.get(event.toolUseId) : undefined}
                 agent={agentLabel(agentOf(event))}
                 agentKey={agentOf(event) ?? MAIN_AGENT}
+                nameOf={nameOf}
                 start={item.start}
                 index={item.index}
                 selected={event.seq === selectedSeq}

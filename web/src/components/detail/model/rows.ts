@@ -3,7 +3,7 @@
 // (and, for a text search, cached per event).
 import type { JsonValue, WorkspaceEvent } from "../../../generated";
 import { agentOf, isCompaction, isFolded, type ToolIndex } from "./fold";
-import { toolHeadline } from "./tools";
+import { responseText, toolHeadline } from "./tools";
 
 /** The filter kinds of the timeline. */
 export type RowKind = "prompt" | "tool" | "step" | "file" | "error" | "session" | "other";
@@ -101,8 +101,8 @@ export function shortenPaths(text: string, cwd: string | undefined): string {
   return text.includes(prefix) ? text.split(prefix).join("") : text;
 }
 
-/** The row model of an event; `cwd` shortens the paths inside it. */
-export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
+/** The row model of an event; `cwd` shortens the paths inside it, `nameOf` names steps. */
+export function toRow(event: WorkspaceEvent, cwd?: string, nameOf: (stepId: string) => string = (id) => id): TimelineRow {
   const base = { seq: event.seq, timestamp: event.timestamp, type: event.type, kind: rowKind(event) };
   const row = (label: string, text: string, stepId?: string): TimelineRow => ({
     ...base,
@@ -133,20 +133,26 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
       return row("chain started", event.chainId);
     case "chain:completed":
       return row("chain done", `${event.chainId}: ${event.status}`);
-    case "step:spawned":
+    case "step:spawned": {
+      const known = nameOf(event.stepId);
+      const name =
+        known !== event.stepId
+          ? known
+          : `${event.name}${event.agentType !== undefined && event.agentType !== event.name ? ` (${event.agentType})` : ""}`;
       return row(
         `${event.kind} spawned`,
-        `${event.name}${event.agentType !== undefined && event.agentType !== event.name ? ` (${event.agentType})` : ""}${
-          event.waitsFor.length > 0 ? ` · waits for ${event.waitsFor.join(", ")}` : ""
-        }`,
+        `${name}${event.waitsFor.length > 0 ? ` · waits for ${event.waitsFor.map(nameOf).join(", ")}` : ""}`,
         event.stepId,
       );
+    }
     case "step:started":
-      return row("step started", event.stepId, event.stepId);
-    case "step:completed":
-      return row("step done", `${event.stepId}${event.result !== undefined ? ` → ${jsonLine(event.result)}` : ""}`, event.stepId);
+      return row("step started", nameOf(event.stepId), event.stepId);
+    case "step:completed": {
+      const result = event.result !== undefined ? (responseText(event.result) ?? jsonLine(event.result)) : undefined;
+      return row("step done", `${nameOf(event.stepId)}${result !== undefined ? ` → ${result}` : ""}`, event.stepId);
+    }
     case "step:failed":
-      return row("step failed", `${event.stepId}: ${event.error}`, event.stepId);
+      return row("step failed", `${nameOf(event.stepId)}: ${event.error}`, event.stepId);
     case "interaction:awaiting-input":
       return row("awaiting input", event.prompt, event.stepId);
     case "interaction:input-received":
@@ -156,7 +162,7 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
     case "permission:decided":
       return row("permission", `${event.behavior}${event.message !== undefined ? `: ${event.message}` : ""}`);
     case "command:issued":
-      return row("command", `${event.command}${event.stepId !== undefined ? ` ${event.stepId}` : ""}${event.reason !== undefined ? ` · ${event.reason}` : ""}`);
+      return row("command", `${event.command}${event.stepId !== undefined ? ` ${nameOf(event.stepId)}` : ""}${event.reason !== undefined ? ` · ${event.reason}` : ""}`);
     case "command:acknowledged":
       return row("command ack", `${event.commandId}${event.note !== undefined ? ` · ${event.note}` : ""}`);
     case "file:created":
