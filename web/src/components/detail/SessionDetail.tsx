@@ -2,6 +2,7 @@
 // terminal, with an inspector beside them. What is selected lives in the URL
 // (`#/sessions/<id>?tab=graph&step=…`, `?event=<seq>`, `?tab=files&file=…`), so a link
 // opens the same view. The one component the app renders for a selected session.
+import type { SessionStatus, StepStatus } from "../../generated";
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 import { useSessionDetail, useWorkspace } from "../../state/useWorkspace";
 import { ChainGraph } from "./ChainGraph";
@@ -45,6 +46,21 @@ function goTo(href: string, replace: boolean): void {
 }
 
 const EMPTY: readonly never[] = [];
+
+/** The main agent's state in the graph: the session's. */
+function mainStatusOf(status: SessionStatus): StepStatus {
+  switch (status) {
+    case "completed":
+      return "completed";
+    case "failed":
+    case "cancelled":
+      return "failed";
+    case "pending":
+      return "pending";
+    default:
+      return "running";
+  }
+}
 
 export function SessionDetail(props: { sessionId: string }) {
   const { sessionId } = props;
@@ -167,7 +183,7 @@ export function SessionDetail(props: { sessionId: string }) {
           {params.tab === "timeline" ? (
             <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} chains={chains} selectedSeq={params.event} onSelect={openEvent} />
           ) : null}
-          {params.tab === "graph" ? <ChainGraph chains={chains} selected={params.step} onSelect={openStep} /> : null}
+          {params.tab === "graph" ? <ChainGraph chains={chains} mainStatus={mainStatusOf(session.status)} selected={params.step} onSelect={openStep} /> : null}
           {params.tab === "files" ? (
             <FilesPanel
               api={store.api}
