@@ -223,3 +223,37 @@ async fn a_user_scoped_socket_hears_the_counts_of_its_own_sessions_only() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn history_search_finds_a_session_by_its_prompts() {
+    let server = TestServer::spawn();
+    let id = server.create_session("orchestrated").await;
+    let (status, _) = server
+        .post(
+            "/api/events",
+            json!([
+                {"sessionId": id, "type": "prompt:submitted", "prompt": "/orchestrator create TODO app"},
+                {"sessionId": id, "type": "prompt:submitted", "prompt": "Now add a Dark Mode toggle"},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = server
+        .post(&format!("/api/sessions/{id}/end"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    for q in ["orchestrator", "dark%20mode", "TODO%20APP"] {
+        let (status, list) = server.get(&format!("/api/sessions?ended=true&q={q}")).await;
+        assert_eq!(status, 200);
+        let ids: Vec<_> = list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].clone())
+            .collect();
+        assert_eq!(ids, vec![json!(id)], "search {q}");
+    }
+    let (_, none) = server.get("/api/sessions?ended=true&q=kubernetes").await;
+    assert_eq!(none["sessions"].as_array().unwrap().len(), 0);
+    server.stop().await;
+}

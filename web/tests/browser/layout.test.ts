@@ -84,6 +84,14 @@ afterAll(async () => {
   await server?.dispose();
 });
 
+/** The views whose screenshots the README shows. */
+const SHOT_NAMES: Record<string, string> = {
+  "list@390": "phone-sessions.png",
+  "needs-you@390": "phone-needs-you.png",
+  "session@390": "phone-session.png",
+  "session@1280": "desktop-session.png",
+};
+
 const VIEWS: { name: string; hash: string; ready: string }[] = [
   { name: "list", hash: "#/", ready: 'table[aria-label="Live sessions"] tr[data-session-id]' },
   { name: "needs-you", hash: "#/needs-you", ready: ".needs-you__list li" },
@@ -108,7 +116,8 @@ for (const width of [1280, 1920, 390]) {
         const page = await browser.open(server, view.hash);
         await page.locator(view.ready).first().waitFor();
         await page.waitForTimeout(300);
-        if (width !== 1920) await shot(page, `layout-${view.name}-${width}.png`);
+        const name = SHOT_NAMES[`${view.name}@${width}`];
+        if (name !== undefined) await shot(page, name);
         expect(await audit(page, { touch: width === 390 })).toEqual([]);
         await page.close();
       });

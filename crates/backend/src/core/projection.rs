@@ -15,6 +15,10 @@ use chainwatch_shared::{
 
 /// How much of a session's first prompt it keeps as its name (`Session::first_prompt`).
 pub const FIRST_PROMPT_CHARS: usize = 200;
+/// How many prompts a session keeps for search (the newest), and how much of each.
+pub const PROMPTS_KEPT: usize = 32;
+/// See [`PROMPTS_KEPT`].
+pub const PROMPT_SEARCH_CHARS: usize = 1000;
 /// How many answers a session remembers (the newest).
 const ANSWERS_KEPT: usize = 64;
 /// How many file changes a session remembers (the newest); the log has them all.
@@ -38,6 +42,9 @@ pub struct SessionRecord {
     pub answers: VecDeque<InputAnswer>,
     /// The newest file changes.
     pub file_changes: VecDeque<FileChange>,
+    /// The newest prompts, each cut to `PROMPT_SEARCH_CHARS`: what a History search
+    /// looks in besides the session's own fields.
+    pub prompts: VecDeque<String>,
 }
 
 fn not_watched() -> WatchState {
@@ -87,6 +94,7 @@ impl SessionRecord {
             decided_permissions: VecDeque::new(),
             answers: VecDeque::new(),
             file_changes: VecDeque::new(),
+            prompts: VecDeque::new(),
         };
         record.apply(event);
         Some(record)
@@ -578,6 +586,12 @@ impl SessionRecord {
                     s.status = SessionStatus::Active;
                 }
                 self.settle_waiting();
+                if self.prompts.len() == PROMPTS_KEPT {
+                    self.prompts.pop_front();
+                }
+                // Kept lower-cased: searches are case-insensitive and run often.
+                let kept: String = prompt.chars().take(PROMPT_SEARCH_CHARS).collect();
+                self.prompts.push_back(kept.to_lowercase());
             }
             EventKind::ErrorOccurred { .. } => s.counts.failures += 1,
             // Removal is the container's business (`Projection::apply`, the read model).
