@@ -56,7 +56,8 @@ async function audit(page: Page, opts: { touch: boolean }): Promise<string[]> {
 async function shot(page: Page, name: string): Promise<void> {
   if (!write) return;
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, name) });
+  // The phone's list shows its cards below Needs you: the whole page.
+  await page.screenshot({ path: join(SHOTS, name), fullPage: name === "phone-sessions.png" });
 }
 
 beforeAll(async () => {
