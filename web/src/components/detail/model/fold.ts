@@ -80,6 +80,7 @@ export function agentOf(event: WorkspaceEvent): string | undefined {
     case "file:deleted":
     case "interaction:awaiting-input":
     case "command:issued":
+    case "message:assistant":
       return event.stepId;
     default:
       return undefined;

@@ -17,6 +17,8 @@ export function proseOf(event: WorkspaceEvent): string | undefined {
       return responseText(event.result);
     case "agent:notification":
       return event.message;
+    case "message:assistant":
+      return event.text !== "" ? event.text : undefined;
     default:
       return undefined;
   }
