@@ -275,6 +275,7 @@ impl Application {
         if let Some(keep) = self.state.config.retention {
             actix_web::rt::spawn(retention(self.state.clone(), keep));
         }
+        actix_web::rt::spawn(progress(self.state.clone()));
         server.await?;
         // The HTTP side is down: stop the watcher (it commits through the core), finish
         // what is queued, then stop the commit thread.
@@ -310,6 +311,22 @@ async fn retention(state: web::Data<AppState>, keep: std::time::Duration) {
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "retention failed; will retry"),
+        }
+    }
+}
+
+/// Sends the sockets each busy session's counts, once per progress interval, until
+/// shutdown (`Hub::flush_progress`: lists hear what they count without the events).
+async fn progress(state: web::Data<AppState>) {
+    let mut every = tokio::time::interval(state.config.socket.progress_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shutdown = state.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                state.hub.flush_progress(state.core.read());
+            }
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -150,6 +150,10 @@ pub struct ServeArgs {
     /// Most events one socket replay sends before answering `resync`.
     #[arg(long, env = "CHAINWATCH_REPLAY_LIMIT", default_value_t = 1_000_000)]
     pub replay_limit: usize,
+    /// Most often a session's counts go to every socket after events lists do not hear
+    /// (tool calls, files, prompts), in ms: lists lag the server by at most this much.
+    #[arg(long, env = "CHAINWATCH_PROGRESS_INTERVAL_MS", default_value_t = 500)]
+    pub progress_interval_ms: u64,
     /// Longest a long poll (`waitMs` on the input and permission routes) may wait, in ms.
     #[arg(long, env = "CHAINWATCH_MAX_WAIT_MS", default_value_t = 120_000)]
     pub max_wait_ms: u64,
@@ -299,6 +303,7 @@ impl ServeArgs {
         config.socket.max_frame_bytes = self.max_frame_bytes;
         config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));
         config.socket.replay_limit = self.replay_limit;
+        config.socket.progress_interval = Duration::from_millis(self.progress_interval_ms.max(10));
         config.snapshot_every = self.snapshot_every;
         config.retention =
             (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 86_400));

@@ -31,6 +31,9 @@ pub struct SocketConfig {
     pub send_timeout: Duration,
     /// Sockets one remote IP may hold (loopback peers are not counted).
     pub max_per_ip: usize,
+    /// Most often one session's `progress` frame (its counts, after non-global events)
+    /// goes to the sockets: the staleness bound of list counts, and their cost.
+    pub progress_interval: Duration,
 }
 
 impl Default for SocketConfig {
@@ -45,6 +48,7 @@ impl Default for SocketConfig {
             replay_limit: 1_000_000,
             send_timeout: Duration::from_secs(10),
             max_per_ip: 64,
+            progress_interval: Duration::from_millis(500),
         }
     }
 }

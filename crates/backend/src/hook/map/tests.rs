@@ -47,6 +47,7 @@ fn detail(status: SessionStatus) -> SessionDetail {
             user: None,
             model: None,
             title: None,
+            first_prompt: None,
             summary: None,
             source: Some("hook".into()),
             status,
