@@ -212,7 +212,7 @@ impl Steering<'_> {
                 tool_name: payload.tool_name().unwrap_or("unknown").to_owned(),
                 tool_use_id: payload.tool_use_id().map(str::to_owned),
                 status: ToolStatus::Failed,
-                input: None,
+                input: payload.get("tool_input").cloned(),
                 response: None,
                 error: Some(reason.to_owned()),
                 step_id: map::running_step(payload),
@@ -331,9 +331,9 @@ impl Steering<'_> {
         }))))
     }
 
-    /// After an `AskUserQuestion` ran, every question of the call that has no answer yet
-    /// gets the one given in the terminal, so the page stops asking and a question not yet
-    /// put to the page is never put to it.
+    /// After an `AskUserQuestion` ran, the page's open question of the call gets the
+    /// answer given in the terminal (when the page did not answer first), so the session
+    /// no longer looks as if it waited.
     fn settle_questions(&self) -> Result<(), ClientError> {
         let payload = &self.capture.payload;
         let questions = payload
@@ -346,18 +346,7 @@ impl Steering<'_> {
             .get("tool_response")
             .and_then(|r| r.get("answers"))
             .or_else(|| payload.get("tool_input").and_then(|i| i.get("answers")));
-        let mut events = Vec::new();
         for (index, question) in questions.iter().enumerate() {
-            let request_id = question_request_id(payload, index);
-            let state = self.client.wait_input(
-                &self.session(),
-                &request_id,
-                Duration::ZERO,
-                self.quick_deadline(),
-            )?;
-            if state.answer.is_some() {
-                continue;
-            }
             let answer = question
                 .get("question")
                 .and_then(Value::as_str)
@@ -369,18 +358,15 @@ impl Steering<'_> {
                 (None, "PostToolUseFailure") => "(not answered: dismissed in the terminal)",
                 (None, _) => "(answered in the terminal)",
             };
-            events.push(NewEvent {
-                event_id: Some(ids::event_id(&self.capture.base, &format!("answer{index}"))),
-                session_id: self.session(),
-                timestamp: None,
-                kind: EventKind::InteractionInputReceived {
-                    request_id,
-                    text: map::cut(text, 1024 * 1024),
-                },
-            });
-        }
-        if !events.is_empty() {
-            self.client.post_events(&events, self.quick_deadline())?;
+            let request = question_request_id(payload, index);
+            match self
+                .client
+                .submit_input(&self.session(), &request, text, self.quick_deadline())
+            {
+                // Refused: answered already, or not (yet) put to the page.
+                Ok(()) | Err(ClientError::Refused { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -406,6 +392,20 @@ impl Steering<'_> {
             )?;
             if let Some(decision) = request.decision {
                 let decision = match decision.behavior {
+                    // Claude Code 2.1.328 ignores a bare allow of ExitPlanMode (its dialog
+                    // stays open); an allow that restates the input is honoured.
+                    PermissionBehavior::Allow
+                        if self.capture.payload.tool_name() == Some("ExitPlanMode") =>
+                    {
+                        let plan = self
+                            .capture
+                            .payload
+                            .get("tool_input")
+                            .and_then(|i| i.get("plan"))
+                            .cloned()
+                            .unwrap_or_else(|| Value::String(String::new()));
+                        json!({"behavior": "allow", "updatedInput": {"plan": plan}})
+                    }
                     PermissionBehavior::Allow => json!({"behavior": "allow"}),
                     PermissionBehavior::Deny => json!({
                         "behavior": "deny",
@@ -473,7 +473,11 @@ impl Steering<'_> {
         let deadline = Instant::now() + self.config.stop_wait;
         let between = || {
             // Nobody left to wake.
-            if self.config.claude_pid.is_some_and(|pid| !process_alive(pid)) {
+            if self
+                .config
+                .claude_pid
+                .is_some_and(|pid| !process_alive(pid))
+            {
                 return Some(None);
             }
             match self.retry() {

@@ -216,7 +216,10 @@ impl Workspace {
         let socket = self.dir.path().join("tmux.sock");
         let script = self.dir.path().join("claude.sh");
         let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-        let mut text = format!("#!/bin/sh\ncd {} || exit 1\nexec env -i", quote(&self.project.to_string_lossy()));
+        let mut text = format!(
+            "#!/bin/sh\ncd {} || exit 1\nexec env -i",
+            quote(&self.project.to_string_lossy())
+        );
         for (name, value) in self.env() {
             text.push_str(&format!(" {name}={}", quote(&value)));
         }
@@ -228,12 +231,23 @@ impl Workspace {
         std::fs::write(&script, text).expect("script");
         let terminal = Terminal { socket };
         terminal.tmux(&[
-            "new-session", "-d", "-s", "cc", "-x", "180", "-y", "50", "sh",
+            "new-session",
+            "-d",
+            "-s",
+            "cc",
+            "-x",
+            "180",
+            "-y",
+            "50",
+            "sh",
             &script.to_string_lossy(),
         ]);
-        wait_until("Claude Code's prompt", Duration::from_secs(30), || terminal.screen(), || {
-            terminal.screen().contains('❯').then_some(())
-        });
+        wait_until(
+            "Claude Code's prompt",
+            Duration::from_secs(30),
+            || terminal.screen(),
+            || terminal.screen().contains('❯').then_some(()),
+        );
         terminal
     }
 
@@ -265,16 +279,24 @@ impl Workspace {
             .expect("POST");
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// The one session the hooks reported (waits for it).
     pub fn session_id(&self) -> String {
-        wait_until("the session to appear", Duration::from_secs(30), String::new, || {
-            self.get("/sessions")["sessions"][0]["id"]
-                .as_str()
-                .map(str::to_owned)
-        })
+        wait_until(
+            "the session to appear",
+            Duration::from_secs(30),
+            String::new,
+            || {
+                self.get("/sessions")["sessions"][0]["id"]
+                    .as_str()
+                    .map(str::to_owned)
+            },
+        )
     }
 
     /// The session's detail.
@@ -292,9 +314,42 @@ impl Workspace {
 
     /// Waits (30 s) until the session's detail satisfies `check`.
     pub fn wait_session<T>(&self, id: &str, what: &str, check: impl Fn(&Value) -> Option<T>) -> T {
-        wait_until(what, Duration::from_secs(30), || self.session(id).to_string(), || {
-            check(&self.session(id))
-        })
+        wait_until(
+            what,
+            Duration::from_secs(30),
+            || self.session(id).to_string(),
+            || check(&self.session(id)),
+        )
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        // A failed scenario shows both sides.
+        for request in self.model.requests() {
+            eprintln!(
+                "model <- [{} turn {}] {}",
+                request.conversation,
+                request.turn,
+                request
+                    .last_user
+                    .to_string()
+                    .chars()
+                    .take(1500)
+                    .collect::<String>()
+            );
+        }
+        if let Some(id) = self.get("/sessions")["sessions"][0]["id"].as_str() {
+            for event in self.events(id) {
+                eprintln!(
+                    "event {}",
+                    event.to_string().chars().take(1500).collect::<String>()
+                );
+            }
+        }
     }
 }
 

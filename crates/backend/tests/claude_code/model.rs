@@ -22,6 +22,8 @@ pub enum Turn {
     Tool(&'static str, Value),
     /// Says something and ends the turn.
     Text(&'static str),
+    /// Writes this plan to the plan file Claude Code named (plan mode), with `Write`.
+    WritePlan(&'static str),
 }
 
 /// What the model does, per conversation.
@@ -207,7 +209,13 @@ async fn messages(state: web::Data<Shared>, body: web::Json<Value>) -> HttpRespo
             turn: done,
             last_user,
         });
-        turns.get(done).cloned().unwrap_or(Turn::Text(DONE))
+        match turns.get(done).cloned().unwrap_or(Turn::Text(DONE)) {
+            Turn::WritePlan(plan) => match plan_file(&body) {
+                Some(path) => Turn::Tool("Write", json!({"file_path": path, "content": plan})),
+                None => Turn::Text("No plan file was named."),
+            },
+            turn => turn,
+        }
     } else {
         Turn::Text("Scripted session")
     };
@@ -215,6 +223,17 @@ async fn messages(state: web::Data<Shared>, body: web::Json<Value>) -> HttpRespo
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .body(sse(&turn, id, body["model"].as_str().unwrap_or("claude")))
+}
+
+/// The plan file Claude Code names in plan mode (`…/.claude/plans/<slug>.md`).
+fn plan_file(body: &Value) -> Option<String> {
+    let text = body.to_string();
+    let at = text.rfind("/.claude/plans/")?;
+    let start = text[..at]
+        .rfind(|c: char| c == '"' || c.is_whitespace() || c == '`' || c == '(')
+        .map_or(0, |i| i + 1);
+    let end = at + text[at..].find(".md")? + 3;
+    Some(text[start..end].to_owned())
 }
 
 /// The turn as the stream of events Claude Code reads.
@@ -225,6 +244,7 @@ fn sse(turn: &Turn, id: u64, model: &str) -> String {
             json!({"type": "input_json_delta", "partial_json": input.to_string()}),
             "tool_use",
         ),
+        Turn::WritePlan(_) => unreachable!("resolved before"),
         Turn::Text(text) => (
             json!({"type": "text", "text": ""}),
             json!({"type": "text_delta", "text": text}),
