@@ -723,6 +723,37 @@ mod tests {
     }
 
     #[test]
+    fn an_older_install_is_upgraded_in_place() {
+        // What `hooks install` wrote before Stop ran in the background and before the
+        // 2026 events: Stop in the foreground, a dozen events.
+        let text = r#"{"hooks": {
+            "PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "chainwatch hook", "timeout": 30}]}],
+            "Stop": [{"hooks": [{"type": "command", "command": "say done"}, {"type": "command", "command": "chainwatch hook", "timeout": 600}]}]
+        }}"#;
+        let mut settings = parse(text, "s").expect("parse");
+        let changes =
+            install(&mut settings, &entries(&config()), DEFAULT_COMMAND).expect("install");
+        assert!(changes.updated.contains(&"Stop".to_owned()), "{changes:?}");
+        assert!(
+            changes.added.contains(&"PermissionDenied".to_owned()),
+            "{changes:?}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&render(&settings)).expect("json");
+        let stop = &value["hooks"]["Stop"][0]["hooks"];
+        assert_eq!(stop[0]["command"], "say done");
+        assert_eq!(stop[1]["async"], true);
+        assert_eq!(stop[1]["asyncRewake"], true);
+        assert_eq!(value["hooks"]["Stop"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            value["hooks"]["PreToolUse"].as_array().map(Vec::len),
+            Some(1)
+        );
+        for event in EVENTS {
+            assert!(value["hooks"][event].is_array(), "{event}");
+        }
+    }
+
+    #[test]
     fn quoted_paths_stay_one_word_and_recognisable() {
         assert_eq!(shell_quote("/usr/bin/chainwatch"), "/usr/bin/chainwatch");
         let spaced = shell_quote("/home/a b/chainwatch");
