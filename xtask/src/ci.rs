@@ -116,6 +116,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ensure_chromium()?;
         cmd("", "cargo", &["build", "--locked", "-p", "chainwatch"])?;
         cmd("web", "npm", &["run", "test:browser"])?;
+        // The page's button reaching the real Claude Code (tests/claude_code.rs).
+        cmd(
+            "",
+            "cargo",
+            &[
+                "test",
+                "--locked",
+                "-p",
+                "chainwatch",
+                "--test",
+                "claude_code",
+                "--",
+                "--ignored",
+            ],
+        )?;
     }
     eprintln!("\nci passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())

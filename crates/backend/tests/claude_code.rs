@@ -589,3 +589,69 @@ fn a_plan_is_sent_back_then_approved_from_the_page() {
     term.wait_for("Plan approved; starting.");
     assert_eq!(ws.model.turns("main"), 5);
 }
+
+/// Clicks `button` on the session's page in Debian's Chromium (web/tests/browser/
+/// claude-code-click.mjs), after a screenshot to `shot`.
+fn click_on_page(ws: &Workspace, session: &str, button: &str, shot: Option<&std::path::Path>) {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    assert!(
+        web.join("dist/index.html").exists(),
+        "build the web app first: npm --prefix web ci && npm --prefix web run build"
+    );
+    let mut command = std::process::Command::new("node");
+    command
+        .current_dir(&web)
+        .arg("tests/browser/claude-code-click.mjs")
+        .args([ws.url().as_str(), session, button]);
+    if let Some(shot) = shot {
+        command.arg(shot);
+    }
+    let out = command.output().expect("node runs");
+    assert!(
+        out.status.success(),
+        "clicking {button:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The whole way through a browser: the plan Claude Code shows in the terminal is on the
+/// page, and clicking "Approve plan" there lets Claude go on. Needs Chromium and the
+/// built web app, so it runs in the browser step of `cargo xtask ci`
+/// (`cargo test -p chainwatch --test claude_code -- --ignored`); it also refreshes
+/// docs/screenshots/claude-code-plan.png.
+#[test]
+#[ignore = "needs Chromium and web/dist: run by the browser step of cargo xtask ci"]
+fn a_plan_approved_by_a_click_on_the_page() {
+    let ws = Workspace::new(Script {
+        main: vec![
+            Turn::WritePlan(
+                "## Fix the flaky parser test\n\n1. Add a failing test for the empty-input case\n2. Make the tokenizer return an empty list instead of panicking\n3. Run the whole suite",
+            ),
+            Turn::Tool("ExitPlanMode", json!({})),
+            Turn::Text("Plan approved; starting with the failing test."),
+        ],
+        ..Script::default()
+    });
+    let term = ws.terminal(&["--permission-mode", "plan"]);
+    term.type_line("Plan the parser fix");
+    let session = ws.session_id();
+    pending_permission(&ws, &session, "ExitPlanMode");
+    term.wait_for("Ready to code?");
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/screenshots/claude-code-plan.png");
+    let write = std::env::var("CHAINWATCH_SCREENSHOTS").map_or(true, |v| v != "0");
+    click_on_page(
+        &ws,
+        &session,
+        "Approve plan",
+        write.then_some(shot.as_path()),
+    );
+    term.wait_for("Plan approved; starting with the failing test.");
+    assert_eq!(ws.model.turns("main"), 3);
+    let events = ws.events(&session);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "permission:decided" && e["behavior"] == "allow")
+    );
+}
