@@ -50,6 +50,17 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// The price file cannot be used.
+    #[error(transparent)]
+    Prices(#[from] crate::core::pricing::PriceError),
+    /// The search index cannot be opened.
+    #[error("cannot open the search index {path}: {source}")]
+    Search {
+        /// The index file.
+        path: String,
+        /// Why.
+        source: crate::search::SearchError,
+    },
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
@@ -66,7 +77,7 @@ pub struct Application {
 
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
-    pub fn build(config: Config) -> Result<Self, StartupError> {
+    pub fn build(mut config: Config) -> Result<Self, StartupError> {
         if !config.bind.ip().is_loopback() && !config.tokens.enabled() {
             return Err(StartupError::Insecure(config.bind.to_string()));
         }
@@ -86,15 +97,28 @@ impl Application {
             },
             latest,
         ));
-        // Committed events go to the sockets and to the file watcher.
-        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        if let Some(path) = &config.prices_file {
+            config.commit.prices = Arc::new(crate::core::pricing::PriceTable::with_file(path)?);
+        }
+        let crate::search::Started {
+            index: search,
+            feed: search_feed,
+            ..
+        } = crate::search::start(&config.search_path(), reader.clone()).map_err(|source| {
+            StartupError::Search {
+                path: config.search_path().display().to_string(),
+                source,
+            }
+        })?;
+        // Committed events go to the sockets, the search index and the file watcher.
         // With watching off no watcher runs, so sessions keep the fold's default
         // "not watched" state and no extra event follows each start.
-        let publisher: Arc<dyn Publisher> = if config.watch.enabled {
-            Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
-        } else {
-            hub.clone()
-        };
+        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
+        if config.watch.enabled {
+            publishers.push(watch_publisher);
+        }
+        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
         let (core, commit_thread) = Core::start(
             Box::new(writer),
             reader.as_ref(),
@@ -150,6 +174,7 @@ impl Application {
             shutdown,
             security,
             files_roots,
+            search,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {

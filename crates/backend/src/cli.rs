@@ -211,6 +211,13 @@ pub struct ServeArgs {
         value_delimiter = ':'
     )]
     pub files_roots: Vec<PathBuf>,
+    /// A JSON price table (model prefix → USD per million tokens) merged over the
+    /// built-in one (docs/PRICES.md).
+    #[arg(long, env = "CHAINWATCH_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Most events one `GET /api/search` returns.
+    #[arg(long, env = "CHAINWATCH_SEARCH_MAX_RESULTS", default_value_t = 200)]
+    pub search_max_results: usize,
 }
 
 impl ServeArgs {
@@ -248,6 +255,8 @@ impl ServeArgs {
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
         config.files.roots = self.files_roots;
+        config.prices_file = self.prices;
+        config.search.max_results = self.search_max_results.max(1);
         Ok(config)
     }
 }

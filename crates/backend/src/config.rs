@@ -107,6 +107,25 @@ impl Default for FilesConfig {
     }
 }
 
+/// Search (`GET /api/search`) and its index.
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    /// Most hits one search returns (default 200; `limit` asks for fewer, default 50).
+    pub max_results: usize,
+    /// Most matching events one search looks at while filtering by user scope
+    /// (default 100,000); past it the search answers with what it found.
+    pub max_scanned: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            max_results: 200,
+            max_scanned: 100_000,
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -143,6 +162,10 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The files API.
     pub files: FilesConfig,
+    /// A price file merged over the built-in price table (`--prices`).
+    pub prices_file: Option<PathBuf>,
+    /// Search.
+    pub search: SearchConfig,
 }
 
 impl Config {
@@ -165,6 +188,8 @@ impl Config {
             rate_burst: 200,
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
+            prices_file: None,
+            search: SearchConfig::default(),
         }
     }
 
@@ -174,6 +199,11 @@ impl Config {
             bytes: self.max_body_bytes,
             depth: self.max_json_depth,
         }
+    }
+
+    /// The search index file inside the data dir.
+    pub fn search_path(&self) -> PathBuf {
+        self.data_dir.join("search.db")
     }
 
     /// The SQLite file inside the data dir.

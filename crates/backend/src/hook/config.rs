@@ -25,6 +25,9 @@ pub const ENV_STOP_WAIT: &str = "CHAINWATCH_STOP_WAIT_MS";
 /// `CHAINWATCH_PAUSE_WAIT_MS`: how long a tool call is held while the session is paused.
 pub const ENV_PAUSE_WAIT: &str = "CHAINWATCH_PAUSE_WAIT_MS";
 
+/// `CHAINWATCH_TRANSCRIPT_MAX_BYTES`: most transcript bytes one run reads.
+pub const ENV_TRANSCRIPT_MAX: &str = "CHAINWATCH_TRANSCRIPT_MAX_BYTES";
+
 /// The default server address.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:7777";
 /// The default bound of the reporting phase.
@@ -44,6 +47,10 @@ pub const DEFAULT_STOP_WAIT_MS: u64 = 1_800_000;
 /// The default hold of a tool call while the session is paused: 10 minutes; then the call
 /// runs (a pause never denies a call).
 pub const DEFAULT_PAUSE_WAIT_MS: u64 = 600_000;
+
+/// The default transcript bound of one run: 1 MiB (a 20 MB transcript is caught up
+/// over 20 runs; each run's part stays well under the server's body limit).
+pub const DEFAULT_TRANSCRIPT_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Everything `chainwatch hook` needs.
 #[derive(Debug, Clone)]
@@ -72,6 +79,8 @@ pub struct HookConfig {
     pub attended: bool,
     /// The Claude Code process (`CLAUDE_PID`): a waiting hook stops once it is gone.
     pub claude_pid: Option<u32>,
+    /// Most transcript bytes one run reads (0: transcripts are not read).
+    pub transcript_max_bytes: u64,
 }
 
 impl HookConfig {
@@ -103,6 +112,11 @@ impl HookConfig {
             pause_wait: millis(ENV_PAUSE_WAIT, DEFAULT_PAUSE_WAIT_MS),
             attended: value("CLAUDE_CODE_SESSION_ATTENDED").is_none_or(|v| v.trim() != "0"),
             claude_pid: value("CLAUDE_PID").and_then(|p| p.trim().parse().ok()),
+            transcript_max_bytes: number(
+                ENV_TRANSCRIPT_MAX,
+                value(ENV_TRANSCRIPT_MAX),
+                DEFAULT_TRANSCRIPT_MAX_BYTES,
+            ),
         }
     }
 }

@@ -186,6 +186,10 @@ impl Workspace {
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
             ("DISABLE_AUTOUPDATER", "1".to_owned()),
             ("CHAINWATCH_URL", self.url()),
+            // The one setting changed from the defaults: a loaded CI machine can take
+            // longer than 500 ms to store an event, and a late report is spooled, not
+            // steered. Everything else is exactly what `hooks install` gives a user.
+            ("CHAINWATCH_HOOK_TIMEOUT_MS", "3000".to_owned()),
         ]
     }
 

@@ -110,6 +110,8 @@ pub struct Stager<'a> {
     pub(super) staged_ids: &'a mut HashMap<EventId, u64>,
     pub(super) writer: &'a mut dyn LogWriter,
     pub(super) now: DateTime<Utc>,
+    /// Prices for `message:assistant` events that report no cost.
+    pub(super) prices: &'a super::pricing::PriceTable,
 }
 
 impl Stager<'_> {
