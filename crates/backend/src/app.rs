@@ -52,6 +52,9 @@ pub enum StartupError {
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
+    /// The notifier's keys cannot be read or made in the data dir.
+    #[error("cannot set up notifications: {0}")]
+    Notify(std::io::Error),
 }
 
 /// A built server, listening, not yet running.
@@ -89,11 +92,14 @@ impl Application {
         let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
         // With watching off no watcher runs, so sessions keep the fold's default
         // "not watched" state and no extra event follows each start.
-        let publisher: Arc<dyn Publisher> = if config.watch.enabled {
-            Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
-        } else {
-            hub.clone()
-        };
+        // And to the notifier, which never blocks the commit (a bounded queue).
+        let (notify_publisher, notify_inbox) =
+            crate::notify::NotifyPublisher::channel(config.notify.queue);
+        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), notify_publisher];
+        if config.watch.enabled {
+            publishers.push(watch_publisher);
+        }
+        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
         let (core, commit_thread) = Core::start(
             Box::new(writer),
             reader.as_ref(),
@@ -101,6 +107,9 @@ impl Application {
             config.commit.clone(),
         )?;
         hub.seed_owners(core.read().owners());
+        let notifier = crate::notify::notifier(&config, core.read().clone(), Vec::new())
+            .map_err(StartupError::Notify)?;
+        tokio::spawn(notifier.run(notify_inbox));
         let watcher = if config.watch.enabled {
             Some(
                 WatchService::start(&config.watch, &config.data_dir, watch_inbox, core.clone())

@@ -202,6 +202,34 @@ pub struct ServeArgs {
     /// Most bytes of a file's content the files API returns.
     #[arg(long, env = "CHAINWATCH_FILES_MAX_BYTES", default_value_t = 1024 * 1024)]
     pub files_max_bytes: u64,
+    /// Post a signed JSON notice here when something starts or stops waiting on a
+    /// person (repeatable; prefix `ntfy:` or `slack:` for those shapes; docs/NOTIFY.md).
+    #[arg(
+        long = "notify-webhook",
+        env = "CHAINWATCH_NOTIFY_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub notify_webhooks: Vec<crate::notify::WebhookTarget>,
+    /// The HMAC-SHA256 key of the webhook signature [default: generated once and kept
+    /// in the data dir as notify-secret].
+    #[arg(long, env = "CHAINWATCH_NOTIFY_SECRET", hide_env_values = true)]
+    pub notify_secret: Option<String>,
+    /// Seconds something must wait before anyone is notified (answered sooner: no noise).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_QUIET_SECS", default_value_t = 5)]
+    pub notify_quiet_secs: u64,
+    /// Attempts per webhook or push delivery (retries back off from 1 s, doubling).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_ATTEMPTS", default_value_t = 6)]
+    pub notify_attempts: u32,
+    /// The address people open, for links in notifications [default: http://BIND].
+    #[arg(long, env = "CHAINWATCH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How a push service can reach the operator (VAPID `sub`: mailto: or https:).
+    #[arg(
+        long,
+        env = "CHAINWATCH_VAPID_CONTACT",
+        default_value = "mailto:chainwatch@localhost"
+    )]
+    pub vapid_contact: String,
 }
 
 impl ServeArgs {
@@ -238,6 +266,12 @@ impl ServeArgs {
         config.files.max_entries = self.files_max_entries.max(1);
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
+        config.notify.webhooks = self.notify_webhooks;
+        config.notify.secret = self.notify_secret;
+        config.notify.quiet = Duration::from_secs(self.notify_quiet_secs);
+        config.notify.attempts = self.notify_attempts.max(1);
+        config.notify.public_url = self.public_url;
+        config.notify.vapid_contact = self.vapid_contact;
         Ok(config)
     }
 }

@@ -138,6 +138,8 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The files API.
     pub files: FilesConfig,
+    /// Webhooks and Web Push (`notify/`).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Config {
@@ -160,6 +162,7 @@ impl Config {
             rate_burst: 200,
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 
@@ -168,6 +171,14 @@ impl Config {
         crate::api::body::BodyLimits {
             bytes: self.max_body_bytes,
             depth: self.max_json_depth,
+        }
+    }
+
+    /// The base of links back to the page in notifications.
+    pub fn public_url(&self) -> String {
+        match &self.notify.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
         }
     }
 

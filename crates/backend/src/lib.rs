@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod hook;
+pub mod notify;
 pub mod shutdown;
 pub mod state;
 pub mod store;

@@ -91,7 +91,13 @@ pub async fn issue_command(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: IssueCommand = body::json(payload, state.config.body_limits()).await?;
-    let issued = command(execute(&state, Mutation::IssueCommand(id.into_inner(), request)).await?)?;
+    let issued = command(
+        execute(
+            &state,
+            Mutation::IssueCommand(id.into_inner(), request, caller.by()),
+        )
+        .await?,
+    )?;
     Ok(HttpResponse::Created().json(issued))
 }
 
@@ -167,7 +173,12 @@ pub async fn submit_input(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: SubmitInput = body::json(payload, state.config.body_limits()).await?;
-    match execute(&state, Mutation::SubmitInput(id.into_inner(), request)).await? {
+    match execute(
+        &state,
+        Mutation::SubmitInput(id.into_inner(), request, caller.by()),
+    )
+    .await?
+    {
         Outcome::Answer(answer) => Ok(HttpResponse::Created().json(answer)),
         other => Err(unexpected(other)),
     }
@@ -231,8 +242,13 @@ pub async fn decide_permission(
     caller.check_visible(state.core.read(), &path.0)?;
     let request: DecidePermission = body::json(payload, state.config.body_limits()).await?;
     let (id, request_id) = path.into_inner();
-    let decided =
-        permission(execute(&state, Mutation::DecidePermission(id, request_id, request)).await?)?;
+    let decided = permission(
+        execute(
+            &state,
+            Mutation::DecidePermission(id, request_id, request, caller.by()),
+        )
+        .await?,
+    )?;
     Ok(HttpResponse::Ok().json(decided))
 }
 

@@ -55,6 +55,11 @@ impl Principal {
         }
     }
 
+    /// The name recorded on the decisions, answers and commands this caller makes.
+    pub fn by(&self) -> crate::core::By {
+        crate::core::By(self.name.clone())
+    }
+
     /// Whether this caller may see a session of `owner`.
     pub fn may_see(&self, owner: Option<&str>) -> bool {
         match &self.user {

@@ -12,7 +12,7 @@ pub mod validate;
 
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
-pub use ops::{Mutation, Outcome};
+pub use ops::{By, Mutation, Outcome};
 pub use read_model::{ReadModel, SessionFilter};
 
 #[cfg(test)]

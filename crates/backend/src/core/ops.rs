@@ -30,18 +30,18 @@ pub enum Mutation {
     EndSession(SessionId, EndSession),
     /// `POST /api/events`: events as agents report them; all or none are stored.
     Ingest(Vec<NewEvent>),
-    /// `POST /api/sessions/{id}/commands`.
-    IssueCommand(SessionId, IssueCommand),
+    /// `POST /api/sessions/{id}/commands`, by the named principal.
+    IssueCommand(SessionId, IssueCommand, By),
     /// `POST /api/sessions/{id}/commands/{commandId}/ack`.
     AcknowledgeCommand(SessionId, CommandId, AcknowledgeCommand),
     /// `POST /api/sessions/{id}/awaiting-input`.
     AwaitInput(SessionId, AwaitInput),
-    /// `POST /api/sessions/{id}/input`.
-    SubmitInput(SessionId, SubmitInput),
+    /// `POST /api/sessions/{id}/input`, by the named principal.
+    SubmitInput(SessionId, SubmitInput, By),
     /// `POST /api/sessions/{id}/permissions`.
     RequestPermission(SessionId, RequestPermission),
-    /// `POST /api/sessions/{id}/permissions/{requestId}`.
-    DecidePermission(SessionId, RequestId, DecidePermission),
+    /// `POST /api/sessions/{id}/permissions/{requestId}`, by the named principal.
+    DecidePermission(SessionId, RequestId, DecidePermission, By),
     /// Retention: remove sessions that ended before the cutoff, with their events.
     Prune {
         /// Sessions ended before this go.
@@ -52,6 +52,12 @@ pub enum Mutation {
     /// state is already the one given.
     SetWatch(SessionId, WatchState),
 }
+
+/// Who made a decision, answer or command: the authenticated principal's name (the
+/// token's name, `local` on a tokenless loopback server). Routes take it from the
+/// request's principal, never from its body; the core records it on the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct By(pub String);
 
 /// What an operation produced, for the route to render.
 #[derive(Debug, Clone)]
@@ -167,15 +173,15 @@ impl Stager<'_> {
             Mutation::UpdateSession(id, request) => self.update_session(&id, request),
             Mutation::EndSession(id, request) => self.end_session(&id, request),
             Mutation::Ingest(events) => self.ingest(events),
-            Mutation::IssueCommand(id, request) => self.issue_command(&id, request),
+            Mutation::IssueCommand(id, request, by) => self.issue_command(&id, request, by),
             Mutation::AcknowledgeCommand(id, command_id, request) => {
                 self.acknowledge(&id, &command_id, request)
             }
             Mutation::AwaitInput(id, request) => self.await_input(&id, request),
-            Mutation::SubmitInput(id, request) => self.submit_input(&id, request),
+            Mutation::SubmitInput(id, request, by) => self.submit_input(&id, request, by),
             Mutation::RequestPermission(id, request) => self.request_permission(&id, request),
-            Mutation::DecidePermission(id, request_id, request) => {
-                self.decide_permission(&id, &request_id, request)
+            Mutation::DecidePermission(id, request_id, request, by) => {
+                self.decide_permission(&id, &request_id, request, by)
             }
             Mutation::Prune { ended_before } => self.prune(ended_before),
             Mutation::SetWatch(id, watch) => self.set_watch(&id, watch),
@@ -589,6 +595,7 @@ impl Stager<'_> {
         &mut self,
         id: &SessionId,
         request: IssueCommand,
+        by: By,
     ) -> Result<Outcome, CoreError> {
         let record = self.live_record(id)?;
         if let Some(step_id) = &request.step_id {
@@ -607,6 +614,7 @@ impl Stager<'_> {
             command: request.command,
             step_id: request.step_id,
             reason: request.reason,
+            issued_by: Some(by.0),
         };
         self.emit(id, kind, None, None)?;
         self.command(id, &command_id)
@@ -670,7 +678,12 @@ impl Stager<'_> {
             .ok_or_else(|| CoreError::Conflict("the question was not recorded".into()))
     }
 
-    fn submit_input(&mut self, id: &SessionId, request: SubmitInput) -> Result<Outcome, CoreError> {
+    fn submit_input(
+        &mut self,
+        id: &SessionId,
+        request: SubmitInput,
+        by: By,
+    ) -> Result<Outcome, CoreError> {
         let record = self.live_record(id)?;
         validate::text("text", &request.text, MAX_TEXT_LEN)?;
         let awaiting = record.session.awaiting_input.as_ref();
@@ -696,6 +709,7 @@ impl Stager<'_> {
         let kind = EventKind::InteractionInputReceived {
             request_id: request_id.clone(),
             text: request.text,
+            answered_by: Some(by.0),
         };
         self.emit(id, kind, None, None)?;
         self.record(id)?
@@ -749,6 +763,7 @@ impl Stager<'_> {
         id: &SessionId,
         request_id: &RequestId,
         request: DecidePermission,
+        by: By,
     ) -> Result<Outcome, CoreError> {
         let record = self.record(id)?;
         let pending = record
@@ -774,6 +789,7 @@ impl Stager<'_> {
             request_id: request_id.clone(),
             behavior: request.behavior,
             message: request.message,
+            decided_by: Some(by.0),
         };
         self.emit(id, kind, None, None)?;
         self.permission(id, request_id)
