@@ -107,7 +107,8 @@ impl Application {
             config.commit.clone(),
         )?;
         hub.seed_owners(core.read().owners());
-        let notifier = crate::notify::notifier(&config, core.read().clone(), Vec::new())
+        let push = Arc::new(crate::notify::push_service(&config).map_err(StartupError::Notify)?);
+        let notifier = crate::notify::notifier(&config, core.read().clone(), vec![push.clone()])
             .map_err(StartupError::Notify)?;
         tokio::spawn(notifier.run(notify_inbox));
         let watcher = if config.watch.enabled {
@@ -143,6 +144,7 @@ impl Application {
             hub,
             shutdown,
             security,
+            push,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {

@@ -24,4 +24,6 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Tokens, origins, hosts and the rate limiter.
     pub security: Security,
+    /// Web Push: subscriptions, settings, the VAPID key.
+    pub push: Arc<crate::notify::push::PushService>,
 }

@@ -282,6 +282,10 @@ pub fn access(method: &Method, pattern: Option<&str>) -> Access {
             | "/api/sessions/{id}/input"
             | "/api/sessions/{id}/permissions/{request_id}",
         ) => Access::Roles(READ_OR_AGENT),
+        // Notifications are a person's own: viewers may opt in and choose moments too.
+        (_, "/api/push/key" | "/api/push/subscriptions" | "/api/notify/settings") => {
+            Access::Roles(READ)
+        }
         (false, "/api/sessions" | "/api/sessions/{id}" | "/api/sessions/{id}/end") => {
             Access::Roles(AGENT_OR_OPERATOR)
         }

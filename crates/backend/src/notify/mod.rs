@@ -9,6 +9,7 @@
 //! in to Web Push ([`push`]).
 
 pub mod moments;
+pub mod push;
 pub mod schedule;
 pub mod webhook;
 
@@ -52,6 +53,9 @@ pub struct NotifyConfig {
     /// The `sub` claim of Web Push's VAPID token: how a push service reaches the
     /// server's operator (`--vapid-contact`, default `mailto:chainwatch@localhost`).
     pub vapid_contact: String,
+    /// Take `http://` push endpoints (tests and local push services only; browsers'
+    /// push services are all https).
+    pub push_allow_http: bool,
 }
 
 impl Default for NotifyConfig {
@@ -66,6 +70,7 @@ impl Default for NotifyConfig {
             queue: 4096,
             public_url: None,
             vapid_contact: "mailto:chainwatch@localhost".into(),
+            push_allow_http: false,
         }
     }
 }
@@ -153,6 +158,25 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// The delivery policy of the configuration.
+pub fn policy(config: &NotifyConfig) -> webhook::Policy {
+    webhook::Policy {
+        attempts: config.attempts,
+        backoff: config.backoff,
+        timeout: config.timeout,
+    }
+}
+
+/// Opens Web Push (its store and VAPID key in the data dir).
+pub fn push_service(config: &crate::config::Config) -> std::io::Result<push::PushService> {
+    push::PushService::open(
+        &config.data_dir,
+        config.notify.vapid_contact.clone(),
+        policy(&config.notify),
+        config.notify.push_allow_http,
+    )
+}
+
 /// Builds the notifier (its sinks from the configuration, plus `extra`); its inbox is
 /// the receiving end of the [`NotifyPublisher`] in the core's fan-out.
 pub fn notifier(
@@ -162,11 +186,7 @@ pub fn notifier(
 ) -> std::io::Result<schedule::Notifier> {
     let notify = &config.notify;
     let secret = load_secret(notify, &config.data_dir)?;
-    let policy = webhook::Policy {
-        attempts: notify.attempts,
-        backoff: notify.backoff,
-        timeout: notify.timeout,
-    };
+    let policy = policy(notify);
     let mut sinks: Vec<Arc<dyn schedule::Sink>> = notify
         .webhooks
         .iter()
