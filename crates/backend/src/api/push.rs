@@ -103,6 +103,10 @@ pub async fn set_settings(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let settings: NotifySettings = body::json(payload, state.config.body_limits()).await?;
-    state.push.store.set_settings(&caller.name, settings).await?;
+    state
+        .push
+        .store
+        .set_settings(&caller.name, settings)
+        .await?;
     Ok(HttpResponse::Ok().json(settings))
 }

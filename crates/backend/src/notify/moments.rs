@@ -238,7 +238,7 @@ mod tests {
             assert!(opening(&e).is_some());
         }
         let quiet = event(EventKind::PromptSubmitted {
-            prompt: "\"type\":\"permission:requested\" in a prompt, far down".repeat(1),
+            prompt: "\"type\":\"permission:requested\" in a prompt".into(),
         });
         let json = serde_json::to_string(&quiet).expect("json");
         // A false positive is allowed; a missing opening is not.

@@ -70,10 +70,12 @@ impl PushService {
     pub fn check(&self, subscription: &PushSubscription) -> Result<(), String> {
         let endpoint = &subscription.endpoint;
         if endpoint.len() > MAX_ENDPOINT_LEN {
-            return Err(format!("endpoint is longer than {MAX_ENDPOINT_LEN} characters"));
+            return Err(format!(
+                "endpoint is longer than {MAX_ENDPOINT_LEN} characters"
+            ));
         }
-        let secure = endpoint.starts_with("https://");
-        if !secure && !(self.allow_http && endpoint.starts_with("http://")) {
+        let plain_ok = self.allow_http && endpoint.starts_with("http://");
+        if !(endpoint.starts_with("https://") || plain_ok) {
             return Err("endpoint must be an https:// URL".into());
         }
         endpoint
@@ -97,10 +99,7 @@ fn decode_keys(
     if auth.len() != 16 {
         return Err("keys.auth must be 16 bytes".into());
     }
-    Ok((
-        public,
-        web_push_native::Auth::clone_from_slice(&auth),
-    ))
+    Ok((public, web_push_native::Auth::clone_from_slice(&auth)))
 }
 
 /// What one push came to.
@@ -167,7 +166,11 @@ impl Sink for PushService {
             .subscribers()
             .into_iter()
             .filter(|s| s.user.is_none() || s.user == outgoing.owner)
-            .filter(|s| self.store.settings(&s.name).wants(notice.moment, notice.state))
+            .filter(|s| {
+                self.store
+                    .settings(&s.name)
+                    .wants(notice.moment, notice.state)
+            })
             .collect();
         if targets.is_empty() {
             return Box::pin(async {});
@@ -213,16 +216,28 @@ impl Sink for PushService {
                         match sent {
                             Sent::Delivered => return,
                             Sent::Gone => {
-                                tracing::info!(name = target.name, "push subscription gone; forgotten");
+                                tracing::info!(
+                                    name = target.name,
+                                    "push subscription gone; forgotten"
+                                );
                                 let _ = store.unsubscribe(None, &endpoint).await;
                                 return;
                             }
                             Sent::GiveUp(why) => {
-                                tracing::warn!(name = target.name, why, "push refused; not retried");
+                                tracing::warn!(
+                                    name = target.name,
+                                    why,
+                                    "push refused; not retried"
+                                );
                                 return;
                             }
                             Sent::Retry(why) if attempt < policy.attempts => {
-                                tracing::info!(name = target.name, why, attempt, "push failed; retrying");
+                                tracing::info!(
+                                    name = target.name,
+                                    why,
+                                    attempt,
+                                    "push failed; retrying"
+                                );
                                 tokio::time::sleep(delay).await;
                                 delay = (delay * 2).min(Duration::from_secs(60));
                             }

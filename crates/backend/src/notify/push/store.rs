@@ -142,7 +142,11 @@ impl PushStore {
     }
 
     /// Removes `name`'s subscription with `endpoint`; whether there was one.
-    pub async fn unsubscribe(&self, name: Option<&str>, endpoint: &str) -> Result<bool, StoreError> {
+    pub async fn unsubscribe(
+        &self,
+        name: Option<&str>,
+        endpoint: &str,
+    ) -> Result<bool, StoreError> {
         {
             let mut saved = self.lock();
             let before = saved.subscriptions.len();
@@ -157,7 +161,11 @@ impl PushStore {
     }
 
     /// Stores `name`'s settings.
-    pub async fn set_settings(&self, name: &str, settings: NotifySettings) -> Result<(), StoreError> {
+    pub async fn set_settings(
+        &self,
+        name: &str,
+        settings: NotifySettings,
+    ) -> Result<(), StoreError> {
         {
             let mut saved = self.lock();
             saved.settings.insert(name.to_owned(), settings);

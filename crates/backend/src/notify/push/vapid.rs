@@ -28,8 +28,7 @@ impl Vapid {
             let bytes = URL_SAFE_NO_PAD
                 .decode(text.trim())
                 .map_err(|e| invalid(&path, &e.to_string()))?;
-            let key =
-                SigningKey::from_slice(&bytes).map_err(|e| invalid(&path, &e.to_string()))?;
+            let key = SigningKey::from_slice(&bytes).map_err(|e| invalid(&path, &e.to_string()))?;
             return Ok(Self::from_key(key));
         }
         let key = loop {
@@ -59,9 +58,7 @@ impl Vapid {
 
     /// The `Authorization` header for a push to `endpoint`, or why not.
     pub fn authorization(&self, endpoint: &str, contact: &str) -> Result<String, String> {
-        let uri: ureq::http::Uri = endpoint
-            .parse()
-            .map_err(|e| format!("bad endpoint: {e}"))?;
+        let uri: ureq::http::Uri = endpoint.parse().map_err(|e| format!("bad endpoint: {e}"))?;
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
             return Err("endpoint has no scheme or host".into());
         };
@@ -93,8 +90,8 @@ fn invalid(path: &Path, why: &str) -> std::io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p256::ecdsa::signature::Verifier;
     use p256::ecdsa::VerifyingKey;
+    use p256::ecdsa::signature::Verifier;
 
     #[test]
     fn the_key_is_kept_and_the_token_verifies_with_it() {
@@ -115,8 +112,10 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
         assert_eq!(claims["aud"], "https://push.example:8443");
         assert_eq!(claims["sub"], "mailto:a@b.c");
-        let key = VerifyingKey::from_sec1_bytes(&URL_SAFE_NO_PAD.decode(k).expect("k")).expect("key");
-        let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).expect("sig")).expect("sig");
+        let key =
+            VerifyingKey::from_sec1_bytes(&URL_SAFE_NO_PAD.decode(k).expect("k")).expect("key");
+        let sig =
+            Signature::from_slice(&URL_SAFE_NO_PAD.decode(parts[2]).expect("sig")).expect("sig");
         key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
             .expect("verifies");
     }
