@@ -220,6 +220,18 @@ pub struct ServeArgs {
     /// Attempts per webhook or push delivery (retries back off from 1 s, doubling).
     #[arg(long, env = "CHAINWATCH_NOTIFY_ATTEMPTS", default_value_t = 6)]
     pub notify_attempts: u32,
+    /// Milliseconds before the first retry of a failed delivery (doubling, up to 60 s).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_BACKOFF_MS", default_value_t = 1000)]
+    pub notify_backoff_ms: u64,
+    /// Milliseconds one webhook or push attempt may take.
+    #[arg(long, env = "CHAINWATCH_NOTIFY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub notify_timeout_ms: u64,
+    /// Committed events buffered for the notifier (past it: dropped, counted, logged).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_QUEUE", default_value_t = 4096)]
+    pub notify_queue: usize,
+    /// Accept http:// push endpoints (a local push service; browsers' are all https).
+    #[arg(long, env = "CHAINWATCH_PUSH_ALLOW_HTTP")]
+    pub push_allow_http: bool,
     /// The address people open, for links in notifications [default: http://BIND].
     #[arg(long, env = "CHAINWATCH_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -271,6 +283,10 @@ impl ServeArgs {
         config.notify.quiet = Duration::from_secs(self.notify_quiet_secs);
         config.notify.attempts = self.notify_attempts.max(1);
         config.notify.public_url = self.public_url;
+        config.notify.backoff = Duration::from_millis(self.notify_backoff_ms.max(1));
+        config.notify.timeout = Duration::from_millis(self.notify_timeout_ms.max(1));
+        config.notify.queue = self.notify_queue.max(1);
+        config.notify.push_allow_http = self.push_allow_http;
         config.notify.vapid_contact = self.vapid_contact;
         Ok(config)
     }
