@@ -2,6 +2,8 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { WorkspaceProvider } from "./state/useWorkspace";
+import { authStore } from "./auth";
+import { registerWorker, shareToken } from "./lib/push";
 import "./styles.css";
 
 const root = document.getElementById("root");
@@ -14,3 +16,7 @@ createRoot(root).render(
     </WorkspaceProvider>
   </StrictMode>,
 );
+
+// The installable app's service worker: push notifications, Allow/Deny from them.
+void registerWorker().catch(() => undefined);
+authStore.subscribe(() => void shareToken().catch(() => undefined));
