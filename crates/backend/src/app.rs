@@ -229,12 +229,8 @@ async fn retention(state: web::Data<AppState>, keep: std::time::Duration) {
             return;
         };
         let ended_before = chrono::Utc::now() - keep;
-        match state
-            .core
-            .execute(crate::core::Mutation::Prune { ended_before })
-            .await
-        {
-            Ok(crate::core::Outcome::Pruned { sessions, events }) if !sessions.is_empty() => {
+        match state.core.prune(ended_before).await {
+            Ok(crate::core::Pruned { sessions, events }) if !sessions.is_empty() => {
                 tracing::info!(
                     sessions = sessions.len(),
                     events,

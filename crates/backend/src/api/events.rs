@@ -7,10 +7,10 @@ use chainwatch_shared::{ErrorBody, EventKind, EventList, IngestResponse, NewEven
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::body;
 use super::error::ApiError;
-use super::{body, execute, unexpected};
 use crate::auth::Principal;
-use crate::core::{CoreError, Mutation, Outcome};
+use crate::core::CoreError;
 use crate::state::AppState;
 use crate::store::Scope;
 
@@ -69,10 +69,8 @@ pub async fn ingest(
     if cwds.iter().any(|cwd| !cwd.is_empty()) {
         super::files::refuse_file_cwds(cwds, events.len()).await?;
     }
-    match execute(&state, Mutation::Ingest(events)).await? {
-        Outcome::Ingested(events) => Ok(HttpResponse::Created().json(IngestResponse { events })),
-        other => Err(unexpected(other)),
-    }
+    let events = state.core.ingest(events).await?;
+    Ok(HttpResponse::Created().json(IngestResponse { events }))
 }
 
 /// Every event after `since`, in seq order.

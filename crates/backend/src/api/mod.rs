@@ -14,8 +14,6 @@ mod steering;
 
 use actix_web::{HttpResponse, web};
 
-use crate::core::{Mutation, Outcome};
-use crate::state::AppState;
 use error::ApiError;
 
 /// Registers every route of the API.
@@ -93,14 +91,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 ))
             })),
     );
-}
-
-/// Runs an operation through the core.
-async fn execute(state: &AppState, mutation: Mutation) -> Result<Outcome, ApiError> {
-    Ok(state.core.execute(mutation).await?)
-}
-
-/// An outcome the route did not expect means the core and the route disagree: a bug.
-fn unexpected(outcome: Outcome) -> ApiError {
-    ApiError::Internal(format!("unexpected outcome from the core: {outcome:?}"))
 }

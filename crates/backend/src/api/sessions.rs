@@ -8,10 +8,10 @@ use chainwatch_shared::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::body;
 use super::error::ApiError;
-use super::{body, execute, unexpected};
 use crate::auth::Principal;
-use crate::core::{CoreError, Mutation, Outcome, SessionFilter};
+use crate::core::{CoreError, SessionFilter};
 use crate::state::AppState;
 
 /// The most sessions one page returns.
@@ -38,13 +38,6 @@ pub struct ListQuery {
     offset: Option<usize>,
 }
 
-fn session(outcome: Outcome) -> Result<Session, ApiError> {
-    match outcome {
-        Outcome::Session(session) => Ok(*session),
-        other => Err(unexpected(other)),
-    }
-}
-
 /// Creates a session and emits `session:started` to every socket.
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions", request_body = CreateSession,
     responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -54,7 +47,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateSession = body::json(payload, state.config.body_limits()).await?;
     super::files::refuse_file_cwds(vec![request.cwd.clone()], 1).await?;
-    let created = session(execute(&state, Mutation::CreateSession(request)).await?)?;
+    let created = state.core.create_session(request).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/sessions/{}", created.id)))
         .json(created))
@@ -134,8 +127,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: UpdateSession = body::json(payload, state.config.body_limits()).await?;
-    let updated =
-        session(execute(&state, Mutation::UpdateSession(id.into_inner(), request)).await?)?;
+    let updated = state.core.update_session(id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(updated))
 }
 
@@ -150,6 +142,6 @@ pub async fn end(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: EndSession = body::optional_json(payload, state.config.body_limits()).await?;
-    let ended = session(execute(&state, Mutation::EndSession(id.into_inner(), request)).await?)?;
+    let ended = state.core.end_session(id.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(ended))
 }

@@ -13,10 +13,10 @@ use chainwatch_shared::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::body;
 use super::error::ApiError;
-use super::{body, execute, unexpected};
 use crate::auth::Principal;
-use crate::core::{CoreError, Mutation, Outcome, ReadModel};
+use crate::core::{CoreError, ReadModel};
 use crate::state::AppState;
 
 /// Query of the long polls.
@@ -66,20 +66,6 @@ fn require_session(read: &ReadModel, id: &SessionId) -> Result<(), ApiError> {
         .ok_or_else(|| CoreError::session_not_found(id).into())
 }
 
-fn command(outcome: Outcome) -> Result<Command, ApiError> {
-    match outcome {
-        Outcome::Command(command) => Ok(command),
-        other => Err(unexpected(other)),
-    }
-}
-
-fn permission(outcome: Outcome) -> Result<PermissionRequest, ApiError> {
-    match outcome {
-        Outcome::Permission(request) => Ok(request),
-        other => Err(unexpected(other)),
-    }
-}
-
 /// Issues pause, resume, cancel, retry or skip; emits `command:issued`.
 #[utoipa::path(post, path = "/api/sessions/{id}/commands", tag = "steering", params(("id" = String, Path)), request_body = IssueCommand,
     responses((status = 201, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -91,13 +77,10 @@ pub async fn issue_command(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: IssueCommand = body::json(payload, state.config.body_limits()).await?;
-    let issued = command(
-        execute(
-            &state,
-            Mutation::IssueCommand(id.into_inner(), request, caller.by()),
-        )
-        .await?,
-    )?;
+    let issued = state
+        .core
+        .issue_command(id.into_inner(), request, caller.by())
+        .await?;
     Ok(HttpResponse::Created().json(issued))
 }
 
@@ -135,13 +118,10 @@ pub async fn acknowledge_command(
     let request: AcknowledgeCommand =
         body::optional_json(payload, state.config.body_limits()).await?;
     let (id, command_id) = path.into_inner();
-    let acked = command(
-        execute(
-            &state,
-            Mutation::AcknowledgeCommand(id, command_id, request),
-        )
-        .await?,
-    )?;
+    let acked = state
+        .core
+        .acknowledge_command(id, command_id, request)
+        .await?;
     Ok(HttpResponse::Ok().json(acked))
 }
 
@@ -156,10 +136,8 @@ pub async fn await_input(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: AwaitInput = body::json(payload, state.config.body_limits()).await?;
-    match execute(&state, Mutation::AwaitInput(id.into_inner(), request)).await? {
-        Outcome::Awaiting(awaiting) => Ok(HttpResponse::Created().json(awaiting)),
-        other => Err(unexpected(other)),
-    }
+    let awaiting = state.core.await_input(id.into_inner(), request).await?;
+    Ok(HttpResponse::Created().json(awaiting))
 }
 
 /// Answers the session's open question; emits `interaction:input-received`.
@@ -173,15 +151,11 @@ pub async fn submit_input(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: SubmitInput = body::json(payload, state.config.body_limits()).await?;
-    match execute(
-        &state,
-        Mutation::SubmitInput(id.into_inner(), request, caller.by()),
-    )
-    .await?
-    {
-        Outcome::Answer(answer) => Ok(HttpResponse::Created().json(answer)),
-        other => Err(unexpected(other)),
-    }
+    let answer = state
+        .core
+        .submit_input(id.into_inner(), request, caller.by())
+        .await?;
+    Ok(HttpResponse::Created().json(answer))
 }
 
 /// The answer to a question, waiting up to `waitMs` for it (the hook's long poll).
@@ -219,13 +193,10 @@ pub async fn request_permission(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_visible(state.core.read(), &id)?;
     let request: RequestPermission = body::json(payload, state.config.body_limits()).await?;
-    let asked = permission(
-        execute(
-            &state,
-            Mutation::RequestPermission(id.into_inner(), request),
-        )
-        .await?,
-    )?;
+    let asked = state
+        .core
+        .request_permission(id.into_inner(), request)
+        .await?;
     Ok(HttpResponse::Created().json(asked))
 }
 
@@ -242,13 +213,10 @@ pub async fn decide_permission(
     caller.check_visible(state.core.read(), &path.0)?;
     let request: DecidePermission = body::json(payload, state.config.body_limits()).await?;
     let (id, request_id) = path.into_inner();
-    let decided = permission(
-        execute(
-            &state,
-            Mutation::DecidePermission(id, request_id, request, caller.by()),
-        )
-        .await?,
-    )?;
+    let decided = state
+        .core
+        .decide_permission(id, request_id, request, caller.by())
+        .await?;
     Ok(HttpResponse::Ok().json(decided))
 }
 

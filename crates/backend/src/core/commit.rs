@@ -56,9 +56,37 @@ impl Default for CommitConfig {
     }
 }
 
+/// One operation for the commit thread: runs it against the projection and, when it
+/// staged events, returns how to answer the caller once the commit is durable (or has
+/// failed). Built by [`job`] from a typed operation, so each caller's reply channel
+/// carries exactly its operation's result type.
+type Job = Box<dyn FnOnce(&mut Stager<'_>) -> Option<Settle> + Send>;
+
+/// Answers a caller whose operation succeeded: `Ok` once its commit is durable, the
+/// commit's error otherwise.
+type Settle = Box<dyn FnOnce(Result<(), CoreError>) + Send>;
+
 enum Request {
-    Execute(Mutation, oneshot::Sender<Result<Outcome, CoreError>>),
+    Execute(Job),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// Wraps a typed operation and its reply channel into a [`Job`].
+fn job<T, F>(operation: F, reply: oneshot::Sender<Result<T, CoreError>>) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Send + 'static,
+{
+    Box::new(move |stager| match operation(stager) {
+        Ok(value) => Some(Box::new(move |committed: Result<(), CoreError>| {
+            let _ = reply.send(committed.map(|()| value));
+        })),
+        // A refused operation emitted nothing; answer it at once.
+        Err(error) => {
+            let _ = reply.send(Err(error));
+            None
+        }
+    })
 }
 
 /// The handle routes use to change state. Cheap to clone.
@@ -126,24 +154,45 @@ impl Core {
         Ok((Self { requests: tx, read }, thread))
     }
 
-    /// Runs one operation; resolves once its events are durable and published.
-    pub async fn execute(&self, mutation: Mutation) -> Result<Outcome, CoreError> {
+    /// Runs a typed operation on the commit thread; resolves once its events are durable
+    /// and published. The typed methods of each `ops` module call this.
+    pub(super) async fn run<T, F>(&self, operation: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .send(Request::Execute(mutation, reply))
+            .send(Request::Execute(job(operation, reply)))
             .await
             .map_err(|_| CoreError::Unavailable)?;
         answer.await.map_err(|_| CoreError::Unavailable)?
     }
 
-    /// [`Core::execute`] for plain threads (the file watcher): blocks the calling thread
+    /// [`Core::run`] for plain threads (the file watcher): blocks the calling thread
     /// until the operation is durable and published. Never call it from async code.
-    pub fn execute_blocking(&self, mutation: Mutation) -> Result<Outcome, CoreError> {
+    pub(super) fn run_blocking<T, F>(&self, operation: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .blocking_send(Request::Execute(mutation, reply))
+            .blocking_send(Request::Execute(job(operation, reply)))
             .map_err(|_| CoreError::Unavailable)?;
         answer.blocking_recv().map_err(|_| CoreError::Unavailable)?
+    }
+
+    /// Runs one operation given in untyped form; resolves once its events are durable
+    /// and published. Routes use the typed methods instead.
+    pub async fn execute(&self, mutation: Mutation) -> Result<Outcome, CoreError> {
+        self.run(move |stager| stager.execute(mutation)).await
+    }
+
+    /// [`Core::execute`] for plain threads: blocks the calling thread until the
+    /// operation is durable and published. Never call it from async code.
+    pub fn execute_blocking(&self, mutation: Mutation) -> Result<Outcome, CoreError> {
+        self.run_blocking(move |stager| stager.execute(mutation))
     }
 
     /// Durable state for queries.
@@ -169,8 +218,6 @@ struct Committer<'w> {
     max_batch: usize,
 }
 
-type Reply = oneshot::Sender<Result<Outcome, CoreError>>;
-
 impl Committer<'_> {
     fn run(&mut self, mut requests: mpsc::Receiver<Request>) {
         let mut batch = Vec::with_capacity(self.max_batch);
@@ -189,7 +236,7 @@ impl Committer<'_> {
             let mut executions = Vec::with_capacity(batch.len());
             for request in batch.drain(..) {
                 match request {
-                    Request::Execute(mutation, reply) => executions.push((mutation, reply)),
+                    Request::Execute(operation) => executions.push(operation),
                     Request::Shutdown(done) => shutdown = Some(done),
                 }
             }
@@ -205,12 +252,12 @@ impl Committer<'_> {
         }
     }
 
-    fn commit(&mut self, executions: Vec<(Mutation, Reply)>) {
+    fn commit(&mut self, executions: Vec<Job>) {
         let mut staged: Vec<(Arc<WorkspaceEvent>, crate::store::LoggedEvent)> = Vec::new();
         let mut staged_ids: HashMap<EventId, u64> = HashMap::new();
-        let mut answered: Vec<(Reply, Outcome)> = Vec::with_capacity(executions.len());
+        let mut answered: Vec<Settle> = Vec::with_capacity(executions.len());
         let now = chrono::Utc::now();
-        for (mutation, reply) in executions {
+        for operation in executions {
             let mut stager = Stager {
                 projection: &mut self.projection,
                 next_seq: &mut self.next_seq,
@@ -219,17 +266,13 @@ impl Committer<'_> {
                 writer: &mut *self.writer,
                 now,
             };
-            match stager.execute(mutation) {
-                Ok(outcome) => answered.push((reply, outcome)),
-                // A refused operation emitted nothing; answer it at once.
-                Err(error) => {
-                    let _ = reply.send(Err(error));
-                }
+            if let Some(settle) = operation(&mut stager) {
+                answered.push(settle);
             }
         }
         if staged.is_empty() {
-            for (reply, outcome) in answered {
-                let _ = reply.send(Ok(outcome));
+            for settle in answered {
+                settle(Ok(()));
             }
             return;
         }
@@ -238,8 +281,8 @@ impl Committer<'_> {
             Ok(()) => {
                 self.read.apply(&events);
                 self.publisher.publish(&logged);
-                for (reply, outcome) in answered {
-                    let _ = reply.send(Ok(outcome));
+                for settle in answered {
+                    settle(Ok(()));
                 }
             }
             Err(error) => {
@@ -247,8 +290,8 @@ impl Committer<'_> {
                 self.projection = self.read.snapshot();
                 self.next_seq = self.read.latest_seq() + 1;
                 let message = error.to_string();
-                for (reply, _) in answered {
-                    let _ = reply.send(Err(CoreError::Store(StoreError::Unusable {
+                for settle in answered {
+                    settle(Err(CoreError::Store(StoreError::Unusable {
                         path: "event log".into(),
                         reason: message.clone(),
                     })));

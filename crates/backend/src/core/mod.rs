@@ -8,11 +8,11 @@ mod error;
 pub mod ops;
 pub mod projection;
 pub mod read_model;
-pub mod validate;
+pub mod rules;
 
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
-pub use ops::{By, Mutation, Outcome};
+pub use ops::{By, Mutation, Outcome, Pruned};
 pub use read_model::{ReadModel, SessionFilter};
 
 #[cfg(test)]

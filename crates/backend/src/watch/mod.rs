@@ -3,10 +3,10 @@
 //! whose global events were committed; the watcher thread ([`WatchService`]) then
 //! reconciles each with the read model: a live session whose cwd is a directory on this
 //! host is watched (its state goes to `watched: true` through
-//! [`Mutation::SetWatch`]), one whose cwd is elsewhere is recorded as not watched with
+//! [`Core::set_watch_blocking`]), one whose cwd is elsewhere is recorded as not watched with
 //! the reason, an ended one is released. OS notifications are debounced per file,
 //! filtered by the ignore rules (`rules`), attributed to every session whose cwd holds
-//! them, and committed through the core as `file:*` events with `Mutation::Ingest`,
+//! them, and committed through the core as `file:*` events with [`Core::ingest_blocking`],
 //! exactly like events an agent reports (the core stamps the running step). The one
 //! mutation path holds: the watcher never writes state itself.
 
@@ -25,7 +25,7 @@ use std::time::Instant;
 use chainwatch_shared::{EventKind, NewEvent, SessionId};
 
 use crate::config::WatchConfig;
-use crate::core::{Core, CoreError, Mutation, Publisher, SessionFilter};
+use crate::core::{Core, CoreError, Publisher, SessionFilter};
 use crate::store::LoggedEvent;
 use engine::{Engine, Limits, Output, SessionInfo};
 use os::{Backlog, DirWatcher, NotifyDirs};
@@ -261,7 +261,7 @@ fn deliver(core: &Core, outputs: Vec<Output>) {
     for output in outputs {
         let result = match output {
             Output::SetWatch(id, state) => core
-                .execute_blocking(Mutation::SetWatch(id.clone(), state))
+                .set_watch_blocking(id.clone(), state)
                 .map(drop)
                 .map_err(|e| (id, e)),
             Output::Changes(id, kinds) => {
@@ -274,7 +274,7 @@ fn deliver(core: &Core, outputs: Vec<Output>) {
                         .iter()
                         .map(|kind| new_event(&id, kind.clone()))
                         .collect();
-                    if let Err(error) = core.execute_blocking(Mutation::Ingest(events)) {
+                    if let Err(error) = core.ingest_blocking(events) {
                         result = Err((id.clone(), error));
                         break;
                     }
@@ -290,7 +290,7 @@ fn deliver(core: &Core, outputs: Vec<Output>) {
                     code: Some(code.into()),
                     step_id: None,
                 };
-                core.execute_blocking(Mutation::Ingest(vec![new_event(&id, kind)]))
+                core.ingest_blocking(vec![new_event(&id, kind)])
                     .map(drop)
                     .map_err(|e| (id, e))
             }

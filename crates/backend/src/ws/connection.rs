@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::hub::{Hub, HubError, Outbound, Registration, event_frame};
 use crate::config::SocketConfig;
-use crate::core::validate;
+use crate::core::rules;
 use crate::store::{LogReader, Scope};
 
 /// Events read from the log per page during a replay.
@@ -189,7 +189,7 @@ impl Connection {
     }
 
     async fn subscribe(&mut self, session_id: SessionId, since: Option<u64>) -> Flow {
-        if let Err(e) = validate::id("sessionId", session_id.as_str()) {
+        if let Err(e) = rules::id("sessionId", session_id.as_str()) {
             return self.error("bad_frame", e.to_string()).await;
         }
         let upto = match self.context.hub.subscribe(self.id, &session_id) {

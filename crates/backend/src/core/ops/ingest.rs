@@ -1,0 +1,273 @@
+//! Ingest (`POST /api/events`): events as agents report them, checked one by one
+//! against the state the earlier ones of the batch would leave, then stored all or none.
+
+use std::collections::{HashMap, HashSet};
+
+use chainwatch_shared::{EventId, EventKind, IngestedEvent, NewEvent, SessionId, SessionStatus};
+
+use super::super::rules;
+use super::super::{Core, CoreError};
+use super::Stager;
+
+impl Core {
+    /// Stores agent-reported events, all or none; one entry per event, in order.
+    pub async fn ingest(&self, events: Vec<NewEvent>) -> Result<Vec<IngestedEvent>, CoreError> {
+        self.run(move |s| s.ingest(events)).await
+    }
+
+    /// [`Core::ingest`] for plain threads (the file watcher): blocks until durable.
+    pub fn ingest_blocking(&self, events: Vec<NewEvent>) -> Result<Vec<IngestedEvent>, CoreError> {
+        self.run_blocking(move |s| s.ingest(events))
+    }
+}
+
+impl Stager<'_> {
+    pub(super) fn ingest(
+        &mut self,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<IngestedEvent>, CoreError> {
+        if events.is_empty() {
+            return Err(CoreError::Invalid(
+                "no events: post one event or a non-empty array".into(),
+            ));
+        }
+        // Pass 1: check every event against the state as the earlier ones would leave
+        // it, without changing anything, so that a batch is stored whole or not at all.
+        let mut live: HashMap<SessionId, bool> = HashMap::new();
+        let mut seen_ids: HashSet<EventId> = HashSet::new();
+        let mut duplicates: HashMap<usize, u64> = HashMap::new();
+        for (index, event) in events.iter().enumerate() {
+            let at = |e: CoreError| prefix(index, events.len(), e);
+            if let Some(event_id) = &event.event_id {
+                rules::id("eventId", event_id.as_str()).map_err(at)?;
+                if !seen_ids.insert(event_id.clone()) {
+                    return Err(at(CoreError::Invalid(format!(
+                        "eventId '{event_id}' appears twice in the batch"
+                    ))));
+                }
+                if let Some(seq) = self.existing_seq(event_id).map_err(at)? {
+                    duplicates.insert(index, seq);
+                    continue;
+                }
+            }
+            rules::id("sessionId", event.session_id.as_str()).map_err(at)?;
+            rules::event_fields(&event.kind).map_err(at)?;
+            let known = live.get(&event.session_id).copied().or_else(|| {
+                self.projection
+                    .sessions
+                    .get(&event.session_id)
+                    .map(|r| !r.is_ended())
+            });
+            let id = &event.session_id;
+            match &event.kind {
+                EventKind::SessionStarted { .. } => {
+                    if known == Some(true) {
+                        return Err(at(CoreError::Conflict(format!(
+                            "session '{id}' has already started; send session:updated to change it"
+                        ))));
+                    }
+                    live.insert(id.clone(), true);
+                }
+                EventKind::SessionUpdated { status, .. } => {
+                    if known.is_none() {
+                        return Err(at(CoreError::session_not_found(id)));
+                    }
+                    if known == Some(false) {
+                        return Err(at(CoreError::Conflict(format!(
+                            "session '{id}' has ended; it cannot be updated"
+                        ))));
+                    }
+                    if status.is_some_and(SessionStatus::is_terminal) {
+                        return Err(at(CoreError::Invalid(
+                            "a terminal status is set by session:ended".into(),
+                        )));
+                    }
+                }
+                EventKind::SessionEnded { status, .. } => {
+                    match known {
+                        None => return Err(at(CoreError::session_not_found(id))),
+                        Some(false) => {
+                            return Err(at(CoreError::Conflict(format!(
+                                "session '{id}' has already ended"
+                            ))));
+                        }
+                        Some(true) => {}
+                    }
+                    if !status.is_terminal() {
+                        return Err(at(CoreError::Invalid(
+                            "session:ended needs status completed, failed or cancelled".into(),
+                        )));
+                    }
+                    live.insert(id.clone(), false);
+                }
+                EventKind::SessionPruned {} => {
+                    return Err(at(CoreError::Invalid(
+                        "session:pruned is recorded by retention only".into(),
+                    )));
+                }
+                EventKind::CommandIssued { .. }
+                | EventKind::PermissionDecided { .. }
+                | EventKind::InteractionInputReceived { .. } => {
+                    return Err(at(CoreError::Invalid(format!(
+                        "{} is a person's decision: use the session's commands, permissions or input route",
+                        event.kind.type_name()
+                    ))));
+                }
+                EventKind::CommandAcknowledged { command_id, .. } => {
+                    if known.is_none() {
+                        return Err(at(CoreError::session_not_found(id)));
+                    }
+                    self.check_ack(id, command_id).map_err(at)?;
+                }
+                _ => {
+                    if known.is_none() {
+                        return Err(at(CoreError::NotFound {
+                            what: "session",
+                            id: format!(
+                                "{id}' (send session:started first, or create it with POST /api/sessions"
+                            ),
+                        }));
+                    }
+                }
+            }
+        }
+        // Pass 2: emit.
+        let mut results = Vec::with_capacity(events.len());
+        for (index, event) in events.into_iter().enumerate() {
+            if let Some(&seq) = duplicates.get(&index) {
+                let event_id = event.event_id.unwrap_or_else(|| EventId(String::new()));
+                results.push(IngestedEvent {
+                    event_id,
+                    seq,
+                    duplicate: true,
+                });
+                continue;
+            }
+            self.announce_activity(&event.session_id, &event.kind)?;
+            let kind = self.stamp_step(&event.session_id, event.kind);
+            let kind = match kind {
+                // The server decides whether it watches a cwd, not the agent.
+                EventKind::SessionStarted {
+                    cwd,
+                    hostname,
+                    platform,
+                    user,
+                    model,
+                    title,
+                    source,
+                    ..
+                } => EventKind::SessionStarted {
+                    cwd,
+                    hostname,
+                    platform,
+                    user,
+                    model,
+                    title,
+                    source,
+                    watch: None,
+                },
+                EventKind::SessionUpdated {
+                    status,
+                    summary,
+                    title,
+                    model,
+                    ..
+                } => EventKind::SessionUpdated {
+                    status,
+                    summary,
+                    title,
+                    model,
+                    watch: None,
+                },
+                other => other,
+            };
+            results.push(self.emit(&event.session_id, kind, event.event_id, event.timestamp)?);
+        }
+        Ok(results)
+    }
+
+    /// The first sign of work moves a pending session to active. The change is
+    /// recorded as its own global `session:updated`, so session lists (which do not
+    /// hear a session's tool calls) see it live.
+    fn announce_activity(
+        &mut self,
+        session: &SessionId,
+        kind: &EventKind,
+    ) -> Result<(), CoreError> {
+        let activity = matches!(
+            kind,
+            EventKind::ToolUsed { .. }
+                | EventKind::PromptSubmitted { .. }
+                | EventKind::StepSpawned { .. }
+                | EventKind::StepStarted { .. }
+                | EventKind::ChainStarted { .. }
+        );
+        let pending = self
+            .projection
+            .sessions
+            .get(session)
+            .is_some_and(|r| r.session.status == SessionStatus::Pending);
+        if activity && pending {
+            let update = EventKind::SessionUpdated {
+                status: Some(SessionStatus::Active),
+                summary: None,
+                title: None,
+                model: None,
+                watch: None,
+            };
+            self.emit(session, update, None, None)?;
+        }
+        Ok(())
+    }
+
+    /// File events without a step get the session's running step, so the files view can
+    /// tie a change to the step that made it.
+    fn stamp_step(&self, session: &SessionId, kind: EventKind) -> EventKind {
+        let current = || {
+            self.projection
+                .sessions
+                .get(session)
+                .and_then(|r| r.session.current_step_id.clone())
+        };
+        match kind {
+            EventKind::FileCreated {
+                path,
+                step_id: None,
+            } => EventKind::FileCreated {
+                path,
+                step_id: current(),
+            },
+            EventKind::FileModified {
+                path,
+                step_id: None,
+            } => EventKind::FileModified {
+                path,
+                step_id: current(),
+            },
+            EventKind::FileDeleted {
+                path,
+                step_id: None,
+            } => EventKind::FileDeleted {
+                path,
+                step_id: current(),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Names the failing event of a batch, so a client knows which to fix.
+fn prefix(index: usize, len: usize, error: CoreError) -> CoreError {
+    if len == 1 {
+        return error;
+    }
+    match error {
+        CoreError::Invalid(m) => CoreError::Invalid(format!("events[{index}]: {m}")),
+        CoreError::Conflict(m) => CoreError::Conflict(format!("events[{index}]: {m}")),
+        CoreError::NotFound { what, id } => CoreError::NotFound {
+            what,
+            id: format!("{id}' (events[{index}]"),
+        },
+        other => other,
+    }
+}
