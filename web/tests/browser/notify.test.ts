@@ -7,7 +7,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Browser, ChainwatchServer, tempDir, waitLive } from "./harness";
+import { Browser, ChainwatchServer, REPO_DIR, tempDir, waitLive } from "./harness";
+
+const SCREENSHOT = join(REPO_DIR, "docs", "screenshots", "phone-notifications.png");
+const writeScreenshots = process.env["CHAINWATCH_SCREENSHOTS"] !== "0";
 
 const AGENT = "agent-token-browser-0123";
 const GRACE = "grace-operator-token-0123";
@@ -189,6 +192,27 @@ describe("the installed app's push notifications", () => {
         data: JSON.stringify({ ...notice, id: "n2", state: "settled", outcome: "allow", by: "grace" }),
       });
       await expect.poll(async () => (await shown()).length).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("fits a phone: the Needs-you view with the Notifications panel open", async () => {
+    await as(AGENT, "POST", "/api/sessions", { id: "phone-1", cwd: "/home/ada/src/billing", title: "Migrate billing to Stripe v2" }, 201);
+    await as(AGENT, "POST", "/api/sessions/phone-1/permissions", {
+      requestId: "perm-phone",
+      toolName: "Bash",
+      toolInput: { command: "psql -f migrations/0042_invoices.sql" },
+    }, 201);
+    const page = await openAs(GRACE, "#/needs-you");
+    try {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.locator('[data-request-id="perm-phone"]').first().waitFor();
+      await page.getByRole("button", { name: "Notifications" }).click();
+      const panel = page.getByRole("dialog", { name: "Notifications" });
+      await panel.getByRole("button", { name: /push on this browser/ }).waitFor();
+      await expect.poll(() => panel.locator('input[name="permission"]').isChecked()).toBe(true);
+      if (writeScreenshots) await page.screenshot({ path: SCREENSHOT });
     } finally {
       await page.close();
     }
