@@ -296,3 +296,37 @@ async fn a_refusing_webhook_is_not_retried_and_a_failed_stop_notifies() {
     assert_eq!(got[1].body["state"], "settled");
     assert_eq!(got[1].body["moment"], "stopFailure");
 }
+
+#[tokio::test]
+async fn what_waited_before_a_restart_is_still_announced_after_it() {
+    let receiver = Receiver::start(&[]).await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("data");
+    let config = |quiet: Duration, dir: std::path::PathBuf, url: String| {
+        move |c: &mut chainwatch::config::Config| {
+            c.data_dir = dir;
+            c.notify.webhooks = vec![url.parse().unwrap()];
+            c.notify.secret = Some(SECRET.into());
+            c.notify.quiet = quiet;
+        }
+    };
+    let first = TestServer::spawn_with(config(
+        Duration::from_secs(600),
+        data_dir.clone(),
+        receiver.url("/hook"),
+    ));
+    first.create_session("s1").await;
+    ask_permission(&first, "s1", "p-before").await;
+    first.stop().await;
+    assert!(receiver.received().is_empty());
+    let second = TestServer::spawn_with(config(
+        Duration::from_millis(100),
+        data_dir,
+        receiver.url("/hook"),
+    ));
+    let got = receiver.wait_for("/hook", 1).await;
+    assert_eq!(got[0].body["itemId"], "p-before");
+    assert_eq!(got[0].body["state"], "waiting");
+    verify(&got[0]);
+    second.stop().await;
+}

@@ -60,14 +60,7 @@ pub fn opening(event: &WorkspaceEvent) -> Option<Opening> {
         ),
         EventKind::InteractionAwaitingInput {
             request_id, prompt, ..
-        } => {
-            let moment = if request_id.as_str().starts_with("stop-") {
-                Moment::Stop
-            } else {
-                Moment::Question
-            };
-            (moment, request_id.clone(), prompt.clone())
-        }
+        } => (asking(request_id), request_id.clone(), prompt.clone()),
         EventKind::AgentEvent { name, payload } if name == "StopFailure" => {
             let error = payload
                 .get("error")
@@ -97,6 +90,15 @@ pub fn opening(event: &WorkspaceEvent) -> Option<Opening> {
         since: event.timestamp,
         prompts: 0,
     })
+}
+
+/// A Stop or a question, by the hook's request ids (`stop-…`, docs/HOOKS.md).
+pub fn asking(request_id: &RequestId) -> Moment {
+    if request_id.as_str().starts_with("stop-") {
+        Moment::Stop
+    } else {
+        Moment::Question
+    }
 }
 
 /// Whether an item still waits, by the session's state in the read model; `None` for
@@ -176,7 +178,8 @@ pub fn title(moment: Moment, label: &str) -> String {
     }
 }
 
-fn describe_input(input: &serde_json::Value) -> String {
+/// A tool input in one line: its command, path, URL or pattern when it has one.
+pub fn describe_input(input: &serde_json::Value) -> String {
     for key in ["command", "file_path", "path", "url", "pattern", "prompt"] {
         if let Some(v) = input.get(key).and_then(|v| v.as_str()) {
             return v.to_owned();

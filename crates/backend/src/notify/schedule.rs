@@ -64,6 +64,7 @@ impl Notifier {
     /// Runs until the publisher side is dropped (the core stopped).
     pub async fn run(self, mut inbox: mpsc::Receiver<LoggedEvent>) {
         let mut open: HashMap<(SessionId, RequestId), Open> = HashMap::new();
+        self.seed(&mut open);
         loop {
             let wake = self.next_wake(&open);
             tokio::select! {
@@ -79,6 +80,65 @@ impl Notifier {
         for (_, item) in open {
             for handle in item.announced.into_iter().flatten() {
                 let _ = handle.await;
+            }
+        }
+    }
+
+    /// What already waited when the server started (a restart must not lose a wait):
+    /// each gets the quiet delay from now. Failed stops are not in the fold and are not
+    /// picked up again.
+    fn seed(&self, open: &mut HashMap<(SessionId, RequestId), Open>) {
+        let filter = crate::core::SessionFilter {
+            statuses: vec![chainwatch_shared::SessionStatus::Waiting],
+            ended: Some(false),
+            user: None,
+            host: None,
+            text: None,
+            limit: MAX_OPEN,
+            offset: 0,
+        };
+        let (sessions, _) = self.read.sessions(&filter);
+        let due = Instant::now() + self.quiet;
+        for session in sessions {
+            let mut openings: Vec<Opening> = session
+                .pending_permissions
+                .iter()
+                .map(|p| Opening {
+                    moment: chainwatch_shared::Moment::Permission,
+                    session_id: session.id.clone(),
+                    item_id: p.request_id.clone(),
+                    message: moments::clip(
+                        &format!(
+                            "{}: {}",
+                            p.tool_name,
+                            moments::describe_input(&p.tool_input)
+                        ),
+                        300,
+                    ),
+                    since: p.requested_at,
+                    prompts: session.counts.prompts,
+                })
+                .collect();
+            if let Some(a) = &session.awaiting_input {
+                openings.push(Opening {
+                    moment: moments::asking(&a.request_id),
+                    session_id: session.id.clone(),
+                    item_id: a.request_id.clone(),
+                    message: moments::clip(&a.prompt, 300),
+                    since: a.since,
+                    prompts: session.counts.prompts,
+                });
+            }
+            for opening in openings {
+                if open.len() >= MAX_OPEN {
+                    return;
+                }
+                open.entry((opening.session_id.clone(), opening.item_id.clone()))
+                    .or_insert(Open {
+                        opening,
+                        due,
+                        announced: None,
+                    });
             }
         }
     }
