@@ -56,6 +56,7 @@ fn export_into(dir: &Path) -> Result<(), String> {
         wire::PushUnsubscribe,
         wire::PushKey,
         wire::NotifySettings,
+        wire::SearchResults,
     );
     write_index(dir)
 }

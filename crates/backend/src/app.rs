@@ -17,6 +17,7 @@ use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
 use crate::store::{LogReader, StoreError, open_sqlite};
 use crate::watch::WatchService;
+use crate::watch::roots::FilesRoots;
 use crate::ws::hub::{Hub, HubLimits};
 
 /// Why the server could not start.
@@ -49,6 +50,17 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// The price file cannot be used.
+    #[error(transparent)]
+    Prices(#[from] crate::core::pricing::PriceError),
+    /// The search index cannot be opened.
+    #[error("cannot open the search index {path}: {source}")]
+    Search {
+        /// The index file.
+        path: String,
+        /// Why.
+        source: crate::search::SearchError,
+    },
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
@@ -68,7 +80,7 @@ pub struct Application {
 
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
-    pub fn build(config: Config) -> Result<Self, StartupError> {
+    pub fn build(mut config: Config) -> Result<Self, StartupError> {
         if !config.bind.ip().is_loopback() && !config.tokens.enabled() {
             return Err(StartupError::Insecure(config.bind.to_string()));
         }
@@ -88,14 +100,28 @@ impl Application {
             },
             latest,
         ));
-        // Committed events go to the sockets and to the file watcher.
-        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        if let Some(path) = &config.prices_file {
+            config.commit.prices = Arc::new(crate::core::pricing::PriceTable::with_file(path)?);
+        }
+        let crate::search::Started {
+            index: search,
+            feed: search_feed,
+            ..
+        } = crate::search::start(&config.search_path(), reader.clone()).map_err(|source| {
+            StartupError::Search {
+                path: config.search_path().display().to_string(),
+                source,
+            }
+        })?;
+        // Committed events go to the sockets, the search index and the file watcher.
         // With watching off no watcher runs, so sessions keep the fold's default
         // "not watched" state and no extra event follows each start.
         // And to the notifier, which never blocks the commit (a bounded queue).
         let (notify_publisher, notify_inbox) =
             crate::notify::NotifyPublisher::channel(config.notify.queue);
-        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), notify_publisher];
+        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let mut publishers: Vec<Arc<dyn Publisher>> =
+            vec![hub.clone(), search_feed, notify_publisher];
         if config.watch.enabled {
             publishers.push(watch_publisher);
         }
@@ -106,15 +132,29 @@ impl Application {
             publisher,
             config.commit.clone(),
         )?;
-        hub.seed_owners(core.read().owners());
+        hub.attach(core.read().clone());
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        let files_roots = FilesRoots::resolve(
+            &config.files.roots,
+            config.tokens.enabled(),
+            config.bind.ip().is_loopback(),
+            home.as_deref(),
+        );
+        tracing::info!(roots = ?files_roots.roots(), "files are served and watched only inside these roots");
         let push = Arc::new(crate::notify::push_service(&config).map_err(StartupError::Notify)?);
         let notifier = crate::notify::notifier(&config, core.read().clone(), vec![push.clone()])
             .map_err(StartupError::Notify)?;
         tokio::spawn(notifier.run(notify_inbox));
         let watcher = if config.watch.enabled {
             Some(
-                WatchService::start(&config.watch, &config.data_dir, watch_inbox, core.clone())
-                    .map_err(StartupError::Watcher)?,
+                WatchService::start(
+                    &config.watch,
+                    &config.data_dir,
+                    files_roots.clone(),
+                    watch_inbox,
+                    core.clone(),
+                )
+                .map_err(StartupError::Watcher)?,
             )
         } else {
             None
@@ -145,6 +185,8 @@ impl Application {
             shutdown,
             security,
             push,
+            files_roots,
+            search,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {
@@ -155,7 +197,7 @@ impl Application {
                     crate::auth::middleware::guard,
                 ))
                 .configure(crate::api::configure)
-                .route("/ws", web::get().to(crate::ws::upgrade))
+                .route("/ws", web::get().to(crate::api::socket::upgrade))
                 .default_service(web::get().to(crate::web::asset))
         })
         .disable_signals()

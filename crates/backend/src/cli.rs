@@ -242,6 +242,22 @@ pub struct ServeArgs {
         default_value = "mailto:chainwatch@localhost"
     )]
     pub vapid_contact: String,
+    /// A directory whose files may be served and watched (repeatable; in the env,
+    /// `:`-separated). Default: $HOME for a loopback server without tokens, none (no
+    /// files served) with tokens.
+    #[arg(
+        long = "files-root",
+        env = "CHAINWATCH_FILES_ROOT",
+        value_delimiter = ':'
+    )]
+    pub files_roots: Vec<PathBuf>,
+    /// A JSON price table (model prefix → USD per million tokens) merged over the
+    /// built-in one (docs/PRICES.md).
+    #[arg(long, env = "CHAINWATCH_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Most events one `GET /api/search` returns.
+    #[arg(long, env = "CHAINWATCH_SEARCH_MAX_RESULTS", default_value_t = 200)]
+    pub search_max_results: usize,
 }
 
 impl ServeArgs {
@@ -288,6 +304,9 @@ impl ServeArgs {
         config.notify.queue = self.notify_queue.max(1);
         config.notify.push_allow_http = self.push_allow_http;
         config.notify.vapid_contact = self.vapid_contact;
+        config.files.roots = self.files_roots;
+        config.prices_file = self.prices;
+        config.search.max_results = self.search_max_results.max(1);
         Ok(config)
     }
 }

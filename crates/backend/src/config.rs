@@ -90,6 +90,10 @@ pub struct FilesConfig {
     pub max_depth: usize,
     /// Most bytes of one file's content returned (default 1 MiB); past it `truncated`.
     pub max_bytes: u64,
+    /// Directories whose files may be served and watched (`--files-root`). Empty: the
+    /// user's home on a loopback server without tokens, nothing otherwise
+    /// (`watch::roots`).
+    pub roots: Vec<PathBuf>,
 }
 
 impl Default for FilesConfig {
@@ -98,6 +102,26 @@ impl Default for FilesConfig {
             max_entries: 10_000,
             max_depth: 32,
             max_bytes: 1024 * 1024,
+            roots: Vec::new(),
+        }
+    }
+}
+
+/// Search (`GET /api/search`) and its index.
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    /// Most hits one search returns (default 200; `limit` asks for fewer, default 50).
+    pub max_results: usize,
+    /// Most matching events one search looks at while filtering by user scope
+    /// (default 100,000); past it the search answers with what it found.
+    pub max_scanned: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            max_results: 200,
+            max_scanned: 100_000,
         }
     }
 }
@@ -140,6 +164,10 @@ pub struct Config {
     pub files: FilesConfig,
     /// Webhooks and Web Push (`notify/`).
     pub notify: crate::notify::NotifyConfig,
+    /// A price file merged over the built-in price table (`--prices`).
+    pub prices_file: Option<PathBuf>,
+    /// Search.
+    pub search: SearchConfig,
 }
 
 impl Config {
@@ -163,6 +191,8 @@ impl Config {
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
             notify: crate::notify::NotifyConfig::default(),
+            prices_file: None,
+            search: SearchConfig::default(),
         }
     }
 
@@ -180,6 +210,11 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// The search index file inside the data dir.
+    pub fn search_path(&self) -> PathBuf {
+        self.data_dir.join("search.db")
     }
 
     /// The SQLite file inside the data dir.

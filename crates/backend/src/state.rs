@@ -8,6 +8,7 @@ use crate::auth::Security;
 use crate::config::Config;
 use crate::core::Core;
 use crate::store::LogReader;
+use crate::watch::roots::FilesRoots;
 use crate::ws::hub::Hub;
 
 /// Everything a handler may use.
@@ -26,4 +27,8 @@ pub struct AppState {
     pub security: Security,
     /// Web Push: subscriptions, settings, the VAPID key.
     pub push: Arc<crate::notify::push::PushService>,
+    /// Where files may be served from (resolved from `config.files.roots`).
+    pub files_roots: FilesRoots,
+    /// The full-text index of every session's events.
+    pub search: Arc<crate::search::SearchIndex>,
 }

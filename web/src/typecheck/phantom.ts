@@ -62,6 +62,7 @@ export function eventArea(event: WorkspaceEvent): "session" | "chain" | "step" |
     case "prompt:submitted":
     case "terminal:output":
     case "error:occurred":
+    case "message:assistant":
       return "activity";
     case "agent:notification":
     case "agent:event":

@@ -2,7 +2,9 @@
 //! or the read model (for queries), and render; they never touch storage. Errors map to
 //! status codes in `error`, bodies are read and classified in `body`.
 
+pub mod access;
 pub mod body;
+mod conversation;
 pub mod error;
 mod events;
 mod files;
@@ -10,6 +12,7 @@ mod health;
 pub mod openapi;
 mod push;
 mod sessions;
+pub mod socket;
 mod steering;
 
 use actix_web::{HttpResponse, web};
@@ -45,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/sessions/{id}/events",
                 web::get().to(events::session_events),
             )
+            .route("/search", web::get().to(conversation::search))
+            .route("/sessions/{id}/export", web::get().to(conversation::export))
             .route("/events", web::post().to(events::ingest))
             .route("/events", web::get().to(events::all_events))
             .route(

@@ -7,7 +7,7 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, files, health, push, sessions, steering};
+use super::{conversation, events, files, health, push, sessions, steering};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -42,6 +42,8 @@ use super::{events, files, health, push, sessions, steering};
         push::unsubscribe,
         push::settings,
         push::set_settings,
+        conversation::search,
+        conversation::export,
     ),
     components(schemas(
         chainwatch_shared::WorkspaceEvent,

@@ -45,6 +45,8 @@ pub struct CommitConfig {
     pub queue: usize,
     /// Most operations folded into one transaction.
     pub max_batch: usize,
+    /// Prices that cost the model requests agents report (`message:assistant`).
+    pub prices: Arc<super::pricing::PriceTable>,
 }
 
 impl Default for CommitConfig {
@@ -52,6 +54,7 @@ impl Default for CommitConfig {
         Self {
             queue: 16_384,
             max_batch: 1024,
+            prices: Arc::default(),
         }
     }
 }
@@ -142,6 +145,7 @@ impl Core {
                     read: thread_read,
                     publisher,
                     max_batch: config.max_batch.max(1),
+                    prices: config.prices,
                 };
                 committer.run(rx);
             })
@@ -216,6 +220,7 @@ struct Committer<'w> {
     read: Arc<ReadModel>,
     publisher: Arc<dyn Publisher>,
     max_batch: usize,
+    prices: Arc<super::pricing::PriceTable>,
 }
 
 impl Committer<'_> {
@@ -265,6 +270,7 @@ impl Committer<'_> {
                 staged_ids: &mut staged_ids,
                 writer: &mut *self.writer,
                 now,
+                prices: &self.prices,
             };
             if let Some(settle) = operation(&mut stager) {
                 answered.push(settle);

@@ -208,6 +208,24 @@ pub fn event_fields(kind: &EventKind) -> Result<(), CoreError> {
             optional_text("message", Some(message), MAX_TEXT_LEN)
         }
         EventKind::AgentEvent { name, .. } => text("name", name, MAX_NAME_LEN),
+        EventKind::MessageAssistant {
+            text: said,
+            model,
+            cost_usd,
+            message_id,
+            step_id,
+            ..
+        } => {
+            optional_text("text", Some(said), MAX_TEXT_LEN)?;
+            optional_text("model", model.as_deref(), MAX_NAME_LEN)?;
+            optional_text("messageId", message_id.as_deref(), MAX_NAME_LEN)?;
+            if cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                return Err(CoreError::Invalid(
+                    "costUsd must be a finite number, not negative".into(),
+                ));
+            }
+            step(step_id)
+        }
         EventKind::SessionUpdated { .. }
         | EventKind::SessionPruned {}
         | EventKind::SessionEnded { .. }

@@ -60,6 +60,7 @@ fn detail(status: SessionStatus) -> SessionDetail {
                 reason: None,
             },
             counts: SessionCounts::default(),
+            usage: Default::default(),
             awaiting_input: None,
             pending_permissions: Vec::new(),
             pending_commands: Vec::new(),
