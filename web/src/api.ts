@@ -15,7 +15,10 @@ import type {
   Health,
   InputAnswer,
   IssueCommand,
+  NotifySettings,
   PermissionRequest,
+  PushKey,
+  PushSubscription,
   Session,
   SessionDetail,
   SessionId,
@@ -188,6 +191,13 @@ export function createApi(options: ApiOptions = {}) {
     listFiles: (id: SessionId) => request<FileTree>("GET", `${session(id)}/files`),
     readFile: (id: SessionId, path: string) =>
       request<FileContent>("GET", `${session(id)}/files/content`, undefined, { path }),
+
+    /** The server's VAPID key, and how many browsers of this token get pushes. */
+    pushKey: () => request<PushKey>("GET", "/api/push/key"),
+    subscribePush: (body: PushSubscription) => request<PushKey>("POST", "/api/push/subscriptions", body),
+    unsubscribePush: (endpoint: string) => request<undefined>("DELETE", "/api/push/subscriptions", { endpoint }),
+    notifySettings: () => request<NotifySettings>("GET", "/api/notify/settings"),
+    setNotifySettings: (body: NotifySettings) => request<NotifySettings>("PUT", "/api/notify/settings", body),
   };
 }
 

@@ -2,6 +2,8 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { WorkspaceProvider } from "./state/useWorkspace";
+import { authStore } from "./auth";
+import { registerWorker, shareToken } from "./lib/push";
 import "./styles.css";
 import "./readable.css";
 
@@ -15,3 +17,7 @@ createRoot(root).render(
     </WorkspaceProvider>
   </StrictMode>,
 );
+
+// The installable app's service worker: push notifications, Allow/Deny from them.
+void registerWorker().catch(() => undefined);
+authStore.subscribe(() => void shareToken().catch(() => undefined));

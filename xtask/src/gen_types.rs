@@ -51,6 +51,11 @@ fn export_into(dir: &Path) -> Result<(), String> {
         wire::FileContent,
         wire::Health,
         wire::ErrorBody,
+        wire::Notice,
+        wire::PushSubscription,
+        wire::PushUnsubscribe,
+        wire::PushKey,
+        wire::NotifySettings,
         wire::SearchResults,
     );
     write_index(dir)

@@ -67,6 +67,9 @@ pub enum StartupError {
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
+    /// The notifier's keys cannot be read or made in the data dir.
+    #[error("cannot set up notifications: {0}")]
+    Notify(std::io::Error),
 }
 
 /// The start-up snapshot's file in the data dir (`core::snapshot`).
@@ -129,10 +132,14 @@ impl Application {
             home.as_deref(),
         );
         tracing::info!(roots = ?files_roots.roots(), "files are served and watched only inside these roots");
-        // Committed events go to the sockets, the search index and the file watcher.
+        // Committed events go to the sockets, the search index, the notifier (which never
+        // blocks the commit: a bounded queue) and the file watcher.
+        let (notify_publisher, notify_inbox) =
+            crate::notify::NotifyPublisher::channel(config.notify.queue);
         let (watch_publisher, watch_inbox) =
             crate::watch::channel_pair(&config.data_dir, files_roots.clone());
-        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
+        let mut publishers: Vec<Arc<dyn Publisher>> =
+            vec![hub.clone(), search_feed, notify_publisher];
         let mut commit = config.commit.clone();
         if config.watch.enabled {
             // A session's watch state is decided at its start, in its session:started.
@@ -174,6 +181,10 @@ impl Application {
             )?,
         };
         hub.attach(core.read().clone());
+        let push = Arc::new(crate::notify::push_service(&config).map_err(StartupError::Notify)?);
+        let notifier = crate::notify::notifier(&config, core.read().clone(), vec![push.clone()])
+            .map_err(StartupError::Notify)?;
+        tokio::spawn(notifier.run(notify_inbox));
         let watcher = if config.watch.enabled {
             Some(
                 WatchService::start(
@@ -213,6 +224,7 @@ impl Application {
             hub,
             shutdown,
             security,
+            push,
             files_roots,
             search,
             watch_ready,

@@ -259,6 +259,46 @@ pub struct ServeArgs {
     /// How long a write waits for JetStream's acknowledgement before answering 503, in ms.
     #[arg(long, env = "CHAINWATCH_NATS_ACK_TIMEOUT_MS", default_value_t = 5000)]
     pub nats_ack_timeout_ms: u64,
+    /// Post a signed JSON notice here when something starts or stops waiting on a
+    /// person (repeatable; prefix `ntfy:` or `slack:` for those shapes; docs/NOTIFY.md).
+    #[arg(
+        long = "notify-webhook",
+        env = "CHAINWATCH_NOTIFY_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub notify_webhooks: Vec<crate::notify::WebhookTarget>,
+    /// The HMAC-SHA256 key of the webhook signature [default: generated once and kept
+    /// in the data dir as notify-secret].
+    #[arg(long, env = "CHAINWATCH_NOTIFY_SECRET", hide_env_values = true)]
+    pub notify_secret: Option<String>,
+    /// Seconds something must wait before anyone is notified (answered sooner: no noise).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_QUIET_SECS", default_value_t = 5)]
+    pub notify_quiet_secs: u64,
+    /// Attempts per webhook or push delivery (retries back off from 1 s, doubling).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_ATTEMPTS", default_value_t = 6)]
+    pub notify_attempts: u32,
+    /// Milliseconds before the first retry of a failed delivery (doubling, up to 60 s).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_BACKOFF_MS", default_value_t = 1000)]
+    pub notify_backoff_ms: u64,
+    /// Milliseconds one webhook or push attempt may take.
+    #[arg(long, env = "CHAINWATCH_NOTIFY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub notify_timeout_ms: u64,
+    /// Committed events buffered for the notifier (past it: dropped, counted, logged).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_QUEUE", default_value_t = 4096)]
+    pub notify_queue: usize,
+    /// Accept http:// push endpoints (a local push service; browsers' are all https).
+    #[arg(long, env = "CHAINWATCH_PUSH_ALLOW_HTTP")]
+    pub push_allow_http: bool,
+    /// The address people open, for links in notifications [default: http://BIND].
+    #[arg(long, env = "CHAINWATCH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How a push service can reach the operator (VAPID `sub`: mailto: or https:).
+    #[arg(
+        long,
+        env = "CHAINWATCH_VAPID_CONTACT",
+        default_value = "mailto:chainwatch@localhost"
+    )]
+    pub vapid_contact: String,
     /// A directory whose files may be served and watched (repeatable; in the env,
     /// `:`-separated). Default: $HOME for a loopback server without tokens, none (no
     /// files served) with tokens.
@@ -315,6 +355,16 @@ impl ServeArgs {
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
         config.store = store;
+        config.notify.webhooks = self.notify_webhooks;
+        config.notify.secret = self.notify_secret;
+        config.notify.quiet = Duration::from_secs(self.notify_quiet_secs);
+        config.notify.attempts = self.notify_attempts.max(1);
+        config.notify.public_url = self.public_url;
+        config.notify.backoff = Duration::from_millis(self.notify_backoff_ms.max(1));
+        config.notify.timeout = Duration::from_millis(self.notify_timeout_ms.max(1));
+        config.notify.queue = self.notify_queue.max(1);
+        config.notify.push_allow_http = self.push_allow_http;
+        config.notify.vapid_contact = self.vapid_contact;
         config.files.roots = self.files_roots;
         config.prices_file = self.prices;
         config.search.max_results = self.search_max_results.max(1);

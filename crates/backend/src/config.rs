@@ -171,6 +171,8 @@ pub struct Config {
     pub files: FilesConfig,
     /// Which event log: the embedded SQLite file (default) or NATS JetStream.
     pub store: crate::store::StoreConfig,
+    /// Webhooks and Web Push (`notify/`).
+    pub notify: crate::notify::NotifyConfig,
     /// A price file merged over the built-in price table (`--prices`).
     pub prices_file: Option<PathBuf>,
     /// Search.
@@ -199,6 +201,7 @@ impl Config {
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
             store: crate::store::StoreConfig::default(),
+            notify: crate::notify::NotifyConfig::default(),
             prices_file: None,
             search: SearchConfig::default(),
         }
@@ -209,6 +212,14 @@ impl Config {
         crate::api::body::BodyLimits {
             bytes: self.max_body_bytes,
             depth: self.max_json_depth,
+        }
+    }
+
+    /// The base of links back to the page in notifications.
+    pub fn public_url(&self) -> String {
+        match &self.notify.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
         }
     }
 

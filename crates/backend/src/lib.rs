@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod export;
 pub mod hook;
+pub mod notify;
 pub mod search;
 pub mod shutdown;
 pub mod state;

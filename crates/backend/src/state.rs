@@ -25,6 +25,8 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Tokens, origins, hosts and the rate limiter.
     pub security: Security,
+    /// Web Push: subscriptions, settings, the VAPID key.
+    pub push: Arc<crate::notify::push::PushService>,
     /// Where files may be served from (resolved from `config.files.roots`).
     pub files_roots: FilesRoots,
     /// The full-text index of every session's events.

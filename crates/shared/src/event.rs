@@ -262,6 +262,11 @@ pub enum EventKind {
         request_id: RequestId,
         /// The answer.
         text: String,
+        /// Who answered: the name of the token that made the request (`local` on a
+        /// tokenless loopback server). Set by the server, never taken from a body.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        answered_by: Option<String>,
     },
     /// A tool call waits for a person to allow or deny it.
     #[serde(rename = "permission:requested", rename_all = "camelCase")]
@@ -288,6 +293,11 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         message: Option<String>,
+        /// Who decided: the token's name (`local` on a tokenless loopback server).
+        /// Set by the server, never taken from a body.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        decided_by: Option<String>,
     },
     /// A person issued a steering command.
     #[serde(rename = "command:issued", rename_all = "camelCase")]
@@ -304,6 +314,11 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         reason: Option<String>,
+        /// Who issued it: the token's name (`local` on a tokenless loopback server).
+        /// Set by the server, never taken from a body.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        issued_by: Option<String>,
     },
     /// The agent acted on a command.
     #[serde(rename = "command:acknowledged", rename_all = "camelCase")]

@@ -7,10 +7,12 @@ pub mod api;
 pub mod event;
 pub mod ids;
 pub mod model;
+pub mod notify;
 pub mod socket;
 
 pub use api::*;
 pub use event::*;
 pub use ids::*;
 pub use model::*;
+pub use notify::*;
 pub use socket::*;

@@ -175,6 +175,10 @@ pub struct InputAnswer {
     /// The seq of the `interaction:input-received` event.
     #[ts(type = "number")]
     pub seq: u64,
+    /// Who answered (the token's name, `local` without tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub answered_by: Option<String>,
 }
 
 /// Allow or deny, for a tool permission request.
@@ -199,6 +203,10 @@ pub struct PermissionDecision {
     pub message: Option<String>,
     /// When it was decided.
     pub decided_at: DateTime<Utc>,
+    /// Who decided (the token's name, `local` without tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub decided_by: Option<String>,
 }
 
 /// A tool call that waits for a person to allow or deny it.
@@ -286,6 +294,10 @@ pub struct Command {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub note: Option<String>,
+    /// Who issued it (the token's name, `local` without tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub issued_by: Option<String>,
 }
 
 /// The life of a chain.

@@ -4,6 +4,7 @@ import { routeHref } from "../lib/route";
 import type { ConnectionState } from "../socket/client";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { DesktopAlertsToggle } from "./DesktopAlertsToggle";
+import { PushPanel } from "./notify/PushPanel";
 
 function NavLink(props: { route: Route; current: Route; children: ReactNode; attention?: boolean }) {
   const active =
@@ -44,6 +45,7 @@ export function Header(props: {
       </nav>
       <div className="app-header__tools">
         <DesktopAlertsToggle />
+        <PushPanel />
         {props.signedIn ? (
           <button type="button" className="btn btn--ghost" onClick={props.onSignOut}>
             Sign out

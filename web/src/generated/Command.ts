@@ -44,4 +44,8 @@ acknowledgedAt?: string,
 /**
  * What the agent said when acknowledging.
  */
-note?: string, };
+note?: string, 
+/**
+ * Who issued it (the token's name, `local` without tokens).
+ */
+issuedBy?: string, };

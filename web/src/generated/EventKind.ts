@@ -194,7 +194,12 @@ requestId: RequestId,
 /**
  * The answer.
  */
-text: string, } | { "type": "permission:requested", 
+text: string, 
+/**
+ * Who answered: the name of the token that made the request (`local` on a
+ * tokenless loopback server). Set by the server, never taken from a body.
+ */
+answeredBy?: string, } | { "type": "permission:requested", 
 /**
  * Identifies the request.
  */
@@ -222,7 +227,12 @@ behavior: PermissionBehavior,
 /**
  * Shown to the agent.
  */
-message?: string, } | { "type": "command:issued", 
+message?: string, 
+/**
+ * Who decided: the token's name (`local` on a tokenless loopback server).
+ * Set by the server, never taken from a body.
+ */
+decidedBy?: string, } | { "type": "command:issued", 
 /**
  * The command.
  */
@@ -238,7 +248,12 @@ stepId?: StepId,
 /**
  * Why.
  */
-reason?: string, } | { "type": "command:acknowledged", 
+reason?: string, 
+/**
+ * Who issued it: the token's name (`local` on a tokenless loopback server).
+ * Set by the server, never taken from a body.
+ */
+issuedBy?: string, } | { "type": "command:acknowledged", 
 /**
  * The command.
  */

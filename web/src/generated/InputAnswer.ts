@@ -20,4 +20,8 @@ answeredAt: string,
 /**
  * The seq of the `interaction:input-received` event.
  */
-seq: number, };
+seq: number, 
+/**
+ * Who answered (the token's name, `local` without tokens).
+ */
+answeredBy?: string, };

@@ -16,4 +16,8 @@ message?: string,
 /**
  * When it was decided.
  */
-decidedAt: string, };
+decidedAt: string, 
+/**
+ * Who decided (the token's name, `local` without tokens).
+ */
+decidedBy?: string, };

@@ -84,6 +84,8 @@ export type Resolution =
       /** The question, when the app knew it. */
       readonly prompt?: string;
       readonly text: string;
+      /** Who answered (the token's name), when the server recorded it. */
+      readonly by?: string;
       readonly at: string;
       readonly seq: number;
     }
@@ -95,6 +97,8 @@ export type Resolution =
       readonly toolName?: string;
       readonly behavior: PermissionBehavior;
       readonly message?: string;
+      /** Who decided (the token's name), when the server recorded it. */
+      readonly by?: string;
       readonly at: string;
       readonly seq: number;
     };
@@ -622,6 +626,7 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
         requestId: event.requestId,
         ...(question !== undefined ? { prompt: question.prompt } : {}),
         text: event.text,
+        ...(event.answeredBy !== undefined ? { by: event.answeredBy } : {}),
         at: event.timestamp,
         seq: event.seq,
       });
@@ -629,7 +634,13 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
       if (answers !== undefined) {
         answers = bounded(
           answers,
-          { requestId: event.requestId, text: event.text, answeredAt: event.timestamp, seq: event.seq },
+          {
+            requestId: event.requestId,
+            text: event.text,
+            answeredAt: event.timestamp,
+            seq: event.seq,
+            ...(event.answeredBy !== undefined ? { answeredBy: event.answeredBy } : {}),
+          },
           ANSWERS_KEPT,
         );
       }
@@ -660,6 +671,7 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
         ...(request !== undefined ? { toolName: request.toolName } : {}),
         behavior: event.behavior,
         ...(event.message !== undefined ? { message: event.message } : {}),
+        ...(event.decidedBy !== undefined ? { by: event.decidedBy } : {}),
         at: event.timestamp,
         seq: event.seq,
       });
@@ -678,6 +690,7 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
       };
       if (event.stepId !== undefined) command.stepId = event.stepId;
       if (event.reason !== undefined) command.reason = event.reason;
+      if (event.issuedBy !== undefined) command.issuedBy = event.issuedBy;
       s.pendingCommands = [...s.pendingCommands, command];
       st.commands.set(id, mergeCommands(st.commands.get(id), [command]));
       if (event.command === "pause") {

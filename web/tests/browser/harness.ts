@@ -69,6 +69,8 @@ export function tempDir(prefix: string): string {
 export interface ServerOptions {
   /** Watch session cwds for file changes (default true); false passes `--no-watch`. */
   watch?: boolean;
+  /** More `chainwatch serve` arguments (tokens, notification flags, …). */
+  args?: readonly string[];
 }
 
 export class ChainwatchServer {
@@ -79,10 +81,16 @@ export class ChainwatchServer {
     readonly port: number,
     readonly dataDir: string,
     readonly watch: boolean,
+    readonly extraArgs: readonly string[] = [],
   ) {}
 
   static async start(options: ServerOptions = {}): Promise<ChainwatchServer> {
-    const server = new ChainwatchServer(await freePort(), tempDir("chainwatch-browser-data-"), options.watch ?? true);
+    const server = new ChainwatchServer(
+      await freePort(),
+      tempDir("chainwatch-browser-data-"),
+      options.watch ?? true,
+      options.args ?? [],
+    );
     await server.start();
     await server.#checkServesApp();
     return server;
@@ -114,6 +122,7 @@ export class ChainwatchServer {
     // Session cwds in these tests are temporary directories: allow them to be served.
     const args = ["serve", "--bind", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--files-root", tmpdir()];
     if (!this.watch) args.push("--no-watch");
+    args.push(...this.extraArgs);
     const child = spawn(serverBinary(), args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1" },

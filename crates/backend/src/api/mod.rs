@@ -10,6 +10,7 @@ mod events;
 mod files;
 mod health;
 pub mod openapi;
+mod push;
 mod sessions;
 pub mod socket;
 mod steering;
@@ -84,6 +85,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/sessions/{id}/permissions/{request_id}",
                 web::get().to(steering::wait_permission),
             )
+            .route("/push/key", web::get().to(push::key))
+            .route("/push/subscriptions", web::post().to(push::subscribe))
+            .route("/push/subscriptions", web::delete().to(push::unsubscribe))
+            .route("/notify/settings", web::get().to(push::settings))
+            .route("/notify/settings", web::put().to(push::set_settings))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::NotFound(
                     "no such API route; see GET /api/openapi.json".into(),

@@ -7,7 +7,7 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{conversation, events, files, health, sessions, steering};
+use super::{conversation, events, files, health, push, sessions, steering};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -37,6 +37,11 @@ use super::{conversation, events, files, health, sessions, steering};
         steering::wait_permission,
         files::tree,
         files::content,
+        push::key,
+        push::subscribe,
+        push::unsubscribe,
+        push::settings,
+        push::set_settings,
         conversation::search,
         conversation::export,
     ),

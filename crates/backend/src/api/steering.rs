@@ -84,7 +84,10 @@ pub async fn issue_command(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let request: IssueCommand = body::json(payload, state.config.body_limits()).await?;
-    let issued = state.core.issue_command(access.session, request).await?;
+    let issued = state
+        .core
+        .issue_command(access.session, request, access.caller.by())
+        .await?;
     Ok(HttpResponse::Created().json(issued))
 }
 
@@ -148,7 +151,10 @@ pub async fn submit_input(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let request: SubmitInput = body::json(payload, state.config.body_limits()).await?;
-    let answer = state.core.submit_input(access.session, request).await?;
+    let answer = state
+        .core
+        .submit_input(access.session, request, access.caller.by())
+        .await?;
     Ok(HttpResponse::Created().json(answer))
 }
 
@@ -217,7 +223,7 @@ pub async fn decide_permission(
     let request_id = path.into_inner().request_id;
     let decided = state
         .core
-        .decide_permission(access.session, request_id, request)
+        .decide_permission(access.session, request_id, request, access.caller.by())
         .await?;
     Ok(HttpResponse::Ok().json(decided))
 }

@@ -53,6 +53,11 @@ impl Principal {
         }
     }
 
+    /// The name recorded on the decisions, answers and commands this caller makes.
+    pub fn by(&self) -> crate::core::By {
+        crate::core::By(self.name.clone())
+    }
+
     /// Whose sessions this caller may see and write (the rule is [`Reach`]'s).
     pub fn reach(&self) -> Reach {
         Reach::of_user(self.user.as_deref())
@@ -262,6 +267,10 @@ pub fn access(method: &Method, pattern: Option<&str>) -> Access {
             | "/api/sessions/{id}/input"
             | "/api/sessions/{id}/permissions/{request_id}",
         ) => Access::Roles(READ_OR_AGENT),
+        // Notifications are a person's own: viewers may opt in and choose moments too.
+        (_, "/api/push/key" | "/api/push/subscriptions" | "/api/notify/settings") => {
+            Access::Roles(READ)
+        }
         // Only agents start sessions: a session's cwd decides which files its page may
         // read, so people steering sessions do not get to name one.
         (false, "/api/sessions/{id}" | "/api/sessions/{id}/end") => {

@@ -18,7 +18,7 @@ pub mod start_watch;
 pub use access::{Reach, Visible};
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
-pub use ops::{Mutation, Outcome, Pruned};
+pub use ops::{By, Mutation, Outcome, Pruned};
 pub use read_model::{ReadModel, SessionFilter};
 pub use start_watch::StartWatch;
 

@@ -437,7 +437,11 @@ impl SessionRecord {
                     s.status = SessionStatus::Waiting;
                 }
             }
-            EventKind::InteractionInputReceived { request_id, text } => {
+            EventKind::InteractionInputReceived {
+                request_id,
+                text,
+                answered_by,
+            } => {
                 if s.awaiting_input
                     .as_ref()
                     .is_some_and(|a| &a.request_id == request_id)
@@ -452,6 +456,7 @@ impl SessionRecord {
                     text: text.clone(),
                     answered_at: event.timestamp,
                     seq: event.seq,
+                    answered_by: answered_by.clone(),
                 });
                 self.settle_waiting();
             }
@@ -480,6 +485,7 @@ impl SessionRecord {
                 request_id,
                 behavior,
                 message,
+                decided_by,
             } => {
                 if let Some(i) = s
                     .pending_permissions
@@ -491,6 +497,7 @@ impl SessionRecord {
                         behavior: *behavior,
                         message: message.clone(),
                         decided_at: event.timestamp,
+                        decided_by: decided_by.clone(),
                     });
                     if self.decided_permissions.len() == DECIDED_PERMISSIONS_KEPT {
                         self.decided_permissions.pop_front();
@@ -504,6 +511,7 @@ impl SessionRecord {
                 command,
                 step_id,
                 reason,
+                issued_by,
             } => {
                 let issued = Command {
                     id: command_id.clone(),
@@ -515,6 +523,7 @@ impl SessionRecord {
                     issued_at: event.timestamp,
                     acknowledged_at: None,
                     note: None,
+                    issued_by: issued_by.clone(),
                 };
                 s.pending_commands.push(issued.clone());
                 self.commands.push(issued);

@@ -7,6 +7,10 @@ use chainwatch_shared::*;
 use serde_json::json;
 
 use super::*;
+
+fn by() -> By {
+    By("tester".into())
+}
 use crate::store::{LogReader, LoggedEvent, SqliteReader, open_sqlite};
 
 #[derive(Default)]
@@ -381,6 +385,7 @@ async fn ingest_batches_are_all_or_nothing() {
         request_id: "p".into(),
         behavior: PermissionBehavior::Allow,
         message: None,
+        decided_by: Some("mallory".into()),
     };
     assert!(matches!(
         h.core
@@ -399,7 +404,7 @@ async fn commands_are_issued_and_acknowledged_once() {
         step_id: None,
         reason: Some("wait".into()),
     };
-    let Outcome::Command(cmd) = ok(&h.core, Mutation::IssueCommand("s1".into(), pause)).await
+    let Outcome::Command(cmd) = ok(&h.core, Mutation::IssueCommand("s1".into(), pause, by())).await
     else {
         panic!()
     };
@@ -436,7 +441,7 @@ async fn commands_are_issued_and_acknowledged_once() {
     };
     assert!(matches!(
         h.core
-            .execute(Mutation::IssueCommand("s1".into(), bad_step))
+            .execute(Mutation::IssueCommand("s1".into(), bad_step, by()))
             .await,
         Err(CoreError::NotFound { .. })
     ));
@@ -446,7 +451,7 @@ async fn commands_are_issued_and_acknowledged_once() {
         step_id: None,
         reason: None,
     };
-    ok(&h.core, Mutation::IssueCommand("s1".into(), resume)).await;
+    ok(&h.core, Mutation::IssueCommand("s1".into(), resume, by())).await;
     assert_eq!(
         h.core.read().session(&"s1".into()).expect("s").status,
         SessionStatus::Active
@@ -464,7 +469,7 @@ async fn commands_are_issued_and_acknowledged_once() {
     };
     assert!(matches!(
         h.core
-            .execute(Mutation::IssueCommand("s1".into(), late))
+            .execute(Mutation::IssueCommand("s1".into(), late, by()))
             .await,
         Err(CoreError::Conflict(_))
     ));
@@ -480,7 +485,7 @@ async fn input_answers_the_open_question_once() {
     };
     assert!(matches!(
         h.core
-            .execute(Mutation::SubmitInput("s1".into(), nothing.clone()))
+            .execute(Mutation::SubmitInput("s1".into(), nothing.clone(), by()))
             .await,
         Err(CoreError::Conflict(_))
     ));
@@ -501,8 +506,11 @@ async fn input_answers_the_open_question_once() {
         SessionStatus::Waiting
     );
 
-    let Outcome::Answer(answer) =
-        ok(&h.core, Mutation::SubmitInput("s1".into(), nothing.clone())).await
+    let Outcome::Answer(answer) = ok(
+        &h.core,
+        Mutation::SubmitInput("s1".into(), nothing.clone(), by()),
+    )
+    .await
     else {
         panic!()
     };
@@ -519,7 +527,7 @@ async fn input_answers_the_open_question_once() {
     };
     let err = h
         .core
-        .execute(Mutation::SubmitInput("s1".into(), again))
+        .execute(Mutation::SubmitInput("s1".into(), again, by()))
         .await
         .expect_err("answered");
     assert!(err.to_string().contains("already answered"), "{err}");
@@ -563,7 +571,7 @@ async fn the_first_permission_decision_wins() {
     };
     let Outcome::Permission(p) = ok(
         &h.core,
-        Mutation::DecidePermission("s1".into(), "p1".into(), deny),
+        Mutation::DecidePermission("s1".into(), "p1".into(), deny, by()),
     )
     .await
     else {
@@ -583,6 +591,7 @@ async fn the_first_permission_decision_wins() {
             "s1".into(),
             "p1".into(),
             allow.clone(),
+            by(),
         ))
         .await
         .expect_err("second");
@@ -592,7 +601,12 @@ async fn the_first_permission_decision_wins() {
     );
     assert!(matches!(
         h.core
-            .execute(Mutation::DecidePermission("s1".into(), "p9".into(), allow))
+            .execute(Mutation::DecidePermission(
+                "s1".into(),
+                "p9".into(),
+                allow,
+                by()
+            ))
             .await,
         Err(CoreError::NotFound { .. })
     ));
@@ -679,7 +693,7 @@ async fn folding_the_stored_history_gives_the_live_state() {
         step_id: None,
         reason: None,
     };
-    ok(&h.core, Mutation::IssueCommand("s1".into(), pause)).await;
+    ok(&h.core, Mutation::IssueCommand("s1".into(), pause, by())).await;
     let ask = AwaitInput {
         request_id: None,
         prompt: "?".into(),
@@ -912,7 +926,12 @@ async fn a_permission_answered_in_the_terminal_is_settled_by_the_next_event_of_t
     };
     let err = h
         .core
-        .execute(Mutation::DecidePermission("s1".into(), "p1".into(), late))
+        .execute(Mutation::DecidePermission(
+            "s1".into(),
+            "p1".into(),
+            late,
+            by(),
+        ))
         .await
         .expect_err("settled");
     assert!(

@@ -90,6 +90,7 @@ pub(crate) fn samples() -> Vec<EventKind> {
         EventKind::InteractionInputReceived {
             request_id: RequestId::from("q1"),
             text: "yes".into(),
+            answered_by: Some("alice".into()),
         },
         EventKind::PermissionRequested {
             request_id: RequestId::from("p1"),
@@ -101,12 +102,14 @@ pub(crate) fn samples() -> Vec<EventKind> {
             request_id: RequestId::from("p1"),
             behavior: PermissionBehavior::Deny,
             message: Some("not now".into()),
+            decided_by: Some("local".into()),
         },
         EventKind::CommandIssued {
             command_id: CommandId::from("k1"),
             command: CommandType::Pause,
             step_id: None,
             reason: Some("lunch".into()),
+            issued_by: None,
         },
         EventKind::CommandAcknowledged {
             command_id: CommandId::from("k1"),

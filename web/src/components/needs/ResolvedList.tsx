@@ -32,6 +32,7 @@ export function ResolvedList(props: { resolved: readonly Resolution[]; sessions:
             data-outcome={o.key}
           >
             <span className={`outcome outcome--${o.tone}`}>{o.text}</span>
+            {r.by !== undefined ? <span className="resolved__by" data-by={r.by}>by {r.by}</span> : null}
             {r.kind === "question" && r.prompt !== undefined ? <span className="resolved__prompt">{r.prompt}</span> : null}
             <a className="resolved__session" href={sessionHref(r.sessionId)}>
               {sessionLabel(props.sessions.get(r.sessionId), r.sessionId)}

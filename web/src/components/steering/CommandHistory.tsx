@@ -15,6 +15,7 @@ export function CommandHistory(props: { commands: readonly Command[] | undefined
           <span className={`command-status command-status--${c.status}`}>{c.status}</span>
           <span className="commands__when">
             issued {formatDuration(since(c.issuedAt, now))} ago
+            {c.issuedBy !== undefined ? ` by ${c.issuedBy}` : null}
             {c.acknowledgedAt !== undefined ? ` · acknowledged ${formatDuration(since(c.acknowledgedAt, now))} ago` : null}
           </span>
           {c.note !== undefined ? <span className="commands__note">“{c.note}”</span> : null}

@@ -9,7 +9,7 @@ use chainwatch_shared::{
 use super::super::access::Visible;
 use super::super::rules::{self, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
-use super::{Stager, new_id};
+use super::{By, Stager, new_id};
 
 impl Core {
     /// Issues pause, resume, cancel, retry or skip; emits `command:issued`.
@@ -17,10 +17,11 @@ impl Core {
         &self,
         session: Visible,
         request: IssueCommand,
+        by: By,
     ) -> Result<Command, CoreError> {
         self.run(move |s| {
             s.within_reach(&session)?;
-            s.issue_command(session.id(), request)
+            s.issue_command(session.id(), request, by)
         })
         .await
     }
@@ -68,6 +69,7 @@ impl Stager<'_> {
         &mut self,
         id: &SessionId,
         request: IssueCommand,
+        by: By,
     ) -> Result<Command, CoreError> {
         let record = self.live_record(id)?;
         if let Some(step_id) = &request.step_id {
@@ -86,6 +88,7 @@ impl Stager<'_> {
             command: request.command,
             step_id: request.step_id,
             reason: request.reason,
+            issued_by: Some(by.0),
         };
         self.emit(id, kind, None, None)?;
         self.command(id, &command_id)

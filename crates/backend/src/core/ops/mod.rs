@@ -35,6 +35,12 @@ use super::access::Visible;
 use super::projection::{Projection, SessionRecord};
 use crate::store::{LogWriter, LoggedEvent};
 
+/// Who made a decision, answer or command: the authenticated principal's name (the
+/// token's name, `local` on a tokenless loopback server). Routes take it from the
+/// request's principal, never from its body; the core records it on the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct By(pub String);
+
 /// A request to change state, in untyped form, acting with the server's own reach
 /// (every session). Routes call the typed methods of [`Core`](super::Core), which take
 /// the caller's [`Reach`](super::Reach) or a [`Visible`] session; this enum serves tests.
@@ -48,18 +54,18 @@ pub enum Mutation {
     EndSession(SessionId, EndSession),
     /// `POST /api/events`: events as agents report them; all or none are stored.
     Ingest(Vec<NewEvent>),
-    /// `POST /api/sessions/{id}/commands`.
-    IssueCommand(SessionId, IssueCommand),
+    /// `POST /api/sessions/{id}/commands`, by the named principal.
+    IssueCommand(SessionId, IssueCommand, By),
     /// `POST /api/sessions/{id}/commands/{commandId}/ack`.
     AcknowledgeCommand(SessionId, CommandId, AcknowledgeCommand),
     /// `POST /api/sessions/{id}/awaiting-input`.
     AwaitInput(SessionId, AwaitInput),
-    /// `POST /api/sessions/{id}/input`.
-    SubmitInput(SessionId, SubmitInput),
+    /// `POST /api/sessions/{id}/input`, by the named principal.
+    SubmitInput(SessionId, SubmitInput, By),
     /// `POST /api/sessions/{id}/permissions`.
     RequestPermission(SessionId, RequestPermission),
-    /// `POST /api/sessions/{id}/permissions/{requestId}`.
-    DecidePermission(SessionId, RequestId, DecidePermission),
+    /// `POST /api/sessions/{id}/permissions/{requestId}`, by the named principal.
+    DecidePermission(SessionId, RequestId, DecidePermission, By),
     /// Retention: remove sessions that ended before the cutoff, with their events.
     Prune {
         /// Sessions ended before this go.
@@ -206,19 +212,21 @@ impl Stager<'_> {
             Mutation::Ingest(events) => {
                 Outcome::Ingested(self.ingest(&super::access::Reach::All, events)?)
             }
-            Mutation::IssueCommand(id, request) => {
-                Outcome::Command(self.issue_command(&id, request)?)
+            Mutation::IssueCommand(id, request, by) => {
+                Outcome::Command(self.issue_command(&id, request, by)?)
             }
             Mutation::AcknowledgeCommand(id, command_id, request) => {
                 Outcome::Command(self.acknowledge(&id, &command_id, request)?)
             }
             Mutation::AwaitInput(id, request) => Outcome::Awaiting(self.await_input(&id, request)?),
-            Mutation::SubmitInput(id, request) => Outcome::Answer(self.submit_input(&id, request)?),
+            Mutation::SubmitInput(id, request, by) => {
+                Outcome::Answer(self.submit_input(&id, request, by)?)
+            }
             Mutation::RequestPermission(id, request) => {
                 Outcome::Permission(self.request_permission(&id, request)?)
             }
-            Mutation::DecidePermission(id, request_id, request) => {
-                Outcome::Permission(self.decide_permission(&id, &request_id, request)?)
+            Mutation::DecidePermission(id, request_id, request, by) => {
+                Outcome::Permission(self.decide_permission(&id, &request_id, request, by)?)
             }
             Mutation::Prune { ended_before } => {
                 let Pruned { sessions, events } = self.prune(ended_before)?;

@@ -8,7 +8,7 @@ use chainwatch_shared::{
 use super::super::access::Visible;
 use super::super::rules::{self, MAX_NAME_LEN, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
-use super::{Stager, new_id};
+use super::{By, Stager, new_id};
 
 impl Core {
     /// A tool call waits for a decision; emits `permission:requested`. Idempotent by
@@ -31,10 +31,11 @@ impl Core {
         session: Visible,
         request_id: RequestId,
         request: DecidePermission,
+        by: By,
     ) -> Result<PermissionRequest, CoreError> {
         self.run(move |s| {
             s.within_reach(&session)?;
-            s.decide_permission(session.id(), &request_id, request)
+            s.decide_permission(session.id(), &request_id, request, by)
         })
         .await
     }
@@ -88,6 +89,7 @@ impl Stager<'_> {
         id: &SessionId,
         request_id: &RequestId,
         request: DecidePermission,
+        by: By,
     ) -> Result<PermissionRequest, CoreError> {
         let record = self.record(id)?;
         let pending = record
@@ -113,6 +115,7 @@ impl Stager<'_> {
             request_id: request_id.clone(),
             behavior: request.behavior,
             message: request.message,
+            decided_by: Some(by.0),
         };
         self.emit(id, kind, None, None)?;
         self.permission(id, request_id)

@@ -8,7 +8,7 @@ use chainwatch_shared::{
 use super::super::access::Visible;
 use super::super::rules::{self, MAX_NAME_LEN, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
-use super::{Stager, new_id};
+use super::{By, Stager, new_id};
 
 impl Core {
     /// The agent waits for a person's answer; emits `interaction:awaiting-input`.
@@ -29,10 +29,11 @@ impl Core {
         &self,
         session: Visible,
         request: SubmitInput,
+        by: By,
     ) -> Result<InputAnswer, CoreError> {
         self.run(move |s| {
             s.within_reach(&session)?;
-            s.submit_input(session.id(), request)
+            s.submit_input(session.id(), request, by)
         })
         .await
     }
@@ -77,6 +78,7 @@ impl Stager<'_> {
         &mut self,
         id: &SessionId,
         request: SubmitInput,
+        by: By,
     ) -> Result<InputAnswer, CoreError> {
         let record = self.live_record(id)?;
         rules::text("text", &request.text, MAX_TEXT_LEN)?;
@@ -103,6 +105,7 @@ impl Stager<'_> {
         let kind = EventKind::InteractionInputReceived {
             request_id: request_id.clone(),
             text: request.text,
+            answered_by: Some(by.0),
         };
         self.emit(id, kind, None, None)?;
         self.record(id)?

@@ -31,6 +31,11 @@ export interface TimelineRow {
   readonly stepId?: string;
 }
 
+/** " · by NAME" for the person who answered, decided or issued, when recorded. */
+function byline(by: string | undefined): string {
+  return by !== undefined ? ` · by ${by}` : "";
+}
+
 /** The filter kind of an event (failures are `error` whatever their type). */
 export function rowKind(event: WorkspaceEvent): RowKind {
   switch (event.type) {
@@ -158,13 +163,16 @@ export function toRow(event: WorkspaceEvent, cwd?: string, nameOf: (stepId: stri
     case "interaction:awaiting-input":
       return row("awaiting input", event.prompt, event.stepId);
     case "interaction:input-received":
-      return row("answer", event.text);
+      return row("answer", `${event.text}${byline(event.answeredBy)}`);
     case "permission:requested":
       return row("permission?", `${event.toolName} ${jsonLine(event.toolInput)}`);
     case "permission:decided":
-      return row("permission", `${event.behavior}${event.message !== undefined ? `: ${event.message}` : ""}`);
+      return row("permission", `${event.behavior}${event.message !== undefined ? `: ${event.message}` : ""}${byline(event.decidedBy)}`);
     case "command:issued":
-      return row("command", `${event.command}${event.stepId !== undefined ? ` ${nameOf(event.stepId)}` : ""}${event.reason !== undefined ? ` · ${event.reason}` : ""}`);
+      return row(
+        "command",
+        `${event.command}${event.stepId !== undefined ? ` ${nameOf(event.stepId)}` : ""}${event.reason !== undefined ? ` · ${event.reason}` : ""}${byline(event.issuedBy)}`,
+      );
     case "command:acknowledged":
       return row("command ack", `${event.commandId}${event.note !== undefined ? ` · ${event.note}` : ""}`);
     case "file:created":
