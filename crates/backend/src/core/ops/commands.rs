@@ -7,7 +7,7 @@ use chainwatch_shared::{
 };
 
 use super::super::access::Visible;
-use super::super::rules::{self, MAX_TEXT_LEN};
+use super::super::rules;
 use super::super::{Core, CoreError};
 use super::{Stager, new_id};
 
@@ -79,7 +79,6 @@ impl Stager<'_> {
                 });
             }
         }
-        rules::optional_text("reason", request.reason.as_deref(), MAX_TEXT_LEN)?;
         let command_id = CommandId(new_id());
         let kind = EventKind::CommandIssued {
             command_id: command_id.clone(),
@@ -87,6 +86,7 @@ impl Stager<'_> {
             step_id: request.step_id,
             reason: request.reason,
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.command(id, &command_id)
     }
@@ -110,11 +110,11 @@ impl Stager<'_> {
         request: AcknowledgeCommand,
     ) -> Result<Command, CoreError> {
         self.check_ack(id, command_id)?;
-        rules::optional_text("note", request.note.as_deref(), MAX_TEXT_LEN)?;
         let kind = EventKind::CommandAcknowledged {
             command_id: command_id.clone(),
             note: request.note,
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.command(id, command_id)
     }
