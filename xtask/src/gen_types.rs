@@ -51,6 +51,7 @@ fn export_into(dir: &Path) -> Result<(), String> {
         wire::FileContent,
         wire::Health,
         wire::ErrorBody,
+        wire::SearchResults,
     );
     write_index(dir)
 }

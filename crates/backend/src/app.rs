@@ -15,6 +15,7 @@ use crate::auth::rate::RateLimiter;
 use crate::config::Config;
 use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
+use crate::store::lock::DataDirLock;
 use crate::store::{LogReader, StoreError, open_sqlite};
 use crate::watch::WatchService;
 use crate::watch::roots::FilesRoots;
@@ -50,6 +51,20 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// The price file cannot be used.
+    #[error(transparent)]
+    Prices(#[from] crate::core::pricing::PriceError),
+    /// The search index cannot be opened.
+    #[error("cannot open the search index {path}: {source}")]
+    Search {
+        /// The index file.
+        path: String,
+        /// Why.
+        source: crate::search::SearchError,
+    },
+    /// Another server holds the data dir.
+    #[error(transparent)]
+    Locked(#[from] crate::store::lock::LockError),
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
@@ -62,11 +77,13 @@ pub struct Application {
     state: web::Data<AppState>,
     commit_thread: JoinHandle<()>,
     watcher: Option<WatchService>,
+    /// Held until the server has stopped.
+    data_lock: DataDirLock,
 }
 
 impl Application {
     /// Opens everything and binds the listener (port 0 picks a free port).
-    pub fn build(config: Config) -> Result<Self, StartupError> {
+    pub fn build(mut config: Config) -> Result<Self, StartupError> {
         if !config.bind.ip().is_loopback() && !config.tokens.enabled() {
             return Err(StartupError::Insecure(config.bind.to_string()));
         }
@@ -74,27 +91,42 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        let data_lock = DataDirLock::acquire(&config.data_dir)?;
         let (writer, reader) = open_sqlite(&config.database_path())?;
         let reader: Arc<dyn LogReader> = Arc::new(reader);
         let latest = reader.latest_seq()?;
         let hub = Arc::new(Hub::new(
             HubLimits {
                 queue_frames: config.socket.queue_frames,
+                queue_bytes: config.socket.queue_bytes,
                 max_clients: config.socket.max_clients,
                 max_subscriptions: config.socket.max_subscriptions,
                 max_per_ip: config.socket.max_per_ip,
             },
             latest,
         ));
-        // Committed events go to the sockets and to the file watcher.
-        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        if let Some(path) = &config.prices_file {
+            config.commit.prices = Arc::new(crate::core::pricing::PriceTable::with_file(path)?);
+        }
+        let crate::search::Started {
+            index: search,
+            feed: search_feed,
+            ..
+        } = crate::search::start(&config.search_path(), reader.clone()).map_err(|source| {
+            StartupError::Search {
+                path: config.search_path().display().to_string(),
+                source,
+            }
+        })?;
+        // Committed events go to the sockets, the search index and the file watcher.
         // With watching off no watcher runs, so sessions keep the fold's default
         // "not watched" state and no extra event follows each start.
-        let publisher: Arc<dyn Publisher> = if config.watch.enabled {
-            Arc::new(Fanout(vec![hub.clone(), watch_publisher]))
-        } else {
-            hub.clone()
-        };
+        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
+        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
+        if config.watch.enabled {
+            publishers.push(watch_publisher);
+        }
+        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
         let (core, commit_thread) = Core::start(
             Box::new(writer),
             reader.as_ref(),
@@ -150,6 +182,7 @@ impl Application {
             shutdown,
             security,
             files_roots,
+            search,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {
@@ -182,6 +215,7 @@ impl Application {
             state,
             commit_thread,
             watcher,
+            data_lock,
         })
     }
 
@@ -217,6 +251,7 @@ impl Application {
         }
         self.state.core.shutdown().await;
         let _ = self.commit_thread.join();
+        drop(self.data_lock);
         tracing::info!("stopped");
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The command line: `chainwatch serve`, `chainwatch hook` and `chainwatch hooks
 //! install|uninstall`. Flags and environment variables are part of the public contract
-//! (PRODUCT.md); the hook's environment variables are read by `hook::config`.
+//! (docs/CONTRACT.md); the hook's environment variables are read by `hook::config`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,6 +127,16 @@ pub struct ServeArgs {
     /// Frames queued per socket before it is dropped as too slow.
     #[arg(long, env = "CHAINWATCH_SOCKET_QUEUE", default_value_t = 1024)]
     pub socket_queue: usize,
+    /// Bytes of frames queued per socket before it is dropped as too slow (resync).
+    #[arg(long, env = "CHAINWATCH_SOCKET_QUEUE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub socket_queue_bytes: usize,
+    /// Bytes one socket replay page reads from the log at most.
+    #[arg(long, env = "CHAINWATCH_REPLAY_PAGE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub replay_page_bytes: usize,
+    /// Largest event, encoded, in bytes; large JSON values (agent:event payloads, tool
+    /// input and responses) are previewed to fit, anything else past it is refused (413).
+    #[arg(long, env = "CHAINWATCH_MAX_EVENT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_event_bytes: usize,
     /// Session subscriptions per socket.
     #[arg(long, env = "CHAINWATCH_MAX_SUBSCRIPTIONS", default_value_t = 256)]
     pub max_subscriptions: usize,
@@ -211,6 +221,13 @@ pub struct ServeArgs {
         value_delimiter = ':'
     )]
     pub files_roots: Vec<PathBuf>,
+    /// A JSON price table (model prefix → USD per million tokens) merged over the
+    /// built-in one (docs/PRICES.md).
+    #[arg(long, env = "CHAINWATCH_PRICES", value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Most events one `GET /api/search` returns.
+    #[arg(long, env = "CHAINWATCH_SEARCH_MAX_RESULTS", default_value_t = 200)]
+    pub search_max_results: usize,
 }
 
 impl ServeArgs {
@@ -234,6 +251,9 @@ impl ServeArgs {
         config.max_batch_events = self.max_batch_events;
         config.socket.max_clients = self.max_sockets;
         config.socket.queue_frames = self.socket_queue;
+        config.socket.queue_bytes = self.socket_queue_bytes.max(64 * 1024);
+        config.socket.replay_page_bytes = self.replay_page_bytes.max(64 * 1024);
+        config.commit.max_event_bytes = self.max_event_bytes.max(64 * 1024);
         config.socket.max_subscriptions = self.max_subscriptions;
         config.socket.max_frame_bytes = self.max_frame_bytes;
         config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));
@@ -248,6 +268,8 @@ impl ServeArgs {
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
         config.files.roots = self.files_roots;
+        config.prices_file = self.prices;
+        config.search.max_results = self.search_max_results.max(1);
         Ok(config)
     }
 }

@@ -15,6 +15,12 @@ pub struct SocketConfig {
     /// Frames queued for one client before it counts as too slow and is dropped
     /// (after a `resync` frame when it can still take one).
     pub queue_frames: usize,
+    /// Bytes of frames queued for one client before it counts as too slow (default
+    /// 8 MiB, four of the largest events).
+    pub queue_bytes: usize,
+    /// Bytes one replay page reads from the log at most (default 8 MiB; always at
+    /// least one event).
+    pub replay_page_bytes: usize,
     /// Sockets open at once; more are refused with 503.
     pub max_clients: usize,
     /// Session subscriptions one socket may hold.
@@ -37,6 +43,8 @@ impl Default for SocketConfig {
     fn default() -> Self {
         Self {
             queue_frames: 1024,
+            queue_bytes: 8 * 1024 * 1024,
+            replay_page_bytes: 8 * 1024 * 1024,
             max_clients: 25_000,
             max_subscriptions: 256,
             max_frame_bytes: 64 * 1024,
@@ -107,6 +115,25 @@ impl Default for FilesConfig {
     }
 }
 
+/// Search (`GET /api/search`) and its index.
+#[derive(Debug, Clone)]
+pub struct SearchConfig {
+    /// Most hits one search returns (default 200; `limit` asks for fewer, default 50).
+    pub max_results: usize,
+    /// Most matching events one search looks at while filtering by user scope
+    /// (default 100,000); past it the search answers with what it found.
+    pub max_scanned: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            max_results: 200,
+            max_scanned: 100_000,
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -143,6 +170,10 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The files API.
     pub files: FilesConfig,
+    /// A price file merged over the built-in price table (`--prices`).
+    pub prices_file: Option<PathBuf>,
+    /// Search.
+    pub search: SearchConfig,
 }
 
 impl Config {
@@ -165,6 +196,8 @@ impl Config {
             rate_burst: 200,
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
+            prices_file: None,
+            search: SearchConfig::default(),
         }
     }
 
@@ -174,6 +207,11 @@ impl Config {
             bytes: self.max_body_bytes,
             depth: self.max_json_depth,
         }
+    }
+
+    /// The search index file inside the data dir.
+    pub fn search_path(&self) -> PathBuf {
+        self.data_dir.join("search.db")
     }
 
     /// The SQLite file inside the data dir.

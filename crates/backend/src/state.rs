@@ -27,4 +27,6 @@ pub struct AppState {
     pub security: Security,
     /// Where files may be served from (resolved from `config.files.roots`).
     pub files_roots: FilesRoots,
+    /// The full-text index of every session's events.
+    pub search: Arc<crate::search::SearchIndex>,
 }

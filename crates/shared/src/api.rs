@@ -126,6 +126,32 @@ pub struct EventList {
     pub has_more: bool,
 }
 
+/// One event found by `GET /api/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    /// The event's seq (open the session at it).
+    #[ts(type = "number")]
+    pub seq: u64,
+    /// Its session.
+    pub session_id: SessionId,
+    /// Its type, e.g. `prompt:submitted`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The words around the match (plain text).
+    pub snippet: String,
+    /// When it happened (RFC 3339).
+    pub timestamp: String,
+}
+
+/// `GET /api/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResults {
+    /// Matching events, newest first.
+    pub results: Vec<SearchHit>,
+}
+
 /// What became of one posted event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 
 use crate::ids::{ChainId, CommandId, EventId, RequestId, SessionId, StepId};
 use crate::model::{
-    ChainStatus, CommandType, PermissionBehavior, SessionStatus, StepKind, StepSpec, WatchState,
+    ChainStatus, CommandType, PermissionBehavior, SessionStatus, StepKind, StepSpec, TokenUsage,
+    WatchState,
 };
 
 /// A stored event: the envelope the server assigns plus what happened.
@@ -424,6 +425,38 @@ pub enum EventKind {
         #[ts(optional)]
         notification_type: Option<String>,
     },
+    /// The assistant replied: one text message from the model's transcript, with the
+    /// token usage of the API request that produced it. A request whose reply is split
+    /// over several messages reports its usage on the first only, so summing `usage`
+    /// over a session's events gives its totals.
+    #[serde(rename = "message:assistant", rename_all = "camelCase")]
+    MessageAssistant {
+        /// What the assistant said (thinking blocks are never included). May be empty
+        /// when the event only reports usage.
+        #[serde(default)]
+        text: String,
+        /// The model that answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        model: Option<String>,
+        /// Tokens of the request, when this message reports them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        usage: Option<TokenUsage>,
+        /// The request's cost in US dollars. The server sets it from its price table
+        /// when the agent does not give one (and `usage` and `model` are known).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        cost_usd: Option<f64>,
+        /// The API's message id (several events may share it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        message_id: Option<String>,
+        /// The subagent's step, for a subagent's message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        step_id: Option<StepId>,
+    },
     /// Retention removed an ended session and its events; lists drop it.
     #[serde(rename = "session:pruned", rename_all = "camelCase")]
     SessionPruned {},
@@ -465,6 +498,7 @@ impl EventKind {
         "terminal:output",
         "error:occurred",
         "agent:notification",
+        "message:assistant",
         "session:pruned",
         "agent:event",
     ];
@@ -500,8 +534,9 @@ impl EventKind {
             Self::TerminalOutput { .. } => 21,
             Self::ErrorOccurred { .. } => 22,
             Self::AgentNotification { .. } => 23,
-            Self::SessionPruned { .. } => 24,
-            Self::AgentEvent { .. } => 25,
+            Self::MessageAssistant { .. } => 24,
+            Self::SessionPruned { .. } => 25,
+            Self::AgentEvent { .. } => 26,
         }
     }
 
@@ -509,29 +544,41 @@ impl EventKind {
     ///
     /// Session lifecycle events feed session lists, chain and step events their step
     /// progress; questions, permission requests and commands feed the "needs you" view
-    /// across all sessions. The high-volume rest (tool calls, files, output, prompts)
+    /// across all sessions; assistant messages carry the usage that session lists total
+    /// live. The high-volume rest (tool calls, files, output, prompts)
     /// is only on the session's own topic.
     pub fn is_global(&self) -> bool {
-        matches!(
-            self,
+        // Exhaustive on purpose: a new event type does not compile until someone
+        // decides whether session lists and the "needs you" view must hear it.
+        match self {
             Self::SessionStarted { .. }
-                | Self::ChainCompiled { .. }
-                | Self::ChainStarted { .. }
-                | Self::ChainCompleted { .. }
-                | Self::StepSpawned { .. }
-                | Self::StepStarted { .. }
-                | Self::StepCompleted { .. }
-                | Self::StepFailed { .. }
-                | Self::SessionUpdated { .. }
-                | Self::SessionEnded { .. }
-                | Self::SessionPruned { .. }
-                | Self::InteractionAwaitingInput { .. }
-                | Self::InteractionInputReceived { .. }
-                | Self::PermissionRequested { .. }
-                | Self::PermissionDecided { .. }
-                | Self::CommandIssued { .. }
-                | Self::CommandAcknowledged { .. }
-        )
+            | Self::SessionUpdated { .. }
+            | Self::SessionEnded { .. }
+            | Self::SessionPruned { .. }
+            | Self::ChainCompiled { .. }
+            | Self::ChainStarted { .. }
+            | Self::ChainCompleted { .. }
+            | Self::StepSpawned { .. }
+            | Self::StepStarted { .. }
+            | Self::StepCompleted { .. }
+            | Self::StepFailed { .. }
+            | Self::InteractionAwaitingInput { .. }
+            | Self::InteractionInputReceived { .. }
+            | Self::PermissionRequested { .. }
+            | Self::PermissionDecided { .. }
+            | Self::CommandIssued { .. }
+            | Self::CommandAcknowledged { .. }
+            | Self::MessageAssistant { .. } => true,
+            Self::FileCreated { .. }
+            | Self::FileModified { .. }
+            | Self::FileDeleted { .. }
+            | Self::ToolUsed { .. }
+            | Self::PromptSubmitted { .. }
+            | Self::TerminalOutput { .. }
+            | Self::ErrorOccurred { .. }
+            | Self::AgentNotification { .. }
+            | Self::AgentEvent { .. } => false,
+        }
     }
 }
 

@@ -84,6 +84,66 @@ pub struct SessionCounts {
     pub file_changes: u64,
 }
 
+/// Tokens of one model request (or, summed, of a session).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUsage {
+    /// Input tokens not read from or written to the prompt cache.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub output_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub cache_creation_tokens: u64,
+}
+
+impl TokenUsage {
+    /// The prompt's whole size: input plus cache reads and writes (the context used).
+    pub fn context_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_add(self.cache_read_tokens)
+            .saturating_add(self.cache_creation_tokens)
+    }
+}
+
+/// A session's token and cost totals, summed over its `message:assistant` events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUsage {
+    /// Input tokens not read from or written to the cache.
+    #[ts(type = "number")]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[ts(type = "number")]
+    pub output_tokens: u64,
+    /// Input tokens read from the cache.
+    #[ts(type = "number")]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the cache.
+    #[ts(type = "number")]
+    pub cache_creation_tokens: u64,
+    /// The cost in US dollars of the requests whose cost is known.
+    pub cost_usd: f64,
+    /// Requests counted.
+    #[ts(type = "number")]
+    pub requests: u64,
+    /// Requests whose model has no price (their tokens count, their cost does not).
+    #[ts(type = "number")]
+    pub unpriced_requests: u64,
+    /// The newest request's prompt size (input plus cache tokens): the context used.
+    #[ts(type = "number")]
+    pub context_tokens: u64,
+}
+
 /// A question the agent waits on, shown in the dashboard until someone answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -453,6 +513,9 @@ pub struct Session {
     pub watch: WatchState,
     /// Running totals.
     pub counts: SessionCounts,
+    /// Tokens and cost so far.
+    #[serde(default)]
+    pub usage: SessionUsage,
     /// The question it waits on, when any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

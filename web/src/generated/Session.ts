@@ -5,6 +5,7 @@ import type { PermissionRequest } from "./PermissionRequest";
 import type { SessionCounts } from "./SessionCounts";
 import type { SessionId } from "./SessionId";
 import type { SessionStatus } from "./SessionStatus";
+import type { SessionUsage } from "./SessionUsage";
 import type { StepId } from "./StepId";
 import type { WatchState } from "./WatchState";
 
@@ -81,6 +82,10 @@ watch: WatchState,
  * Running totals.
  */
 counts: SessionCounts, 
+/**
+ * Tokens and cost so far.
+ */
+usage: SessionUsage, 
 /**
  * The question it waits on, when any.
  */

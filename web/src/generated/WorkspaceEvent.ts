@@ -12,6 +12,7 @@ import type { SessionStatus } from "./SessionStatus";
 import type { StepId } from "./StepId";
 import type { StepKind } from "./StepKind";
 import type { StepSpec } from "./StepSpec";
+import type { TokenUsage } from "./TokenUsage";
 import type { ToolStatus } from "./ToolStatus";
 import type { WatchState } from "./WatchState";
 import type { JsonValue } from "./serde_json/JsonValue";
@@ -359,7 +360,33 @@ message: string,
 /**
  * The kind of notification, when given.
  */
-notificationType?: string, } | { "type": "session:pruned", } | { "type": "agent:event", 
+notificationType?: string, } | { "type": "message:assistant", 
+/**
+ * What the assistant said (thinking blocks are never included). May be empty
+ * when the event only reports usage.
+ */
+text: string, 
+/**
+ * The model that answered.
+ */
+model?: string, 
+/**
+ * Tokens of the request, when this message reports them.
+ */
+usage?: TokenUsage, 
+/**
+ * The request's cost in US dollars. The server sets it from its price table
+ * when the agent does not give one (and `usage` and `model` are known).
+ */
+costUsd?: number, 
+/**
+ * The API's message id (several events may share it).
+ */
+messageId?: string, 
+/**
+ * The subagent's step, for a subagent's message.
+ */
+stepId?: StepId, } | { "type": "session:pruned", } | { "type": "agent:event", 
 /**
  * The agent's name for the event, e.g. Claude Code's `hook_event_name`.
  */

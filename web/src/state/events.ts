@@ -31,6 +31,7 @@ export const GLOBAL_EVENT_TYPES: Readonly<Record<EventType, boolean>> = {
   "permission:decided": true,
   "command:issued": true,
   "command:acknowledged": true,
+  "message:assistant": true,
   "file:created": false,
   "file:modified": false,
   "file:deleted": false,

@@ -111,6 +111,7 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
       case "error:occurred":
       case "agent:notification":
       case "agent:event":
+      case "message:assistant":
         break;
       default: {
         const _never: never = event;

@@ -582,3 +582,32 @@ describe("applyEvents reports what it applied", () => {
     expect(applied.map((e) => e.seq)).toEqual([2]);
   });
 });
+
+describe("message:assistant", () => {
+  it("totals usage and cost as projection.rs does, live from the global topic", () => {
+    const usage = (i: number, o: number, r: number, w: number) => ({
+      inputTokens: i,
+      outputTokens: o,
+      cacheReadTokens: r,
+      cacheCreationTokens: w,
+    });
+    const state = fold([
+      started(1, "s1"),
+      ev(2, "s1", { type: "message:assistant", text: "hello", model: "m", usage: usage(10, 5, 100, 20), costUsd: 0.5 }),
+      ev(3, "s1", { type: "message:assistant", text: "again", model: "m" }),
+      ev(4, "s1", { type: "message:assistant", text: "", model: "local", usage: usage(1, 2, 3, 4) }),
+    ]);
+    const s = session(state, "s1");
+    expect(s.status).toBe("active");
+    expect(s.usage).toEqual({
+      inputTokens: 11,
+      outputTokens: 7,
+      cacheReadTokens: 103,
+      cacheCreationTokens: 24,
+      costUsd: 0.5,
+      requests: 2,
+      unpricedRequests: 1,
+      contextTokens: 8,
+    });
+  });
+});

@@ -32,6 +32,7 @@ import type {
   Session,
   SessionDetail,
   SessionId,
+  SessionUsage,
   StepId,
   WatchState,
   WorkspaceEvent,
@@ -235,9 +236,24 @@ function newSession(event: WorkspaceEvent): Session {
     updatedAt: event.timestamp,
     watch: NOT_WATCHED,
     counts: { events: 0, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 0 },
+    usage: emptyUsage(),
     pendingPermissions: [],
     pendingCommands: [],
     lastSeq: 0,
+  };
+}
+
+/** A session's usage before any `message:assistant`. */
+export function emptyUsage(): SessionUsage {
+  return {
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheCreationTokens: 0,
+    costUsd: 0,
+    requests: 0,
+    unpricedRequests: 0,
+    contextTokens: 0,
   };
 }
 
@@ -711,6 +727,26 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
     case "error:occurred":
       s.counts.failures += 1;
       break;
+
+    case "message:assistant": {
+      // projection.rs: sum the usage; a request without a price counts as unpriced.
+      const u = { ...(s.usage ?? emptyUsage()) };
+      if (event.usage !== undefined) {
+        u.inputTokens += event.usage.inputTokens;
+        u.outputTokens += event.usage.outputTokens;
+        u.cacheReadTokens += event.usage.cacheReadTokens;
+        u.cacheCreationTokens += event.usage.cacheCreationTokens;
+        u.requests += 1;
+        u.contextTokens = event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens;
+        if (event.costUsd !== undefined) u.costUsd += event.costUsd;
+        else u.unpricedRequests += 1;
+      } else if (event.costUsd !== undefined) {
+        u.costUsd += event.costUsd;
+      }
+      s.usage = u;
+      activity();
+      break;
+    }
 
     case "terminal:output":
     case "agent:notification":

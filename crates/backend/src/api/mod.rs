@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod body;
+mod conversation;
 pub mod error;
 mod events;
 mod files;
@@ -46,6 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/sessions/{id}/events",
                 web::get().to(events::session_events),
             )
+            .route("/search", web::get().to(conversation::search))
+            .route("/sessions/{id}/export", web::get().to(conversation::export))
             .route("/events", web::post().to(events::ingest))
             .route("/events", web::get().to(events::all_events))
             .route(

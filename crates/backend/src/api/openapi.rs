@@ -7,7 +7,7 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, files, health, sessions, steering};
+use super::{conversation, events, files, health, sessions, steering};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -37,6 +37,8 @@ use super::{events, files, health, sessions, steering};
         steering::wait_permission,
         files::tree,
         files::content,
+        conversation::search,
+        conversation::export,
     ),
     components(schemas(
         chainwatch_shared::WorkspaceEvent,

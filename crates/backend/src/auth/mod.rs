@@ -252,7 +252,9 @@ pub fn access(method: &Method, pattern: Option<&str>) -> Access {
             | "/api/sessions"
             | "/api/sessions/{id}"
             | "/api/events"
-            | "/api/sessions/{id}/events",
+            | "/api/sessions/{id}/events"
+            | "/api/search"
+            | "/api/sessions/{id}/export",
         ) => Access::Roles(READ),
         (
             true,

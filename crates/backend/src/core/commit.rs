@@ -45,6 +45,10 @@ pub struct CommitConfig {
     pub queue: usize,
     /// Most operations folded into one transaction.
     pub max_batch: usize,
+    /// Prices that cost the model requests agents report (`message:assistant`).
+    pub prices: Arc<super::pricing::PriceTable>,
+    /// The largest encoded event (`--max-event-bytes`).
+    pub max_event_bytes: usize,
 }
 
 impl Default for CommitConfig {
@@ -52,6 +56,8 @@ impl Default for CommitConfig {
         Self {
             queue: 16_384,
             max_batch: 1024,
+            prices: Arc::default(),
+            max_event_bytes: super::rules::DEFAULT_MAX_EVENT_BYTES,
         }
     }
 }
@@ -142,6 +148,8 @@ impl Core {
                     read: thread_read,
                     publisher,
                     max_batch: config.max_batch.max(1),
+                    prices: config.prices,
+                    max_event_bytes: config.max_event_bytes.max(1024),
                 };
                 committer.run(rx);
             })
@@ -216,6 +224,8 @@ struct Committer<'w> {
     read: Arc<ReadModel>,
     publisher: Arc<dyn Publisher>,
     max_batch: usize,
+    prices: Arc<super::pricing::PriceTable>,
+    max_event_bytes: usize,
 }
 
 impl Committer<'_> {
@@ -265,6 +275,8 @@ impl Committer<'_> {
                 staged_ids: &mut staged_ids,
                 writer: &mut *self.writer,
                 now,
+                prices: &self.prices,
+                max_event_bytes: self.max_event_bytes,
             };
             if let Some(settle) = operation(&mut stager) {
                 answered.push(settle);

@@ -7,6 +7,7 @@ pub mod access;
 pub mod commit;
 mod error;
 pub mod ops;
+pub mod pricing;
 pub mod projection;
 pub mod read_model;
 pub mod rules;

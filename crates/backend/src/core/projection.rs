@@ -9,8 +9,8 @@ use std::collections::{HashMap, VecDeque};
 use chainwatch_shared::{
     AwaitingInput, Chain, ChainId, ChainStatus, ChainStep, Command, CommandStatus, CommandType,
     EventKind, FileChange, FileChangeKind, InputAnswer, PermissionDecision, PermissionRequest,
-    RequestId, Session, SessionCounts, SessionDetail, SessionId, SessionStatus, StepId, StepKind,
-    StepStatus, ToolStatus, WatchState, WorkspaceEvent,
+    RequestId, Session, SessionCounts, SessionDetail, SessionId, SessionStatus, SessionUsage,
+    StepId, StepKind, StepStatus, ToolStatus, WatchState, WorkspaceEvent,
 };
 
 /// How many answers a session remembers (the newest).
@@ -72,6 +72,7 @@ impl SessionRecord {
                 end_reason: None,
                 watch: not_watched(),
                 counts: SessionCounts::default(),
+                usage: SessionUsage::default(),
                 awaiting_input: None,
                 pending_permissions: Vec::new(),
                 pending_commands: Vec::new(),
@@ -574,6 +575,30 @@ impl SessionRecord {
                 self.settle_waiting();
             }
             EventKind::ErrorOccurred { .. } => s.counts.failures += 1,
+            EventKind::MessageAssistant {
+                usage, cost_usd, ..
+            } => {
+                if let Some(usage) = usage {
+                    let total = &mut s.usage;
+                    total.input_tokens = total.input_tokens.saturating_add(usage.input_tokens);
+                    total.output_tokens = total.output_tokens.saturating_add(usage.output_tokens);
+                    total.cache_read_tokens = total
+                        .cache_read_tokens
+                        .saturating_add(usage.cache_read_tokens);
+                    total.cache_creation_tokens = total
+                        .cache_creation_tokens
+                        .saturating_add(usage.cache_creation_tokens);
+                    total.requests += 1;
+                    total.context_tokens = usage.context_tokens();
+                    match cost_usd {
+                        Some(cost) => total.cost_usd += cost,
+                        None => total.unpriced_requests += 1,
+                    }
+                } else if let Some(cost) = cost_usd {
+                    s.usage.cost_usd += cost;
+                }
+                self.activity();
+            }
             // Removal is the container's business (`Projection::apply`, the read model).
             EventKind::SessionPruned {} => {}
             EventKind::TerminalOutput { .. }

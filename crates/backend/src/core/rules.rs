@@ -79,6 +79,53 @@ pub fn cwd(value: &str) -> Result<(), CoreError> {
     }
 }
 
+/// The default largest event, encoded (`--max-event-bytes`): half the default body
+/// limit, and above the longest text field, so any event whose fields keep their rules
+/// fits unless it carries large JSON values, which [`fit_size`] previews.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 2 * 1024 * 1024;
+
+/// Bytes of JSON text kept when a value is replaced by its preview.
+pub const PREVIEW_BYTES: usize = 64 * 1024;
+
+/// A JSON value replaced by a preview of its text: `{"truncated": true, "bytes": N,
+/// "preview": "…"}` (the shape the hook uses for values it cannot post whole).
+pub fn preview(value: &serde_json::Value) -> serde_json::Value {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    let mut end = text.len().min(PREVIEW_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    serde_json::json!({"truncated": true, "bytes": text.len(), "preview": &text[..end]})
+}
+
+/// Makes an event fit `max` encoded bytes where it can: the free-form JSON values an
+/// agent reports (an `agent:event` payload, a tool's input and response, a step's input
+/// and result, a permission's tool input) are replaced by previews, largest first, until
+/// the event fits. What still does not fit is refused by the caller with 413.
+pub fn fit_size(kind: &mut EventKind, max: usize) {
+    use serde_json::Value;
+    let size = |kind: &EventKind| serde_json::to_string(kind).map_or(usize::MAX, |s| s.len());
+    if size(kind) <= max {
+        return;
+    }
+    let mut values: Vec<&mut Value> = match kind {
+        EventKind::AgentEvent { payload, .. } => vec![payload],
+        EventKind::ToolUsed {
+            input, response, ..
+        } => input.iter_mut().chain(response.iter_mut()).collect(),
+        EventKind::StepSpawned { input, .. } => input.iter_mut().collect(),
+        EventKind::StepCompleted { result, .. } => result.iter_mut().collect(),
+        EventKind::PermissionRequested { tool_input, .. } => vec![tool_input],
+        _ => Vec::new(),
+    };
+    values.sort_by_key(|v| std::cmp::Reverse(serde_json::to_string(&**v).map_or(0, |s| s.len())));
+    for value in values {
+        if serde_json::to_string(&*value).map_or(0, |s| s.len()) > PREVIEW_BYTES {
+            *value = preview(value);
+        }
+    }
+}
+
 /// The fields of a session update (`PUT /api/sessions/{id}`, `session:updated` from
 /// any path): at least one given, a status that does not end the session, each text
 /// within its size, no NUL.
@@ -339,6 +386,24 @@ pub fn event_fields(kind: &EventKind) -> Result<(), CoreError> {
             name: event_name,
             payload: _,
         } => text("name", event_name, MAX_NAME_LEN),
+        EventKind::MessageAssistant {
+            text: said,
+            model,
+            usage: _,
+            cost_usd,
+            message_id,
+            step_id,
+        } => {
+            optional_text("text", Some(said), MAX_TEXT_LEN)?;
+            name("model", model)?;
+            name("messageId", message_id)?;
+            if cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                return Err(CoreError::Invalid(
+                    "costUsd must be a finite number, not negative".into(),
+                ));
+            }
+            step(step_id)
+        }
         EventKind::SessionPruned {} => Ok(()),
     }
 }

@@ -23,6 +23,9 @@ pub const ENV_QUESTION_WAIT: &str = "CHAINWATCH_QUESTION_WAIT_MS";
 /// `CHAINWATCH_STOP_WAIT_MS`: how long Stop waits for an answer from the page.
 pub const ENV_STOP_WAIT: &str = "CHAINWATCH_STOP_WAIT_MS";
 
+/// `CHAINWATCH_TRANSCRIPT_MAX_BYTES`: most transcript bytes one run reads.
+pub const ENV_TRANSCRIPT_MAX: &str = "CHAINWATCH_TRANSCRIPT_MAX_BYTES";
+
 /// The default server address.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:7777";
 /// The default bound of the reporting phase.
@@ -37,6 +40,10 @@ pub const DEFAULT_PERMISSION_WAIT_MS: u64 = 300_000;
 pub const DEFAULT_QUESTION_WAIT_MS: u64 = 0;
 /// The default wait at Stop: none, because Claude Code's terminal waits on a Stop hook.
 pub const DEFAULT_STOP_WAIT_MS: u64 = 0;
+
+/// The default transcript bound of one run: 1 MiB (a 20 MB transcript is caught up
+/// over 20 runs; each run's part stays well under the server's body limit).
+pub const DEFAULT_TRANSCRIPT_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Everything `chainwatch hook` needs.
 #[derive(Debug, Clone)]
@@ -57,6 +64,8 @@ pub struct HookConfig {
     pub question_wait: Duration,
     /// How long Stop waits for an answer from the page (0: report only).
     pub stop_wait: Duration,
+    /// Most transcript bytes one run reads (0: transcripts are not read).
+    pub transcript_max_bytes: u64,
 }
 
 impl HookConfig {
@@ -85,6 +94,11 @@ impl HookConfig {
             permission_wait: millis(ENV_PERMISSION_WAIT, DEFAULT_PERMISSION_WAIT_MS),
             question_wait: millis(ENV_QUESTION_WAIT, DEFAULT_QUESTION_WAIT_MS),
             stop_wait: millis(ENV_STOP_WAIT, DEFAULT_STOP_WAIT_MS),
+            transcript_max_bytes: number(
+                ENV_TRANSCRIPT_MAX,
+                value(ENV_TRANSCRIPT_MAX),
+                DEFAULT_TRANSCRIPT_MAX_BYTES,
+            ),
         }
     }
 }

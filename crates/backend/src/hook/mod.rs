@@ -10,7 +10,8 @@
 //!
 //! Modules: `payload` (reading a payload), `ids` (deterministic ids), `map` (payload →
 //! events), `client` (HTTP), `spool` (undelivered events), `report` (delivery),
-//! `steer` (answers), `install` (`chainwatch hooks install`), `config` (env vars).
+//! `steer` (answers), `install` (`chainwatch hooks install`), `config` (env vars),
+//! `transcript` (the assistant's messages and token usage from the transcript).
 
 pub mod client;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod payload;
 pub mod report;
 pub mod spool;
 pub mod steer;
+pub mod transcript;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -61,6 +63,16 @@ pub fn run(config: &HookConfig, payload: Payload, origin: &Origin) -> Outcome {
         origin,
     };
     let reported = reporter.report(&spool, &capture, Instant::now() + config.timeout);
+    if reported == Reported::Delivered && config.transcript_max_bytes > 0 {
+        // One bound of the hook's budget (see `budget`).
+        transcript::report(
+            &client,
+            &config.spool_dir,
+            config.transcript_max_bytes,
+            &capture.payload,
+            Instant::now() + config.timeout,
+        );
+    }
     let answer = if reported == Reported::Delivered {
         Steering {
             client: &client,
@@ -75,7 +87,8 @@ pub fn run(config: &HookConfig, payload: Payload, origin: &Origin) -> Outcome {
 }
 
 /// The longest this event may keep the hook busy: the reporting bound, plus the wait of
-/// the event that waits for a person, plus one more bound for the quick steering calls.
+/// the event that waits for a person, plus one more bound for the quick steering calls
+/// (and one for reading the transcript).
 fn budget(config: &HookConfig, payload: &Payload) -> Duration {
     let wait = match payload.event_name() {
         "PermissionRequest" => config.permission_wait,
@@ -83,7 +96,7 @@ fn budget(config: &HookConfig, payload: &Payload) -> Duration {
         "PreToolUse" if payload.tool_name() == Some("AskUserQuestion") => config.question_wait,
         _ => Duration::ZERO,
     };
-    config.timeout * 3 + wait
+    config.timeout * 4 + wait
 }
 
 /// Ends the process with exit code 0 once its deadline passes; the deadline can move.

@@ -95,6 +95,7 @@ impl Connection {
         };
         let global = matches!(scope, Scope::Global);
         let reader = self.context.reader.clone();
+        let page_bytes = self.context.config.replay_page_bytes;
         let read_page = |cursor: u64| {
             let reader = reader.clone();
             let session = owned_session.clone();
@@ -104,7 +105,7 @@ impl Connection {
                     (None, true) => Scope::Global,
                     (None, false) => Scope::All,
                 };
-                reader.read(scope, cursor, upto, REPLAY_PAGE)
+                reader.read_capped(scope, cursor, upto, REPLAY_PAGE, page_bytes)
             })
         };
         let mut pending = (after < upto).then(|| read_page(after));
@@ -250,6 +251,7 @@ pub async fn run(
         mut frames,
         hello_seq,
         lagged,
+        queued_bytes,
     } = registration;
     let mut shutdown = context.shutdown.clone();
     let heartbeat_every = context.config.heartbeat;
@@ -301,7 +303,10 @@ pub async fn run(
                         close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
                         Flow::Stop
                     }
-                    Some(Outbound::Frame(frame)) => conn.send_text(frame).await,
+                    Some(Outbound::Frame(frame)) => {
+                        queued_bytes.fetch_sub(frame.len(), Ordering::AcqRel);
+                        conn.send_text(frame).await
+                    }
                     Some(Outbound::Close) | None => {
                         close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
                         Flow::Stop

@@ -152,6 +152,19 @@ pub(crate) fn samples() -> Vec<EventKind> {
             message: "needs you".into(),
             notification_type: None,
         },
+        EventKind::MessageAssistant {
+            text: "Done.".into(),
+            model: Some("claude-sonnet-4-5".into()),
+            usage: Some(crate::model::TokenUsage {
+                input_tokens: 10,
+                output_tokens: 5,
+                cache_read_tokens: 100,
+                cache_creation_tokens: 20,
+            }),
+            cost_usd: Some(0.0012),
+            message_id: Some("msg_1".into()),
+            step_id: None,
+        },
         EventKind::SessionPruned {},
         EventKind::AgentEvent {
             name: "PreCompact".into(),

@@ -173,6 +173,7 @@ impl Stager<'_> {
             }
             self.announce_activity(&event.session_id, &event.kind)?;
             let kind = self.stamp_step(&event.session_id, event.kind);
+            let kind = stamp_cost(self.prices, kind);
             // A scoped caller's sessions are its user's (checked in pass 1).
             let kind = match (kind, reach) {
                 (
@@ -297,6 +298,34 @@ fn prefix(index: usize, len: usize, error: CoreError) -> CoreError {
             what,
             id: format!("{id}' (events[{index}]"),
         },
+        other => other,
+    }
+}
+
+/// A `message:assistant` with usage and a model but no cost gets the price table's.
+fn stamp_cost(prices: &crate::core::pricing::PriceTable, kind: EventKind) -> EventKind {
+    match kind {
+        EventKind::MessageAssistant {
+            text,
+            model,
+            usage,
+            cost_usd: None,
+            message_id,
+            step_id,
+        } => {
+            let cost_usd = match (&model, &usage) {
+                (Some(model), Some(usage)) => prices.cost(model, usage),
+                _ => None,
+            };
+            EventKind::MessageAssistant {
+                text,
+                model,
+                usage,
+                cost_usd,
+                message_id,
+                step_id,
+            }
+        }
         other => other,
     }
 }

@@ -1,6 +1,7 @@
 // The timeline's row model: what one event shows in one line, which filter kind it
 // belongs to, and the text a search looks in. Pure, cheap, computed for visible rows only
 // (and, for a text search, cached per event).
+import { formatUsd } from "../../../lib/usage";
 import type { JsonValue, WorkspaceEvent } from "../../../generated";
 import { toolHeadline } from "./tools";
 
@@ -35,6 +36,7 @@ export function rowKind(event: WorkspaceEvent): RowKind {
     case "prompt:submitted":
     case "interaction:awaiting-input":
     case "interaction:input-received":
+    case "message:assistant":
       return "prompt";
     case "tool:used":
       return event.status === "failed" ? "error" : "tool";
@@ -178,6 +180,11 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
       return row("error", `${event.code !== undefined ? `${event.code}: ` : ""}${event.message}`, event.stepId);
     case "agent:notification":
       return row("notification", event.message);
+    case "message:assistant": {
+      const cost = event.costUsd !== undefined ? ` · ${formatUsd(event.costUsd)}` : "";
+      const tokens = event.usage !== undefined ? `${event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens} in / ${event.usage.outputTokens} out tokens${cost}` : "";
+      return row("assistant", event.text !== "" ? event.text : tokens, event.stepId);
+    }
     case "agent:event":
       return row(event.name, jsonLine(event.payload));
   }
