@@ -15,6 +15,7 @@ use crate::auth::rate::RateLimiter;
 use crate::config::Config;
 use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
+use crate::store::lock::DataDirLock;
 use crate::store::{LogReader, StoreConfig, StoreError, open_sqlite};
 use crate::watch::WatchService;
 use crate::watch::roots::FilesRoots;
@@ -64,6 +65,9 @@ pub enum StartupError {
         /// Why.
         source: crate::search::SearchError,
     },
+    /// Another server holds the data dir.
+    #[error(transparent)]
+    Locked(#[from] crate::store::lock::LockError),
     /// The file watcher's thread cannot start.
     #[error("cannot start the file watcher: {0}")]
     Watcher(std::io::Error),
@@ -82,6 +86,8 @@ pub struct Application {
     state: web::Data<AppState>,
     commit_thread: JoinHandle<()>,
     watcher: Option<WatchService>,
+    /// Held until the server has stopped.
+    data_lock: DataDirLock,
 }
 
 impl Application {
@@ -94,6 +100,7 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        let data_lock = DataDirLock::acquire(&config.data_dir)?;
         let log_path = config.log_path();
         let (writer, reader) = open_sqlite(&log_path)?;
         if let StoreConfig::Nats(_) = config.store {
@@ -105,6 +112,7 @@ impl Application {
         let hub = Arc::new(Hub::new(
             HubLimits {
                 queue_frames: config.socket.queue_frames,
+                queue_bytes: config.socket.queue_bytes,
                 max_clients: config.socket.max_clients,
                 max_subscriptions: config.socket.max_subscriptions,
                 max_per_ip: config.socket.max_per_ip,
@@ -260,6 +268,7 @@ impl Application {
             state,
             commit_thread,
             watcher,
+            data_lock,
         })
     }
 
@@ -296,6 +305,7 @@ impl Application {
         }
         self.state.core.shutdown().await;
         let _ = self.commit_thread.join();
+        drop(self.data_lock);
         tracing::info!("stopped");
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The command line: `chainwatch serve`, `chainwatch hook` and `chainwatch hooks
 //! install|uninstall`. Flags and environment variables are part of the public contract
-//! (PRODUCT.md); the hook's environment variables are read by `hook::config`.
+//! (docs/CONTRACT.md); the hook's environment variables are read by `hook::config`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -138,6 +138,16 @@ pub struct ServeArgs {
     /// Frames queued per socket before it is dropped as too slow.
     #[arg(long, env = "CHAINWATCH_SOCKET_QUEUE", default_value_t = 1024)]
     pub socket_queue: usize,
+    /// Bytes of frames queued per socket before it is dropped as too slow (resync).
+    #[arg(long, env = "CHAINWATCH_SOCKET_QUEUE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub socket_queue_bytes: usize,
+    /// Bytes one socket replay page reads from the log at most.
+    #[arg(long, env = "CHAINWATCH_REPLAY_PAGE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub replay_page_bytes: usize,
+    /// Largest event, encoded, in bytes; large JSON values (agent:event payloads, tool
+    /// input and responses) are previewed to fit, anything else past it is refused (413).
+    #[arg(long, env = "CHAINWATCH_MAX_EVENT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_event_bytes: usize,
     /// Session subscriptions per socket.
     #[arg(long, env = "CHAINWATCH_MAX_SUBSCRIPTIONS", default_value_t = 256)]
     pub max_subscriptions: usize,
@@ -339,6 +349,9 @@ impl ServeArgs {
         config.max_batch_events = self.max_batch_events;
         config.socket.max_clients = self.max_sockets;
         config.socket.queue_frames = self.socket_queue;
+        config.socket.queue_bytes = self.socket_queue_bytes.max(64 * 1024);
+        config.socket.replay_page_bytes = self.replay_page_bytes.max(64 * 1024);
+        config.commit.max_event_bytes = self.max_event_bytes.max(64 * 1024);
         config.socket.max_subscriptions = self.max_subscriptions;
         config.socket.max_frame_bytes = self.max_frame_bytes;
         config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));

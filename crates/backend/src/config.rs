@@ -15,6 +15,12 @@ pub struct SocketConfig {
     /// Frames queued for one client before it counts as too slow and is dropped
     /// (after a `resync` frame when it can still take one).
     pub queue_frames: usize,
+    /// Bytes of frames queued for one client before it counts as too slow (default
+    /// 8 MiB, four of the largest events).
+    pub queue_bytes: usize,
+    /// Bytes one replay page reads from the log at most (default 8 MiB; always at
+    /// least one event).
+    pub replay_page_bytes: usize,
     /// Sockets open at once; more are refused with 503.
     pub max_clients: usize,
     /// Session subscriptions one socket may hold.
@@ -40,6 +46,8 @@ impl Default for SocketConfig {
     fn default() -> Self {
         Self {
             queue_frames: 1024,
+            queue_bytes: 8 * 1024 * 1024,
+            replay_page_bytes: 8 * 1024 * 1024,
             max_clients: 25_000,
             max_subscriptions: 256,
             max_frame_bytes: 64 * 1024,

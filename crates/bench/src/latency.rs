@@ -1,6 +1,6 @@
 //! End-to-end latency: events posted at a fixed rate, each carrying a marker
 //! (`bench#<index>#`); every subscriber records when each marker reaches it. Two
-//! measures of the same receipts: from the POST's HTTP acknowledgement (PRODUCT.md's
+//! measures of the same receipts: from the POST's HTTP acknowledgement (docs/CONTRACT.md's
 //! "POST acknowledged to socket received": the event is durable by then), and from the
 //! moment the request is written (so it includes the durable commit with its fsync).
 //! The first can be negative for some receipts: the server publishes before it answers.

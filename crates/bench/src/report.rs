@@ -1,5 +1,5 @@
 //! The report: each figure as the median of its runs with min–max, its ratio to the
-//! reference measured in the same run, and where it stands against PRODUCT.md's floor
+//! reference measured in the same run, and where it stands against docs/CONTRACT.md's floor
 //! and aim; printed as a table and written as JSON.
 
 use serde_json::{Value, json};
@@ -71,7 +71,7 @@ pub fn thousands(v: f64) -> String {
     if v < 0.0 { format!("-{out}") } else { out }
 }
 
-/// A PRODUCT.md target.
+/// A docs/CONTRACT.md target.
 #[derive(Debug, Clone, Copy)]
 pub struct Target {
     /// Whether the floor and aim apply to the ratio against the reference.
@@ -106,7 +106,7 @@ pub struct Figure {
     pub runs: Vec<f64>,
     /// The reference it is a ratio to.
     pub reference: Option<Reference>,
-    /// PRODUCT.md's floor and aim.
+    /// docs/CONTRACT.md's floor and aim.
     pub target: Option<Target>,
     /// Extra context: CPU shares, errors, loads.
     pub detail: String,

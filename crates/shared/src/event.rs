@@ -563,27 +563,37 @@ impl EventKind {
     /// live. The high-volume rest (tool calls, files, output, prompts)
     /// is only on the session's own topic.
     pub fn is_global(&self) -> bool {
-        matches!(
-            self,
+        // Exhaustive on purpose: a new event type does not compile until someone
+        // decides whether session lists and the "needs you" view must hear it.
+        match self {
             Self::SessionStarted { .. }
-                | Self::ChainCompiled { .. }
-                | Self::ChainStarted { .. }
-                | Self::ChainCompleted { .. }
-                | Self::StepSpawned { .. }
-                | Self::StepStarted { .. }
-                | Self::StepCompleted { .. }
-                | Self::StepFailed { .. }
-                | Self::SessionUpdated { .. }
-                | Self::SessionEnded { .. }
-                | Self::SessionPruned { .. }
-                | Self::InteractionAwaitingInput { .. }
-                | Self::InteractionInputReceived { .. }
-                | Self::PermissionRequested { .. }
-                | Self::PermissionDecided { .. }
-                | Self::CommandIssued { .. }
-                | Self::CommandAcknowledged { .. }
-                | Self::MessageAssistant { .. }
-        )
+            | Self::SessionUpdated { .. }
+            | Self::SessionEnded { .. }
+            | Self::SessionPruned { .. }
+            | Self::ChainCompiled { .. }
+            | Self::ChainStarted { .. }
+            | Self::ChainCompleted { .. }
+            | Self::StepSpawned { .. }
+            | Self::StepStarted { .. }
+            | Self::StepCompleted { .. }
+            | Self::StepFailed { .. }
+            | Self::InteractionAwaitingInput { .. }
+            | Self::InteractionInputReceived { .. }
+            | Self::PermissionRequested { .. }
+            | Self::PermissionDecided { .. }
+            | Self::CommandIssued { .. }
+            | Self::CommandAcknowledged { .. }
+            | Self::MessageAssistant { .. } => true,
+            Self::FileCreated { .. }
+            | Self::FileModified { .. }
+            | Self::FileDeleted { .. }
+            | Self::ToolUsed { .. }
+            | Self::PromptSubmitted { .. }
+            | Self::TerminalOutput { .. }
+            | Self::ErrorOccurred { .. }
+            | Self::AgentNotification { .. }
+            | Self::AgentEvent { .. } => false,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-// The one socket client: `/ws`, JSON text frames (see PRODUCT.md, "Contract"). No React
+// The one socket client: `/ws`, JSON text frames (see docs/CONTRACT.md, "Contract"). No React
 // in here; the workspace store drives it and feeds what it hears to the reducer.
 //
 // - Every socket is on the global topic from `hello` on: session:*, interaction:*,

@@ -1,5 +1,5 @@
 // Compile-time proof that the web app cannot listen for an event type that does not
-// exist (the replaced system's `session:updated` bug, PRODUCT.md gap 2).
+// exist (the replaced system's `session:updated` bug, docs/CONTRACT.md gap 2).
 //
 // How it works: `// @ts-expect-error` tells the compiler "the next line MUST be a type
 // error". If the next line compiles, TypeScript reports error TS2578 ("Unused

@@ -21,7 +21,8 @@ function typeNames(): Map<string, string> {
 
 function globalVariants(): string[] {
   const start = source.indexOf("pub fn is_global");
-  const body = source.slice(start, source.indexOf("\n    }\n", start));
+  // is_global is an exhaustive match: the global variants are the arm ending `=> true`.
+  const body = source.slice(start, source.indexOf("=> true", start));
   return [...body.matchAll(/Self::(\w+)/g)].map((m) => m[1] as string);
 }
 

@@ -49,6 +49,7 @@ impl ApiError {
             }
             Self::Core(CoreError::Store(_)) | Self::Internal(_) | Self::NoCaller(_) => "internal",
             Self::Core(CoreError::Forbidden(_)) => "forbidden",
+            Self::Core(CoreError::TooLarge(_)) => "payload_too_large",
             Self::Core(CoreError::Unavailable) => "unavailable",
             Self::Core(CoreError::Overloaded) => "overloaded",
             Self::BadRequest(_) => "bad_request",
@@ -74,6 +75,7 @@ impl ResponseError for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Self::Core(CoreError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            Self::Core(CoreError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Core(CoreError::Unavailable | CoreError::Overloaded) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

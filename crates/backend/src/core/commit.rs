@@ -54,6 +54,8 @@ pub struct CommitConfig {
     /// Decides a new session's watch state at its start (none: no watcher runs, and the
     /// fold's default "not watched" stands).
     pub start_watch: Option<Arc<dyn StartWatch>>,
+    /// The largest encoded event (`--max-event-bytes`).
+    pub max_event_bytes: usize,
 }
 
 impl std::fmt::Debug for CommitConfig {
@@ -63,6 +65,7 @@ impl std::fmt::Debug for CommitConfig {
             .field("max_batch", &self.max_batch)
             .field("snapshot", &self.snapshot)
             .field("start_watch", &self.start_watch.is_some())
+            .field("max_event_bytes", &self.max_event_bytes)
             .finish()
     }
 }
@@ -75,6 +78,7 @@ impl Default for CommitConfig {
             prices: Arc::default(),
             snapshot: None,
             start_watch: None,
+            max_event_bytes: super::rules::DEFAULT_MAX_EVENT_BYTES,
         }
     }
 }
@@ -224,6 +228,7 @@ impl Core {
                     prices: config.prices,
                     snapshots,
                     start_watch: config.start_watch,
+                    max_event_bytes: config.max_event_bytes.max(1024),
                 };
                 committer.run(rx);
                 if let Some(snapshots) = committer.snapshots.take() {
@@ -339,6 +344,7 @@ struct Committer<'w> {
     prices: Arc<super::pricing::PriceTable>,
     snapshots: Option<Snapshots>,
     start_watch: Option<Arc<dyn StartWatch>>,
+    max_event_bytes: usize,
 }
 
 impl Committer<'_> {
@@ -394,6 +400,7 @@ impl Committer<'_> {
                 prices: &self.prices,
                 start_watch: self.start_watch.as_deref(),
                 snapshots: self.snapshots.as_ref(),
+                max_event_bytes: self.max_event_bytes,
             };
             if let Some(settle) = operation(&mut stager) {
                 answered.push(settle);

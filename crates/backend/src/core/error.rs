@@ -17,6 +17,9 @@ pub enum CoreError {
     /// The input is well-formed JSON of the right shape but breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// An event is larger than the server's per-event limit, even previewed.
+    #[error("{0}")]
+    TooLarge(String),
     /// The caller may not do this (a scoped token writing as another user).
     #[error("{0}")]
     Forbidden(String),

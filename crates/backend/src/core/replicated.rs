@@ -205,6 +205,7 @@ pub fn start(
                 max_batch: config.max_batch.max(1),
                 prices: config.prices,
                 start_watch: config.start_watch,
+                max_event_bytes: config.max_event_bytes.max(1024),
                 retries,
                 ack_timeout,
             };
@@ -311,6 +312,8 @@ struct Replicator {
     max_batch: usize,
     prices: Arc<super::pricing::PriceTable>,
     start_watch: Option<Arc<dyn super::StartWatch>>,
+    /// The largest encoded event (`--max-event-bytes`).
+    max_event_bytes: usize,
     retries: usize,
     ack_timeout: Duration,
 }
@@ -486,6 +489,7 @@ impl Replicator {
                     start_watch: self.start_watch.as_deref(),
                     // No start-up snapshot on the NATS store yet (the copy is rebuilt).
                     snapshots: None,
+                    max_event_bytes: self.max_event_bytes,
                     now,
                 };
                 job.attempt(&mut stager)

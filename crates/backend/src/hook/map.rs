@@ -21,9 +21,9 @@ use super::payload::{Capture, Payload};
 /// The chain the hook puts Agent/Task calls and subagents in.
 pub const MAIN_CHAIN: &str = "main";
 /// Longest free text the server takes (prompts, output, messages).
-const MAX_TEXT: usize = 1024 * 1024;
+const MAX_TEXT: usize = crate::core::rules::MAX_TEXT_LEN;
 /// Longest short text the server takes (names).
-const MAX_NAME: usize = 1024;
+const MAX_NAME: usize = crate::core::rules::MAX_NAME_LEN;
 /// JSON values (tool input, responses, raw payloads) above this are cut to a preview.
 const MAX_JSON: usize = 256 * 1024;
 /// The size of that preview.

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use chainwatch_shared::{EventId, SessionId};
 
+pub mod lock;
+
 pub use sqlite::{SqliteReader, SqliteWriter, open_sqlite};
 
 /// Errors of the event log.
@@ -132,6 +134,20 @@ pub trait LogReader: Send + Sync + 'static {
         upto: u64,
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, StoreError>;
+    /// [`LogReader::read`], stopping once the events read hold `max_bytes` of JSON (at
+    /// least one event is returned when any is there), so one page of a replay is
+    /// bounded in memory whatever its events weigh. The default reads whole pages.
+    fn read_capped(
+        &self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let _ = max_bytes;
+        self.read(scope, after, upto, limit)
+    }
     /// The `limit` newest events with `seq < before`, in seq order (paging backwards).
     fn read_before(
         &self,

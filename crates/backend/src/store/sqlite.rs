@@ -27,6 +27,10 @@ const MIGRATIONS: &[&str] = &[r#"
     CREATE INDEX events_global ON events(seq) WHERE global = 1;
 "#];
 
+/// `PRAGMA application_id` of a Chainwatch log ("CWTC"): tells our file from another
+/// program's SQLite database.
+const APPLICATION_ID: i32 = 0x4357_5443;
+
 /// Readers kept open for reuse; more are opened on demand under load.
 const READER_POOL: usize = 8;
 
@@ -39,6 +43,14 @@ fn unusable(path: &Path, err: impl std::fmt::Display) -> StoreError {
 
 /// Opens (creating when missing) the log at `path`, migrating it to this build's schema.
 pub fn open_sqlite(path: &Path) -> Result<(SqliteWriter, SqliteReader), StoreError> {
+    // SQLite takes an empty file for a new database; here it is a log that lost its
+    // content (or something else), never to be silently started over.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(unusable(
+            path,
+            "the file is empty (0 bytes), so it is not a Chainwatch log; move it away to start a new log there",
+        ));
+    }
     let conn = Connection::open(path).map_err(|e| unusable(path, e))?;
     // The first real query is where a file that is not a database fails.
     let mode: String = conn
@@ -67,6 +79,26 @@ pub fn open_sqlite(path: &Path) -> Result<(SqliteWriter, SqliteReader), StoreErr
 
 fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let application: i32 = conn.query_row("PRAGMA application_id", [], |row| row.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |row| row.get(0),
+    )?;
+    // Logs made before the application id was set have 0 and a schema version.
+    let foreign = (application != 0 && application != APPLICATION_ID)
+        || (application == 0 && version == 0 && tables > 0);
+    if foreign {
+        return Err(unusable(
+            path,
+            format!(
+                "it is another program's SQLite database (application_id {application:#x}, {tables} tables, no Chainwatch schema); use another --data-dir"
+            ),
+        ));
+    }
+    if application == 0 {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
     let supported = MIGRATIONS.len() as i64;
     if version > supported {
         return Err(StoreError::NewerSchema {
@@ -83,6 +115,24 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         tracing::info!(version = index + 1, "applied schema migration");
     }
     Ok(())
+}
+
+/// Collects rows until they hold `max_bytes` of JSON (at least one row).
+fn capped(
+    rows: impl Iterator<Item = rusqlite::Result<LoggedEvent>>,
+    max_bytes: usize,
+) -> rusqlite::Result<Vec<LoggedEvent>> {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    for row in rows {
+        let event = row?;
+        bytes = bytes.saturating_add(event.json.len());
+        out.push(event);
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The writer half; see [`LogWriter`].
@@ -199,6 +249,17 @@ impl LogReader for SqliteReader {
         upto: u64,
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, StoreError> {
+        self.read_capped(scope, after, upto, limit, usize::MAX)
+    }
+
+    fn read_capped(
+        &self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
         self.with_conn(|conn| {
             let (after, upto, limit) = (after.min(i64::MAX as u64) as i64, upto.min(i64::MAX as u64) as i64, limit as i64);
             let rows = match scope {
@@ -206,20 +267,22 @@ impl LogReader for SqliteReader {
                     let mut q = conn.prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
                     ))?;
-                    q.query_map(params![after, upto, limit], row_to_event)?.collect::<Result<Vec<_>, _>>()?
+                    capped(q.query_map(params![after, upto, limit], row_to_event)?, max_bytes)?
                 }
                 Scope::Global => {
                     let mut q = conn.prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM events WHERE global = 1 AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
                     ))?;
-                    q.query_map(params![after, upto, limit], row_to_event)?.collect::<Result<Vec<_>, _>>()?
+                    capped(q.query_map(params![after, upto, limit], row_to_event)?, max_bytes)?
                 }
                 Scope::Session(session) => {
                     let mut q = conn.prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
                     ))?;
-                    q.query_map(params![session.as_str(), after, upto, limit], row_to_event)?
-                        .collect::<Result<Vec<_>, _>>()?
+                    capped(
+                        q.query_map(params![session.as_str(), after, upto, limit], row_to_event)?,
+                        max_bytes,
+                    )?
                 }
             };
             Ok(rows)

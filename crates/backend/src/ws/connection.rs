@@ -9,7 +9,7 @@
 //! floor) are left out of a session replay for the same reason.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
@@ -80,7 +80,9 @@ impl Connection {
         frame: bytestring::ByteString,
         frames: &mut tokio::sync::mpsc::Receiver<Outbound>,
         lagged: &AtomicBool,
+        queued_bytes: &AtomicUsize,
     ) -> Option<Flow> {
+        queued_bytes.fetch_sub(frame.len(), Ordering::AcqRel);
         if let Flow::Stop = self.send_text(frame).await {
             return Some(Flow::Stop);
         }
@@ -90,6 +92,7 @@ impl Connection {
             }
             match frames.try_recv() {
                 Ok(Outbound::Frame(next)) => {
+                    queued_bytes.fetch_sub(next.len(), Ordering::AcqRel);
                     if let Flow::Stop = self.send_text(next).await {
                         return Some(Flow::Stop);
                     }
@@ -129,6 +132,7 @@ impl Connection {
         };
         let global = matches!(scope, Scope::Global);
         let reader = self.context.reader.clone();
+        let page_bytes = self.context.config.replay_page_bytes;
         let read_page = |cursor: u64| {
             let reader = reader.clone();
             let session = owned_session.clone();
@@ -138,7 +142,7 @@ impl Connection {
                     (None, true) => Scope::Global,
                     (None, false) => Scope::All,
                 };
-                reader.read(scope, cursor, upto, REPLAY_PAGE)
+                reader.read_capped(scope, cursor, upto, REPLAY_PAGE, page_bytes)
             })
         };
         let mut pending = (after < upto).then(|| read_page(after));
@@ -284,6 +288,7 @@ pub async fn run(
         mut frames,
         hello_seq,
         lagged,
+        queued_bytes,
     } = registration;
     let mut shutdown = context.shutdown.clone();
     let heartbeat_every = context.config.heartbeat;
@@ -335,7 +340,7 @@ pub async fn run(
                         close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
                         Flow::Stop
                     }
-                    Some(Outbound::Frame(frame)) => match conn.forward(frame, &mut frames, &lagged).await {
+                    Some(Outbound::Frame(frame)) => match conn.forward(frame, &mut frames, &lagged, &queued_bytes).await {
                         Some(flow) => flow,
                         None => {
                             close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytestring::ByteString;
@@ -45,6 +45,8 @@ pub struct Registration {
     pub hello_seq: u64,
     /// Set by the hub when it dropped the client for being too slow.
     pub lagged: Arc<AtomicBool>,
+    /// Bytes of frames queued for the client; the connection subtracts what it sends.
+    pub queued_bytes: Arc<AtomicUsize>,
 }
 
 /// Why the hub refused.
@@ -71,6 +73,8 @@ struct Client {
     queue: mpsc::Sender<Outbound>,
     subscriptions: HashSet<SessionId>,
     lagged: Arc<AtomicBool>,
+    /// Bytes of frames queued, shared with the connection task.
+    queued_bytes: Arc<AtomicUsize>,
     /// Whose sessions reach the socket.
     reach: Reach,
     /// Counted against the per-address limit (remote peers only).
@@ -117,6 +121,9 @@ impl Registry {
 pub struct HubLimits {
     /// Frames queued per client.
     pub queue_frames: usize,
+    /// Bytes of frames queued per client; past it the client is dropped with `resync`,
+    /// as past `queue_frames`.
+    pub queue_bytes: usize,
     /// Clients at once.
     pub max_clients: usize,
     /// Subscriptions per client.
@@ -208,6 +215,7 @@ impl Hub {
         }
         let (queue, frames) = mpsc::channel(self.limits.queue_frames.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
         registry.next_id += 1;
         let id = registry.next_id;
         registry.clients.insert(
@@ -216,6 +224,7 @@ impl Hub {
                 queue,
                 subscriptions: HashSet::new(),
                 lagged: lagged.clone(),
+                queued_bytes: queued_bytes.clone(),
                 reach,
                 address,
             },
@@ -225,6 +234,7 @@ impl Hub {
             frames,
             hello_seq: registry.published_seq,
             lagged,
+            queued_bytes,
         })
     }
 
@@ -367,11 +377,14 @@ impl Publisher for Hub {
         for event in events {
             registry.published_seq = event.seq;
             let frame = event_frame(&event.json);
+            let queue_bytes = self.limits.queue_bytes;
             let mut deliver = |id: u64, client: &Client| {
-                if client
-                    .queue
-                    .try_send(Outbound::Frame(frame.clone()))
-                    .is_err()
+                let queued = client.queued_bytes.fetch_add(frame.len(), Ordering::AcqRel);
+                if queued + frame.len() > queue_bytes
+                    || client
+                        .queue
+                        .try_send(Outbound::Frame(frame.clone()))
+                        .is_err()
                 {
                     client.lagged.store(true, Ordering::Release);
                     lagging.push(id);

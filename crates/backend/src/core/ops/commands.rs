@@ -7,7 +7,7 @@ use chainwatch_shared::{
 };
 
 use super::super::access::Visible;
-use super::super::rules::{self, MAX_TEXT_LEN};
+use super::super::rules;
 use super::super::{Core, CoreError};
 use super::{By, Stager, new_id};
 
@@ -81,7 +81,6 @@ impl Stager<'_> {
                 });
             }
         }
-        rules::optional_text("reason", request.reason.as_deref(), MAX_TEXT_LEN)?;
         let command_id = CommandId(new_id());
         let kind = EventKind::CommandIssued {
             command_id: command_id.clone(),
@@ -90,6 +89,7 @@ impl Stager<'_> {
             reason: request.reason,
             issued_by: Some(by.0),
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.command(id, &command_id)
     }
@@ -113,11 +113,11 @@ impl Stager<'_> {
         request: AcknowledgeCommand,
     ) -> Result<Command, CoreError> {
         self.check_ack(id, command_id)?;
-        rules::optional_text("note", request.note.as_deref(), MAX_TEXT_LEN)?;
         let kind = EventKind::CommandAcknowledged {
             command_id: command_id.clone(),
             note: request.note,
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.command(id, command_id)
     }

@@ -40,6 +40,9 @@ impl Stager<'_> {
                 "no events: post one event or a non-empty array".into(),
             ));
         }
+        // The server decides whether it watches a cwd, not the agent: a `watch` an agent
+        // sends is dropped before the rules run (so `{watch}` alone is nothing to update).
+        let events: Vec<NewEvent> = events.into_iter().map(without_watch).collect();
         // Pass 1: check every event against the state as the earlier ones would leave
         // it, without changing anything, so that a batch is stored whole or not at all.
         let mut live: HashMap<SessionId, bool> = HashMap::new();
@@ -103,7 +106,7 @@ impl Stager<'_> {
                     }
                     live.insert(id.clone(), true);
                 }
-                EventKind::SessionUpdated { status, .. } => {
+                EventKind::SessionUpdated { .. } => {
                     if known.is_none() {
                         return Err(at(CoreError::session_not_found(id)));
                     }
@@ -112,13 +115,8 @@ impl Stager<'_> {
                             "session '{id}' has ended; it cannot be updated"
                         ))));
                     }
-                    if status.is_some_and(SessionStatus::is_terminal) {
-                        return Err(at(CoreError::Invalid(
-                            "a terminal status is set by session:ended".into(),
-                        )));
-                    }
                 }
-                EventKind::SessionEnded { status, .. } => {
+                EventKind::SessionEnded { .. } => {
                     match known {
                         None => return Err(at(CoreError::session_not_found(id))),
                         Some(false) => {
@@ -127,11 +125,6 @@ impl Stager<'_> {
                             ))));
                         }
                         Some(true) => {}
-                    }
-                    if !status.is_terminal() {
-                        return Err(at(CoreError::Invalid(
-                            "session:ended needs status completed, failed or cancelled".into(),
-                        )));
                     }
                     live.insert(id.clone(), false);
                 }
@@ -181,8 +174,9 @@ impl Stager<'_> {
             self.announce_activity(&event.session_id, &event.kind)?;
             let kind = self.stamp_step(&event.session_id, event.kind);
             let kind = stamp_cost(self.prices, kind);
+            // The server decides whether it watches a cwd, not the agent; a scoped
+            // caller's sessions are its user's (checked in pass 1).
             let kind = match kind {
-                // The server decides whether it watches a cwd, not the agent.
                 EventKind::SessionStarted {
                     cwd,
                     hostname,
@@ -197,7 +191,6 @@ impl Stager<'_> {
                     cwd,
                     hostname,
                     platform,
-                    // A scoped caller's sessions are its user's (checked in pass 1).
                     user: match reach {
                         Reach::All => user,
                         Reach::User(own) => Some(own.clone()),
@@ -205,19 +198,6 @@ impl Stager<'_> {
                     model,
                     title,
                     source,
-                },
-                EventKind::SessionUpdated {
-                    status,
-                    summary,
-                    title,
-                    model,
-                    ..
-                } => EventKind::SessionUpdated {
-                    status,
-                    summary,
-                    title,
-                    model,
-                    watch: None,
                 },
                 other => other,
             };
@@ -294,6 +274,17 @@ impl Stager<'_> {
             other => other,
         }
     }
+}
+
+/// An agent's event without the `watch` state only the server sets.
+fn without_watch(mut event: NewEvent) -> NewEvent {
+    match &mut event.kind {
+        EventKind::SessionStarted { watch, .. } | EventKind::SessionUpdated { watch, .. } => {
+            *watch = None;
+        }
+        _ => {}
+    }
+    event
 }
 
 /// Names the failing event of a batch, so a client knows which to fix.

@@ -122,16 +122,19 @@ pub struct Stager<'a> {
     pub(super) start_watch: Option<&'a dyn super::StartWatch>,
     /// The start-up snapshots, which retention invalidates before it deletes.
     pub(super) snapshots: Option<&'a super::snapshot::Snapshots>,
+    /// The largest encoded event ([`super::rules::fit_size`] previews values first).
+    pub(super) max_event_bytes: usize,
 }
 
 impl Stager<'_> {
     fn emit(
         &mut self,
         session_id: &SessionId,
-        kind: EventKind,
+        mut kind: EventKind,
         event_id: Option<EventId>,
         timestamp: Option<DateTime<Utc>>,
     ) -> Result<IngestedEvent, CoreError> {
+        super::rules::fit_size(&mut kind, self.max_event_bytes);
         let event = WorkspaceEvent {
             seq: *self.next_seq,
             event_id: event_id.unwrap_or_else(|| EventId(new_id())),
@@ -141,6 +144,14 @@ impl Stager<'_> {
         };
         let json = serde_json::to_string(&event)
             .map_err(|e| CoreError::Invalid(format!("event cannot be encoded: {e}")))?;
+        if json.len() > self.max_event_bytes {
+            return Err(CoreError::TooLarge(format!(
+                "a {} event of {} bytes is over the per-event limit of {} bytes (--max-event-bytes)",
+                event.kind.type_name(),
+                json.len(),
+                self.max_event_bytes
+            )));
+        }
         *self.next_seq += 1;
         self.projection.apply(&event);
         self.staged_ids.insert(event.event_id.clone(), event.seq);

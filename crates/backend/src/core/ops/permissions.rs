@@ -6,7 +6,7 @@ use chainwatch_shared::{
 };
 
 use super::super::access::Visible;
-use super::super::rules::{self, MAX_NAME_LEN, MAX_TEXT_LEN};
+use super::super::rules;
 use super::super::{Core, CoreError};
 use super::{By, Stager, new_id};
 
@@ -48,24 +48,18 @@ impl Stager<'_> {
         request: RequestPermission,
     ) -> Result<PermissionRequest, CoreError> {
         let record = self.live_record(id)?;
-        rules::text("toolName", &request.tool_name, MAX_NAME_LEN)?;
-        let request_id = match request.request_id {
-            Some(request_id) => {
-                rules::id("requestId", request_id.as_str())?;
-                if record.permission(&request_id).is_some() {
-                    // Asking again is how a hook re-attaches after a restart: idempotent.
-                    return self.permission(id, &request_id);
-                }
-                request_id
-            }
-            None => RequestId(new_id()),
-        };
+        let request_id = request.request_id.unwrap_or_else(|| RequestId(new_id()));
         let kind = EventKind::PermissionRequested {
             request_id: request_id.clone(),
             tool_name: request.tool_name,
             tool_input: request.tool_input,
             tool_use_id: request.tool_use_id,
         };
+        rules::event_fields(&kind)?;
+        if record.permission(&request_id).is_some() {
+            // Asking again is how a hook re-attaches after a restart: idempotent.
+            return self.permission(id, &request_id);
+        }
         self.emit(id, kind, None, None)?;
         self.permission(id, &request_id)
     }
@@ -110,13 +104,13 @@ impl Stager<'_> {
             )
             .to_lowercase()));
         }
-        rules::optional_text("message", request.message.as_deref(), MAX_TEXT_LEN)?;
         let kind = EventKind::PermissionDecided {
             request_id: request_id.clone(),
             behavior: request.behavior,
             message: request.message,
             decided_by: Some(by.0),
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.permission(id, request_id)
     }

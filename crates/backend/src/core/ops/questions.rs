@@ -6,7 +6,7 @@ use chainwatch_shared::{
 };
 
 use super::super::access::Visible;
-use super::super::rules::{self, MAX_NAME_LEN, MAX_TEXT_LEN};
+use super::super::rules::{self, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
 use super::{By, Stager, new_id};
 
@@ -46,26 +46,13 @@ impl Stager<'_> {
         request: AwaitInput,
     ) -> Result<AwaitingInput, CoreError> {
         self.live_record(id)?;
-        rules::text("prompt", &request.prompt, MAX_TEXT_LEN)?;
-        for response in &request.quick_responses {
-            rules::text("quickResponses[]", response, MAX_NAME_LEN)?;
-        }
-        let request_id = match request.request_id {
-            Some(request_id) => {
-                rules::id("requestId", request_id.as_str())?;
-                request_id
-            }
-            None => RequestId(new_id()),
-        };
-        if let Some(step_id) = &request.step_id {
-            rules::id("stepId", step_id.as_str())?;
-        }
         let kind = EventKind::InteractionAwaitingInput {
-            request_id,
+            request_id: request.request_id.unwrap_or_else(|| RequestId(new_id())),
             prompt: request.prompt,
             quick_responses: request.quick_responses,
             step_id: request.step_id,
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.record(id)?
             .session
@@ -107,6 +94,7 @@ impl Stager<'_> {
             text: request.text,
             answered_by: Some(by.0),
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.record(id)?
             .answer(&request_id)

@@ -7,7 +7,7 @@ use chainwatch_shared::{
 };
 
 use super::super::access::{Reach, Visible};
-use super::super::rules::{self, MAX_NAME_LEN};
+use super::super::rules;
 use super::super::{Core, CoreError};
 use super::{Stager, new_id};
 
@@ -53,16 +53,6 @@ impl Core {
 
 impl Stager<'_> {
     pub(super) fn create_session(&mut self, request: CreateSession) -> Result<Session, CoreError> {
-        rules::cwd(&request.cwd)?;
-        for (field, value) in [
-            ("hostname", &request.hostname),
-            ("platform", &request.platform),
-            ("user", &request.user),
-            ("model", &request.model),
-            ("title", &request.title),
-        ] {
-            rules::optional_text(field, value.as_deref(), MAX_NAME_LEN)?;
-        }
         let id = match request.id {
             Some(id) => {
                 rules::id("id", id.as_str())?;
@@ -75,6 +65,7 @@ impl Stager<'_> {
             }
             None => SessionId(new_id()),
         };
+        rules::cwd(&request.cwd)?;
         // Whether the cwd is watched is decided now, in this event (no second commit).
         let kind = EventKind::SessionStarted {
             watch: self.start_watch.map(|w| w.at_start(&request.cwd)),
@@ -86,6 +77,7 @@ impl Stager<'_> {
             title: request.title,
             source: Some("api".into()),
         };
+        rules::event_fields(&kind)?;
         self.emit(&id, kind, None, None)?;
         self.session(&id)
     }
@@ -122,39 +114,18 @@ impl Stager<'_> {
     }
 
     /// Rules on session lifecycle events given by the session routes: the session's
-    /// state, then the fields' own rules ([`rules::session_update`],
-    /// [`rules::session_end`]).
+    /// state, then the fields' own rules ([`rules::event_fields`], as for ingest).
     fn check_lifecycle(&self, id: &SessionId, kind: &EventKind) -> Result<(), CoreError> {
         match kind {
-            EventKind::SessionUpdated {
-                status,
-                summary,
-                title,
-                model,
-                ..
-            } => {
+            EventKind::SessionUpdated { .. } => {
                 self.live_record(id).map_err(|e| match e {
                     CoreError::Conflict(_) => CoreError::Conflict(format!(
                         "session '{id}' has ended; it cannot be updated"
                     )),
                     other => other,
                 })?;
-                if let Some(status) = status {
-                    if status.is_terminal() {
-                        return Err(CoreError::Invalid(format!(
-                            "status '{}' ends the session; use POST /api/sessions/{id}/end",
-                            status.as_str()
-                        )));
-                    }
-                }
-                rules::session_update(
-                    *status,
-                    summary.as_deref(),
-                    title.as_deref(),
-                    model.as_deref(),
-                )
             }
-            EventKind::SessionEnded { status, reason } => {
+            EventKind::SessionEnded { .. } => {
                 let record = self.record(id)?;
                 if record.is_ended() {
                     return Err(CoreError::Conflict(format!(
@@ -162,15 +133,9 @@ impl Stager<'_> {
                         record.session.status.as_str()
                     )));
                 }
-                if !status.is_terminal() {
-                    return Err(CoreError::Invalid(format!(
-                        "an ended session's status is completed, failed or cancelled, not '{}'",
-                        status.as_str()
-                    )));
-                }
-                rules::session_end(reason.as_deref())
             }
-            _ => Ok(()),
+            _ => {}
         }
+        rules::event_fields(kind)
     }
 }

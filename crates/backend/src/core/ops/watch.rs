@@ -2,7 +2,7 @@
 
 use chainwatch_shared::{EventKind, Session, SessionId, WatchState};
 
-use super::super::rules::{self, MAX_TEXT_LEN};
+use super::super::rules;
 use super::super::{Core, CoreError};
 use super::Stager;
 
@@ -31,7 +31,6 @@ impl Stager<'_> {
         if record.is_ended() || record.session.watch == watch {
             return self.session(id);
         }
-        rules::optional_text("watch.reason", watch.reason.as_deref(), MAX_TEXT_LEN)?;
         let kind = EventKind::SessionUpdated {
             status: None,
             summary: None,
@@ -39,6 +38,7 @@ impl Stager<'_> {
             model: None,
             watch: Some(watch),
         };
+        rules::event_fields(&kind)?;
         self.emit(id, kind, None, None)?;
         self.session(id)
     }

@@ -368,3 +368,78 @@ fn the_2026_events_a_person_cares_about_are_mapped_and_kept() {
     );
     assert_eq!(kinds(&other), ["session:started", "agent:event"]);
 }
+
+/// The hook posts to `POST /api/events`, so what it maps must pass the server's field
+/// rules (`core::rules`, the one table) even for hostile payloads: oversized, NUL-laden
+/// and empty fields are cut, cleaned or defaulted here rather than refused there.
+#[test]
+fn every_event_the_hook_maps_passes_the_servers_field_rules() {
+    use crate::core::rules::{MAX_NAME_LEN, MAX_TEXT_LEN, event_fields};
+    // Past the name limit everywhere, with a NUL; past the text limit where texts go.
+    let name = format!("a\0b{}", "x".repeat(MAX_NAME_LEN));
+    let text = format!("a\0b{}", "x".repeat(MAX_TEXT_LEN));
+    let names = [
+        "SessionStart",
+        "SessionEnd",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "SubagentStart",
+        "SubagentStop",
+        "PermissionRequest",
+        "Stop",
+        "Notification",
+        "PreCompact",
+        "SomethingNew",
+    ];
+    let active = detail(SessionStatus::Active);
+    let ended = detail(SessionStatus::Completed);
+    let mut checked = std::collections::BTreeSet::new();
+    for hook_event in names {
+        // The text-sized case only where texts go, to keep the test quick.
+        let texts = matches!(
+            hook_event,
+            "SessionEnd" | "UserPromptSubmit" | "Notification" | "PostToolUseFailure"
+        );
+        let mut variants = vec![("Bash", &name), ("Task", &name)];
+        if texts {
+            variants.push((name.as_str(), &text));
+        }
+        for (tool, long) in variants {
+            let payload = json!({
+                "session_id": "s", "hook_event_name": hook_event, "cwd": "/w",
+                "model": name, "reason": long, "prompt": long, "message": long,
+                "notification_type": name, "tool_name": tool, "tool_use_id": "t1",
+                "agent_id": "a1", "agent_type": name, "error": long,
+                "tool_input": {"description": name}, "tool_response": long,
+            });
+            for session in [
+                SessionState::Unknown,
+                SessionState::Present(&active),
+                SessionState::Present(&ended),
+            ] {
+                for event in mapped(payload.clone(), session).batch() {
+                    event_fields(&event.kind).unwrap_or_else(|e| {
+                        panic!(
+                            "{hook_event}: {} breaks the rules: {e}",
+                            event.kind.type_name()
+                        )
+                    });
+                    checked.insert(event.kind.type_name());
+                }
+            }
+        }
+    }
+    for kind in [
+        "session:started",
+        "session:updated",
+        "session:ended",
+        "tool:used",
+    ] {
+        assert!(
+            checked.contains(kind),
+            "{kind} was mapped and checked: {checked:?}"
+        );
+    }
+}
