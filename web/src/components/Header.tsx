@@ -3,6 +3,7 @@ import type { Route } from "../lib/route";
 import { routeHref } from "../lib/route";
 import type { ConnectionState } from "../socket/client";
 import { ConnectionBadge } from "./ConnectionBadge";
+import { SearchPalette } from "./conversation/SearchPalette";
 import { DesktopAlertsToggle } from "./DesktopAlertsToggle";
 
 function NavLink(props: { route: Route; current: Route; children: ReactNode; attention?: boolean }) {
@@ -43,6 +44,7 @@ export function Header(props: {
         </NavLink>
       </nav>
       <div className="app-header__tools">
+        <SearchPalette />
         <DesktopAlertsToggle />
         {props.signedIn ? (
           <button type="button" className="btn btn--ghost" onClick={props.onSignOut}>

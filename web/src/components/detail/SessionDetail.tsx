@@ -4,6 +4,7 @@
 // opens the same view. The one component the app renders for a selected session.
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 import { useSessionDetail, useWorkspace } from "../../state/useWorkspace";
+import { TranscriptPanel } from "../conversation/TranscriptPanel";
 import { ChainGraph } from "./ChainGraph";
 import { DetailHeader } from "./DetailHeader";
 import { EventInspector } from "./EventInspector";
@@ -19,6 +20,7 @@ import "./detail.css";
 
 const TAB_LABELS: Record<DetailTab, string> = {
   timeline: "Timeline",
+  transcript: "Transcript",
   graph: "Chain graph",
   files: "Files",
   terminal: "Terminal",
@@ -168,6 +170,17 @@ export function SessionDetail(props: { sessionId: string }) {
         <div className="detail-body__main">
           {params.tab === "timeline" ? (
             <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} selectedSeq={params.event} onSelect={openEvent} />
+          ) : null}
+          {params.tab === "transcript" ? (
+            <TranscriptPanel
+              events={buffer.events}
+              version={version}
+              chains={chains}
+              hasOlder={buffer.hasOlder}
+              loadingOlder={timeline.loadingOlder}
+              onLoadOlder={timeline.loadOlder}
+              onOpenEvent={openEvent}
+            />
           ) : null}
           {params.tab === "graph" ? <ChainGraph chains={chains} selected={params.step} onSelect={openStep} /> : null}
           {params.tab === "files" ? (
