@@ -126,4 +126,44 @@ describe("the conversation", () => {
     expect(browser.problems).toEqual([]);
     await page.close();
   });
+
+  it("replays the session as it stood at an earlier event with the scrubber", async () => {
+    const R = "replayed-session";
+    await postEvents(server, [
+      { sessionId: R, type: "session:started", cwd: "/home/ada/src/replay", user: "ada", title: "Replay me" },
+      { sessionId: R, type: "chain:compiled", chainId: "plan", steps: [{ stepId: "s1", name: "Read", waitsFor: [] }, { stepId: "s2", name: "Write", waitsFor: ["s1"] }] },
+      { sessionId: R, type: "step:started", chainId: "plan", stepId: "s1" },
+      { sessionId: R, type: "permission:requested", requestId: "perm-1", toolName: "Bash", toolInput: { command: "rm -rf build" } },
+    ]);
+    await ok(server, "POST", `/api/sessions/${R}/permissions/perm-1`, { behavior: "allow" });
+    await postEvents(server, [
+      { sessionId: R, type: "step:completed", chainId: "plan", stepId: "s1" },
+      { sessionId: R, type: "file:modified", path: "src/out.rs" },
+    ]);
+    const page = await browser.open(server, `#/sessions/${R}`);
+    await page.getByTestId("replay-open").click();
+    const scrubber = page.getByTestId("replay-scrubber");
+    await scrubber.waitFor();
+    // At the newest event: the live state.
+    const replay = page.getByTestId("replay");
+    await expect.poll(() => replay.getByTestId("session-status").textContent()).toBe("active");
+    expect(await replay.getByTestId("replay-files").textContent()).toContain("src/out.rs");
+    // Back to the permission request: it waits, the first step runs, no file yet.
+    const { events } = await ok<{ events: { type: string }[] }>(server, "GET", `/api/sessions/${R}/events`);
+    const asked = events.findIndex((e) => e.type === "permission:requested");
+    expect(asked).toBeGreaterThan(0);
+    await scrubber.fill(String(asked));
+    await expect.poll(() => replay.getByTestId("session-status").textContent()).toBe("waiting");
+    expect(await replay.getByTestId("replay-waiting").textContent()).toContain("Permission for Bash");
+    expect(await replay.getByTestId("replay-files").textContent()).toContain("None yet.");
+    expect(await replay.getByTestId("replay-position").textContent()).toMatch(new RegExp(`^event ${asked + 1} of ${events.length}`));
+    expect(await replay.locator('[data-testid="replay-events"] li').first().textContent()).toContain("Bash");
+    await page.mouse.move(0, 0);
+    if (write) await page.screenshot({ path: join(OUT, "replay.png") });
+    // The live view is unchanged by replaying.
+    await page.getByRole("button", { name: "Back to live" }).click();
+    expect(await page.getByTestId("detail-header").getByTestId("session-status").textContent()).toBe("active");
+    expect(browser.problems).toEqual([]);
+    await page.close();
+  });
 });

@@ -2,8 +2,9 @@
 // terminal, with an inspector beside them. What is selected lives in the URL
 // (`#/sessions/<id>?tab=graph&step=…`, `?event=<seq>`, `?tab=files&file=…`), so a link
 // opens the same view. The one component the app renders for a selected session.
-import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { useSessionDetail, useWorkspace } from "../../state/useWorkspace";
+import { ReplayPanel } from "../conversation/ReplayPanel";
 import { TranscriptPanel } from "../conversation/TranscriptPanel";
 import { ChainGraph } from "./ChainGraph";
 import { DetailHeader } from "./DetailHeader";
@@ -57,6 +58,7 @@ export function SessionDetail(props: { sessionId: string }) {
   const chains = detail?.chains ?? EMPTY;
   const timeline = useTimeline(sessionId, store.api, detail, state.epoch);
   const { buffer, version } = timeline;
+  const [replaying, setReplaying] = useState(false);
 
   const hash = useSyncExternalStore(subscribeHash, currentHash, () => "");
   const parsed = parseDetailHash(hash);
@@ -141,6 +143,14 @@ export function SessionDetail(props: { sessionId: string }) {
     );
   }
 
+  if (replaying) {
+    return (
+      <article className="detail" data-session-id={sessionId} aria-label={`Session ${sessionId} replayed`}>
+        <ReplayPanel api={store.api} session={session} onClose={() => setReplaying(false)} />
+      </article>
+    );
+  }
+
   return (
     <article className="detail" data-session-id={sessionId} aria-label={`Session ${sessionId} in detail`}>
       <DetailHeader session={session} chains={chains} />
@@ -160,6 +170,9 @@ export function SessionDetail(props: { sessionId: string }) {
             {TAB_LABELS[tab]}
           </button>
         ))}
+        <button type="button" className="detail-tab detail-tab--replay" data-testid="replay-open" onClick={() => setReplaying(true)} title="See the session as it stood at any event">
+          Replay
+        </button>
       </div>
       <div
         className={inspector !== null ? "detail-body detail-body--inspecting" : "detail-body"}
