@@ -17,6 +17,7 @@ use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
 use crate::store::{LogReader, StoreError, open_sqlite};
 use crate::watch::WatchService;
+use crate::watch::roots::FilesRoots;
 use crate::ws::hub::{Hub, HubLimits};
 
 /// Why the server could not start.
@@ -124,11 +125,25 @@ impl Application {
             publisher,
             config.commit.clone(),
         )?;
-        hub.seed_owners(core.read().owners());
+        hub.attach(core.read().clone());
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        let files_roots = FilesRoots::resolve(
+            &config.files.roots,
+            config.tokens.enabled(),
+            config.bind.ip().is_loopback(),
+            home.as_deref(),
+        );
+        tracing::info!(roots = ?files_roots.roots(), "files are served and watched only inside these roots");
         let watcher = if config.watch.enabled {
             Some(
-                WatchService::start(&config.watch, &config.data_dir, watch_inbox, core.clone())
-                    .map_err(StartupError::Watcher)?,
+                WatchService::start(
+                    &config.watch,
+                    &config.data_dir,
+                    files_roots.clone(),
+                    watch_inbox,
+                    core.clone(),
+                )
+                .map_err(StartupError::Watcher)?,
             )
         } else {
             None
@@ -158,6 +173,7 @@ impl Application {
             hub,
             shutdown,
             security,
+            files_roots,
             search,
         });
         let app_state = state.clone();
@@ -169,7 +185,7 @@ impl Application {
                     crate::auth::middleware::guard,
                 ))
                 .configure(crate::api::configure)
-                .route("/ws", web::get().to(crate::ws::upgrade))
+                .route("/ws", web::get().to(crate::api::socket::upgrade))
                 .default_service(web::get().to(crate::web::asset))
         })
         .disable_signals()

@@ -202,6 +202,15 @@ pub struct ServeArgs {
     /// Most bytes of a file's content the files API returns.
     #[arg(long, env = "CHAINWATCH_FILES_MAX_BYTES", default_value_t = 1024 * 1024)]
     pub files_max_bytes: u64,
+    /// A directory whose files may be served and watched (repeatable; in the env,
+    /// `:`-separated). Default: $HOME for a loopback server without tokens, none (no
+    /// files served) with tokens.
+    #[arg(
+        long = "files-root",
+        env = "CHAINWATCH_FILES_ROOT",
+        value_delimiter = ':'
+    )]
+    pub files_roots: Vec<PathBuf>,
     /// A JSON price table (model prefix → USD per million tokens) merged over the
     /// built-in one (docs/PRICES.md).
     #[arg(long, env = "CHAINWATCH_PRICES", value_name = "FILE")]
@@ -245,6 +254,7 @@ impl ServeArgs {
         config.files.max_entries = self.files_max_entries.max(1);
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
+        config.files.roots = self.files_roots;
         config.prices_file = self.prices;
         config.search.max_results = self.search_max_results.max(1);
         Ok(config)

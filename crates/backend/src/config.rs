@@ -90,6 +90,10 @@ pub struct FilesConfig {
     pub max_depth: usize,
     /// Most bytes of one file's content returned (default 1 MiB); past it `truncated`.
     pub max_bytes: u64,
+    /// Directories whose files may be served and watched (`--files-root`). Empty: the
+    /// user's home on a loopback server without tokens, nothing otherwise
+    /// (`watch::roots`).
+    pub roots: Vec<PathBuf>,
 }
 
 impl Default for FilesConfig {
@@ -98,6 +102,7 @@ impl Default for FilesConfig {
             max_entries: 10_000,
             max_depth: 32,
             max_bytes: 1024 * 1024,
+            roots: Vec::new(),
         }
     }
 }

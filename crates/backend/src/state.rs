@@ -8,6 +8,7 @@ use crate::auth::Security;
 use crate::config::Config;
 use crate::core::Core;
 use crate::store::LogReader;
+use crate::watch::roots::FilesRoots;
 use crate::ws::hub::Hub;
 
 /// Everything a handler may use.
@@ -24,6 +25,8 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Tokens, origins, hosts and the rate limiter.
     pub security: Security,
+    /// Where files may be served from (resolved from `config.files.roots`).
+    pub files_roots: FilesRoots,
     /// The full-text index of every session's events.
     pub search: Arc<crate::search::SearchIndex>,
 }

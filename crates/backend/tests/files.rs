@@ -26,7 +26,10 @@ struct Server {
 }
 
 fn config(data_dir: &Path) -> Result<Config, Error> {
-    Ok(Config::new("127.0.0.1:0".parse()?, data_dir.to_path_buf()))
+    let mut config = Config::new("127.0.0.1:0".parse()?, data_dir.to_path_buf());
+    // The sessions' cwds are temporary directories: allow them (--files-root).
+    config.files.roots = vec![std::env::temp_dir()];
+    Ok(config)
 }
 
 fn start(config: Config) -> Result<Server, Error> {

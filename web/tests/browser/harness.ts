@@ -111,7 +111,8 @@ export class ChainwatchServer {
   }
 
   async start(): Promise<void> {
-    const args = ["serve", "--bind", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir];
+    // Session cwds in these tests are temporary directories: allow them to be served.
+    const args = ["serve", "--bind", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--files-root", tmpdir()];
     if (!this.watch) args.push("--no-watch");
     const child = spawn(serverBinary(), args, {
       stdio: ["ignore", "pipe", "pipe"],

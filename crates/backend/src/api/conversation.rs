@@ -8,9 +8,10 @@ use chainwatch_shared::{ErrorBody, SearchResults, SessionId, WorkspaceEvent};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::access::SessionAccess;
 use super::error::ApiError;
 use crate::auth::Principal;
-use crate::core::CoreError;
+use crate::core::{CoreError, Reach};
 use crate::export::{MarkdownExport, header};
 use crate::search::{Query, SearchError};
 use crate::state::AppState;
@@ -54,10 +55,7 @@ pub async fn search(
         return Err(ApiError::BadRequest("q is longer than 1024 bytes".into()));
     }
     if let Some(id) = &query.session_id {
-        caller.check_visible(state.core.read(), id)?;
-        if state.core.read().with_session(id, |_| ()).is_none() {
-            return Err(CoreError::session_not_found(id).into());
-        }
+        caller.reach().check(state.core.read(), id.clone())?;
     }
     let limit = query
         .limit
@@ -67,11 +65,12 @@ pub async fn search(
     let read = state.core.read().clone();
     let index = state.search.clone();
     let results = web::block(move || {
+        let reach = caller.reach();
         let visible = |session: &str| {
-            caller.user.is_none()
+            reach == Reach::All
                 || read
                     .with_session(&SessionId::from(session), |r| {
-                        caller.may_see(r.session.user.as_deref())
+                        reach.sees(r.session.user.as_deref())
                     })
                     .unwrap_or(false)
         };
@@ -123,21 +122,19 @@ pub struct ExportQuery {
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn export(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
+    let id = access.id().clone();
     let session = state
         .core
         .read()
         .with_session(&id, |r| r.session.clone())
-        .ok_or_else(|| CoreError::session_not_found(&*id))?;
+        .ok_or_else(|| CoreError::session_not_found(&id))?;
     let format = query.format.unwrap_or(ExportFormat::Jsonl);
     let upto = state.core.read().latest_seq();
     let reader = state.reader.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, ApiError>>(4);
-    let id = id.into_inner();
     let head = match format {
         ExportFormat::Jsonl => String::new(),
         ExportFormat::Markdown => header(&session),

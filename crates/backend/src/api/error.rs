@@ -5,11 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use chainwatch_shared::ErrorBody;
 
+use crate::auth::NoCaller;
 use crate::core::CoreError;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The guard put no caller on the request (a wiring bug).
+    #[error(transparent)]
+    NoCaller(#[from] NoCaller),
     /// The domain core refused or failed.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -40,7 +44,8 @@ impl ApiError {
             Self::Core(CoreError::NotFound { .. }) | Self::NotFound(_) => "not_found",
             Self::Core(CoreError::Invalid(_)) => "invalid",
             Self::Core(CoreError::Conflict(_)) => "conflict",
-            Self::Core(CoreError::Store(_)) | Self::Internal(_) => "internal",
+            Self::Core(CoreError::Store(_)) | Self::Internal(_) | Self::NoCaller(_) => "internal",
+            Self::Core(CoreError::Forbidden(_)) => "forbidden",
             Self::Core(CoreError::Unavailable) => "unavailable",
             Self::Core(CoreError::Overloaded) => "overloaded",
             Self::BadRequest(_) => "bad_request",
@@ -59,9 +64,10 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::Core(CoreError::Conflict(_)) => StatusCode::CONFLICT,
-            Self::Core(CoreError::Store(_)) | Self::Internal(_) => {
+            Self::Core(CoreError::Store(_)) | Self::Internal(_) | Self::NoCaller(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Self::Core(CoreError::Forbidden(_)) => StatusCode::FORBIDDEN,
             Self::Core(CoreError::Unavailable | CoreError::Overloaded) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -84,5 +90,15 @@ impl ResponseError for ApiError {
             error: self.code().to_owned(),
             message: self.to_string(),
         })
+    }
+}
+
+impl ResponseError for NoCaller {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        ApiError::NoCaller(NoCaller).error_response()
     }
 }

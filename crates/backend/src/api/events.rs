@@ -7,6 +7,7 @@ use chainwatch_shared::{ErrorBody, EventKind, EventList, IngestResponse, NewEven
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::access::SessionAccess;
 use super::body;
 use super::error::ApiError;
 use crate::auth::Principal;
@@ -37,6 +38,7 @@ pub struct EventsQuery {
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn ingest(
     state: web::Data<AppState>,
+    caller: Principal,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = body::read(payload, state.config.max_body_bytes).await?;
@@ -69,7 +71,7 @@ pub async fn ingest(
     if cwds.iter().any(|cwd| !cwd.is_empty()) {
         super::files::refuse_file_cwds(cwds, events.len()).await?;
     }
-    let events = state.core.ingest(events).await?;
+    let events = state.core.ingest(caller.reach(), events).await?;
     Ok(HttpResponse::Created().json(IngestResponse { events }))
 }
 
@@ -94,15 +96,10 @@ pub async fn all_events(
     responses((status = 200, body = EventList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn session_events(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
-    if state.core.read().with_session(&id, |_| ()).is_none() {
-        return Err(CoreError::session_not_found(&*id).into());
-    }
-    page(state, Some(id.into_inner()), query.into_inner()).await
+    page(state, Some(access.id().clone()), query.into_inner()).await
 }
 
 async fn page(

@@ -18,10 +18,12 @@ use std::path::Path;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chainwatch_shared::{ErrorBody, FileContent, FileEntry, FileTree, SessionId};
 
+use super::access::SessionAccess;
 use super::error::ApiError;
 use crate::config::FilesConfig;
 use crate::core::CoreError;
 use crate::state::AppState;
+use crate::watch::roots::FilesRoots;
 use crate::watch::rules::{self, Rules, Step};
 use crate::watch::{Probe, probe};
 
@@ -63,14 +65,25 @@ fn session_cwd(state: &AppState, id: &SessionId) -> Result<String, ApiError> {
 }
 
 /// The rules of a session's cwd, or 404 when the cwd is not a directory on this host.
-fn open_root(id: &SessionId, cwd: &str, data_dir: &Path) -> Result<Rules, ApiError> {
+/// 403 with the reason when the cwd lies outside every allowed files root.
+fn open_root(
+    id: &SessionId,
+    cwd: &str,
+    data_dir: &Path,
+    roots: &FilesRoots,
+) -> Result<Rules, ApiError> {
     let missing = |why: &str| {
         ApiError::NotFound(format!(
             "session '{id}' has no files here: its cwd {cwd:?} {why}"
         ))
     };
     match probe(cwd) {
-        Probe::Dir(root) => Ok(Rules::new(root, data_dir.canonicalize().ok())),
+        Probe::Dir(root) => {
+            roots.check(&root).map_err(|reason| {
+                ApiError::Forbidden(format!("session '{id}''s files are not served: {reason}"))
+            })?;
+            Ok(Rules::new(root, data_dir.canonicalize().ok()))
+        }
         Probe::Missing => Err(missing(
             "is not on this host (the agent runs on another machine)",
         )),
@@ -81,16 +94,17 @@ fn open_root(id: &SessionId, cwd: &str, data_dir: &Path) -> Result<Rules, ApiErr
 
 /// The session's cwd as a tree, depth-first in name order, without ignored paths.
 #[utoipa::path(get, path = "/api/sessions/{id}/files", tag = "files", params(("id" = String, Path)),
-    responses((status = 200, body = FileTree), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FileTree), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn tree(
     state: web::Data<AppState>,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = access.id().clone();
     let cwd = session_cwd(&state, &id)?;
     let data_dir = state.config.data_dir.clone();
     let limits = state.config.files.clone();
-    let tree = web::block(move || list(&id, cwd, &data_dir, &limits))
+    let roots = state.files_roots.clone();
+    let tree = web::block(move || list(&id, cwd, &data_dir, &roots, &limits))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(HttpResponse::Ok().json(tree))
@@ -100,9 +114,10 @@ fn list(
     id: &SessionId,
     cwd: String,
     data_dir: &Path,
+    roots: &FilesRoots,
     limits: &FilesConfig,
 ) -> Result<FileTree, ApiError> {
-    let mut rules = open_root(id, &cwd, data_dir)?;
+    let mut rules = open_root(id, &cwd, data_dir, roots)?;
     let root = rules.root().to_path_buf();
     let mut files = Vec::new();
     let complete = rules::walk(&mut rules, &root, limits.max_depth, &mut |entry| {
@@ -132,16 +147,17 @@ fn list(
     responses((status = 200, body = FileContent), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn content(
     state: web::Data<AppState>,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = access.id().clone();
     let relative = path_parameter(request.query_string())?;
     check_shape(&relative)?;
     let cwd = session_cwd(&state, &id)?;
     let data_dir = state.config.data_dir.clone();
     let max_bytes = state.config.files.max_bytes;
-    let content = web::block(move || read(&id, &cwd, &data_dir, &relative, max_bytes))
+    let roots = state.files_roots.clone();
+    let content = web::block(move || read(&id, &cwd, &data_dir, &roots, &relative, max_bytes))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(HttpResponse::Ok().json(content))
@@ -246,12 +262,13 @@ fn read(
     id: &SessionId,
     cwd: &str,
     data_dir: &Path,
+    roots: &FilesRoots,
     relative: &str,
     max_bytes: u64,
 ) -> Result<FileContent, ApiError> {
     let forbidden = |why: &str| ApiError::Forbidden(format!("path {relative:?} is refused: {why}"));
     let ignored = "it is ignored (.git, target, node_modules, .gitignore rules or Chainwatch's data dir) and never served";
-    let rules = open_root(id, cwd, data_dir)?;
+    let rules = open_root(id, cwd, data_dir, roots)?;
     let root = rules.root();
     let joined = root.join(relative);
     if rules.is_ignored(&joined, false) {

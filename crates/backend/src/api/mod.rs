@@ -2,6 +2,7 @@
 //! or the read model (for queries), and render; they never touch storage. Errors map to
 //! status codes in `error`, bodies are read and classified in `body`.
 
+pub mod access;
 pub mod body;
 mod conversation;
 pub mod error;
@@ -10,6 +11,7 @@ mod files;
 mod health;
 pub mod openapi;
 mod sessions;
+pub mod socket;
 mod steering;
 
 use actix_web::{HttpResponse, web};

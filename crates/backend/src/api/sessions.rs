@@ -2,12 +2,13 @@
 
 use actix_web::{HttpResponse, web};
 use chainwatch_shared::{
-    CreateSession, EndSession, ErrorBody, Session, SessionDetail, SessionId, SessionList,
-    SessionStatus, UpdateSession,
+    CreateSession, EndSession, ErrorBody, Session, SessionDetail, SessionList, SessionStatus,
+    UpdateSession,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::access::SessionAccess;
 use super::body;
 use super::error::ApiError;
 use crate::auth::Principal;
@@ -43,11 +44,12 @@ pub struct ListQuery {
     responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
+    caller: Principal,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateSession = body::json(payload, state.config.body_limits()).await?;
     super::files::refuse_file_cwds(vec![request.cwd.clone()], 1).await?;
-    let created = state.core.create_session(request).await?;
+    let created = state.core.create_session(&caller.reach(), request).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/sessions/{}", created.id)))
         .json(created))
@@ -104,15 +106,13 @@ pub async fn list(
     responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let detail = state
         .core
         .read()
-        .detail(&id)
-        .ok_or_else(|| CoreError::session_not_found(&*id))?;
+        .detail(access.id())
+        .ok_or_else(|| CoreError::session_not_found(access.id()))?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -121,13 +121,11 @@ pub async fn get(
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let request: UpdateSession = body::json(payload, state.config.body_limits()).await?;
-    let updated = state.core.update_session(id.into_inner(), request).await?;
+    let updated = state.core.update_session(access.session, request).await?;
     Ok(HttpResponse::Ok().json(updated))
 }
 
@@ -136,12 +134,10 @@ pub async fn update(
     responses((status = 200, body = Session), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn end(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let request: EndSession = body::optional_json(payload, state.config.body_limits()).await?;
-    let ended = state.core.end_session(id.into_inner(), request).await?;
+    let ended = state.core.end_session(access.session, request).await?;
     Ok(HttpResponse::Ok().json(ended))
 }

@@ -8,16 +8,30 @@ use actix_web::{HttpResponse, web};
 use chainwatch_shared::{
     AcknowledgeCommand, AwaitInput, AwaitingInput, Command, CommandId, CommandList,
     DecidePermission, ErrorBody, InputAnswer, InputState, IssueCommand, PermissionRequest,
-    PermissionState, RequestId, RequestPermission, SessionId, SubmitInput,
+    PermissionState, RequestId, RequestPermission, SubmitInput,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::access::SessionAccess;
 use super::body;
 use super::error::ApiError;
-use crate::auth::Principal;
 use crate::core::{CoreError, ReadModel};
 use crate::state::AppState;
+
+/// The `{commandId}` of a command route (`{id}` is [`SessionAccess`]'s).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct CommandPath {
+    command_id: CommandId,
+}
+
+/// The `{requestId}` of a permission route (`{id}` is [`SessionAccess`]'s).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct RequestPath {
+    request_id: RequestId,
+}
 
 /// Query of the long polls.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -61,23 +75,16 @@ fn wait_of(state: &AppState, query: &WaitQuery) -> Duration {
     Duration::from_millis(query.wait_ms.unwrap_or(0)).min(state.config.max_wait)
 }
 
-fn require_session(read: &ReadModel, id: &SessionId) -> Result<(), ApiError> {
-    read.with_session(id, |_| ())
-        .ok_or_else(|| CoreError::session_not_found(id).into())
-}
-
 /// Issues pause, resume, cancel, retry or skip; emits `command:issued`.
 #[utoipa::path(post, path = "/api/sessions/{id}/commands", tag = "steering", params(("id" = String, Path)), request_body = IssueCommand,
     responses((status = 201, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn issue_command(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let request: IssueCommand = body::json(payload, state.config.body_limits()).await?;
-    let issued = state.core.issue_command(id.into_inner(), request).await?;
+    let issued = state.core.issue_command(access.session, request).await?;
     Ok(HttpResponse::Created().json(issued))
 }
 
@@ -86,18 +93,16 @@ pub async fn issue_command(
     responses((status = 200, body = CommandList), (status = 404, body = ErrorBody)))]
 pub async fn list_commands(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let list = state
         .core
         .read()
-        .with_session(&id, |r| CommandList {
+        .with_session(access.id(), |r| CommandList {
             commands: r.session.pending_commands.clone(),
             paused: r.session.paused,
         })
-        .ok_or_else(|| CoreError::session_not_found(&*id))?;
+        .ok_or_else(|| CoreError::session_not_found(access.id()))?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -107,17 +112,16 @@ pub async fn list_commands(
     responses((status = 200, body = Command), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn acknowledge_command(
     state: web::Data<AppState>,
-    caller: Principal,
-    path: web::Path<(SessionId, CommandId)>,
+    access: SessionAccess,
+    path: web::Path<CommandPath>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &path.0)?;
     let request: AcknowledgeCommand =
         body::optional_json(payload, state.config.body_limits()).await?;
-    let (id, command_id) = path.into_inner();
+    let command_id = path.into_inner().command_id;
     let acked = state
         .core
-        .acknowledge_command(id, command_id, request)
+        .acknowledge_command(access.session, command_id, request)
         .await?;
     Ok(HttpResponse::Ok().json(acked))
 }
@@ -127,13 +131,11 @@ pub async fn acknowledge_command(
     responses((status = 201, body = AwaitingInput), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn await_input(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let request: AwaitInput = body::json(payload, state.config.body_limits()).await?;
-    let awaiting = state.core.await_input(id.into_inner(), request).await?;
+    let awaiting = state.core.await_input(access.session, request).await?;
     Ok(HttpResponse::Created().json(awaiting))
 }
 
@@ -142,13 +144,11 @@ pub async fn await_input(
     responses((status = 201, body = InputAnswer), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn submit_input(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let request: SubmitInput = body::json(payload, state.config.body_limits()).await?;
-    let answer = state.core.submit_input(id.into_inner(), request).await?;
+    let answer = state.core.submit_input(access.session, request).await?;
     Ok(HttpResponse::Created().json(answer))
 }
 
@@ -157,16 +157,13 @@ pub async fn submit_input(
     responses((status = 200, body = InputState), (status = 404, body = ErrorBody)))]
 pub async fn wait_input(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
-    let read = state.core.read();
-    require_session(read, &id)?;
+    let id = access.id();
     let wait = wait_of(&state, &query);
     let answer = wait_for(&state, wait, |read| {
-        read.with_session(&id, |r| match &query.request_id {
+        read.with_session(id, |r| match &query.request_id {
             Some(request_id) => r.answer(request_id).cloned(),
             None => r.answers.back().cloned(),
         })
@@ -181,15 +178,13 @@ pub async fn wait_input(
     responses((status = 201, body = PermissionRequest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn request_permission(
     state: web::Data<AppState>,
-    caller: Principal,
-    id: web::Path<SessionId>,
+    access: SessionAccess,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &id)?;
     let request: RequestPermission = body::json(payload, state.config.body_limits()).await?;
     let asked = state
         .core
-        .request_permission(id.into_inner(), request)
+        .request_permission(access.session, request)
         .await?;
     Ok(HttpResponse::Created().json(asked))
 }
@@ -200,16 +195,15 @@ pub async fn request_permission(
     responses((status = 200, body = PermissionRequest), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn decide_permission(
     state: web::Data<AppState>,
-    caller: Principal,
-    path: web::Path<(SessionId, RequestId)>,
+    access: SessionAccess,
+    path: web::Path<RequestPath>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &path.0)?;
     let request: DecidePermission = body::json(payload, state.config.body_limits()).await?;
-    let (id, request_id) = path.into_inner();
+    let request_id = path.into_inner().request_id;
     let decided = state
         .core
-        .decide_permission(id, request_id, request)
+        .decide_permission(access.session, request_id, request)
         .await?;
     Ok(HttpResponse::Ok().json(decided))
 }
@@ -220,16 +214,15 @@ pub async fn decide_permission(
     responses((status = 200, body = PermissionState), (status = 404, body = ErrorBody)))]
 pub async fn wait_permission(
     state: web::Data<AppState>,
-    caller: Principal,
-    path: web::Path<(SessionId, RequestId)>,
+    access: SessionAccess,
+    path: web::Path<RequestPath>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.check_visible(state.core.read(), &path.0)?;
-    let (id, request_id) = path.into_inner();
+    let request_id = path.into_inner().request_id;
     let read = state.core.read();
-    require_session(read, &id)?;
+    let id = access.id();
     let lookup = |read: &ReadModel| {
-        read.with_session(&id, |r| r.permission(&request_id).cloned())
+        read.with_session(id, |r| r.permission(&request_id).cloned())
             .flatten()
     };
     if lookup(read).is_none() {

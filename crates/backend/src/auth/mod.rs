@@ -13,11 +13,9 @@ use std::path::Path;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
-use chainwatch_shared::SessionId;
 use serde::Deserialize;
 
-use crate::api::error::ApiError;
-use crate::core::{CoreError, ReadModel};
+use crate::core::Reach;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -55,41 +53,25 @@ impl Principal {
         }
     }
 
-    /// Whether this caller may see a session of `owner`.
-    pub fn may_see(&self, owner: Option<&str>) -> bool {
-        match &self.user {
-            None => true,
-            Some(user) => owner == Some(user.as_str()),
-        }
+    /// Whose sessions this caller may see and write (the rule is [`Reach`]'s).
+    pub fn reach(&self) -> Reach {
+        Reach::of_user(self.user.as_deref())
     }
 }
 
+/// A route asked for the caller where the guard put none: a wiring bug, answered 500
+/// (mapped to HTTP in `api::error`, which `auth` does not import).
+#[derive(Debug, thiserror::Error)]
+#[error("no caller on a guarded route")]
+pub struct NoCaller;
+
 impl FromRequest for Principal {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Error = NoCaller;
+    type Future = Ready<Result<Self, NoCaller>>;
 
     /// The caller the guard admitted; routes that take one are never public.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            req.extensions()
-                .get::<Principal>()
-                .cloned()
-                .ok_or_else(|| ApiError::Internal("no caller on a guarded route".into())),
-        )
-    }
-}
-
-impl Principal {
-    /// Refuses (as not found, so ids of others' sessions are not confirmed) a session
-    /// this caller may not see.
-    pub fn check_visible(&self, read: &ReadModel, id: &SessionId) -> Result<(), ApiError> {
-        if self.user.is_none() {
-            return Ok(());
-        }
-        match read.with_session(id, |r| self.may_see(r.session.user.as_deref())) {
-            Some(true) => Ok(()),
-            _ => Err(CoreError::session_not_found(id).into()),
-        }
+        ready(req.extensions().get::<Principal>().cloned().ok_or(NoCaller))
     }
 }
 
@@ -254,7 +236,8 @@ const AGENT_OR_OPERATOR: &[Role] = &[Role::Agent, Role::Operator];
 const OPERATOR: &[Role] = &[Role::Operator];
 
 /// The roles a route admits, by method and route pattern. Unknown routes need an
-/// operator.
+/// operator. docs/SECURITY.md ("Access by route") states the same table; a test
+/// (`tests/access.rs`) reads both and fails when they differ.
 pub fn access(method: &Method, pattern: Option<&str>) -> Access {
     let Some(pattern) = pattern else {
         // Not an API route: the web app's files, which are public (it asks for a token).
@@ -279,12 +262,15 @@ pub fn access(method: &Method, pattern: Option<&str>) -> Access {
             | "/api/sessions/{id}/input"
             | "/api/sessions/{id}/permissions/{request_id}",
         ) => Access::Roles(READ_OR_AGENT),
-        (false, "/api/sessions" | "/api/sessions/{id}" | "/api/sessions/{id}/end") => {
+        // Only agents start sessions: a session's cwd decides which files its page may
+        // read, so people steering sessions do not get to name one.
+        (false, "/api/sessions/{id}" | "/api/sessions/{id}/end") => {
             Access::Roles(AGENT_OR_OPERATOR)
         }
         (
             false,
-            "/api/events"
+            "/api/sessions"
+            | "/api/events"
             | "/api/sessions/{id}/commands/{command_id}/ack"
             | "/api/sessions/{id}/awaiting-input"
             | "/api/sessions/{id}/permissions",

@@ -17,6 +17,9 @@ pub enum CoreError {
     /// The input is well-formed JSON of the right shape but breaks a rule.
     #[error("{0}")]
     Invalid(String),
+    /// The caller may not do this (a scoped token writing as another user).
+    #[error("{0}")]
+    Forbidden(String),
     /// The operation does not fit the current state (ending an ended session, answering
     /// an answered question, a second session with the same id, …).
     #[error("{0}")]

@@ -3,6 +3,7 @@
 //! ([`commit::Core`]) makes them durable, folds them into the read model and publishes
 //! them. Nothing else writes state, so nothing can change without an event.
 
+pub mod access;
 pub mod commit;
 mod error;
 pub mod ops;
@@ -11,6 +12,7 @@ pub mod projection;
 pub mod read_model;
 pub mod rules;
 
+pub use access::{Reach, Visible};
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
 pub use ops::{Mutation, Outcome, Pruned};

@@ -149,14 +149,6 @@ impl ReadModel {
         self.with_session(id, SessionRecord::detail)
     }
 
-    /// Every session with its user, for the socket hub's per-user filtering.
-    pub fn owners(&self) -> Vec<(SessionId, Option<String>)> {
-        self.sessions
-            .iter()
-            .map(|r| (r.key().clone(), r.session.user.clone()))
-            .collect()
-    }
-
     /// How many sessions there are.
     pub fn session_count(&self) -> usize {
         self.sessions.len()

@@ -17,6 +17,7 @@ use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 
 use super::debounce::Debouncer;
 use super::os::{AddError, DirWatcher};
+use super::roots::FilesRoots;
 use super::rules::{self, Rules, Step};
 use super::{Probe, probe};
 
@@ -98,6 +99,8 @@ pub struct Engine {
     debouncer: Debouncer,
     outputs: Vec<Output>,
     rescan_wanted: bool,
+    /// Where cwds may be watched; `None`: anywhere (engine tests only).
+    roots: Option<FilesRoots>,
 }
 
 impl Engine {
@@ -123,7 +126,16 @@ impl Engine {
             debouncer: Debouncer::new(debounce),
             outputs: Vec::new(),
             rescan_wanted: false,
+            roots: None,
         }
+    }
+
+    /// Watches only cwds inside `roots` (the server always sets this; without it every
+    /// cwd on this host may be watched, as the engine's own tests want).
+    #[must_use]
+    pub fn restrict(mut self, roots: FilesRoots) -> Self {
+        self.roots = Some(roots);
+        self
     }
 
     /// Takes what the engine wants committed, oldest first.
@@ -195,6 +207,9 @@ impl Engine {
                 );
             }
         };
+        if let Some(Err(reason)) = self.roots.as_ref().map(|r| r.check(&root)) {
+            return self.not_watched(id, cwd, reason);
+        }
         if self.data_dir.as_ref().is_some_and(|d| root.starts_with(d)) {
             return self.not_watched(id, cwd, "the cwd is inside Chainwatch's data dir".into());
         }

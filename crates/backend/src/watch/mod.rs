@@ -13,6 +13,7 @@
 mod debounce;
 pub mod engine;
 mod os;
+pub mod roots;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
@@ -137,6 +138,7 @@ impl WatchService {
     pub fn start(
         config: &WatchConfig,
         data_dir: &Path,
+        roots: roots::FilesRoots,
         inbox: Inbox,
         core: Core,
     ) -> std::io::Result<Self> {
@@ -163,7 +165,8 @@ impl WatchService {
             },
             config.debounce,
             data_dir.canonicalize().ok(),
-        );
+        )
+        .restrict(roots);
         let sender = inbox.sender.clone();
         let thread = std::thread::Builder::new()
             .name("chainwatch-watch".into())

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::hub::{Hub, HubError, Outbound, Registration, event_frame};
 use crate::config::SocketConfig;
-use crate::core::rules;
+use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
 
 /// Events read from the log per page during a replay.
@@ -34,8 +34,8 @@ pub struct ConnectionContext {
     pub config: SocketConfig,
     /// Flips to true at shutdown.
     pub shutdown: watch::Receiver<bool>,
-    /// Set for user-scoped tokens: only this user's sessions.
-    pub scope: Option<String>,
+    /// Whose sessions this socket may see.
+    pub reach: Reach,
 }
 
 enum Flow {
@@ -122,11 +122,10 @@ impl Connection {
                 if skip_delivered_global && event.global && event.seq > self.global_floor {
                     continue;
                 }
-                if self.context.scope.is_some()
-                    && !self
-                        .context
-                        .hub
-                        .visible(&self.context.scope, &event.session_id)
+                if !self
+                    .context
+                    .hub
+                    .visible(&self.context.reach, &event.session_id)
                 {
                     continue;
                 }

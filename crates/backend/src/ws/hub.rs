@@ -10,13 +10,13 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytestring::ByteString;
 use chainwatch_shared::SessionId;
 use tokio::sync::mpsc;
 
-use crate::core::Publisher;
+use crate::core::{Publisher, Reach, ReadModel};
 use crate::store::LoggedEvent;
 
 /// What a connection task receives from the hub.
@@ -65,8 +65,8 @@ struct Client {
     queue: mpsc::Sender<Outbound>,
     subscriptions: HashSet<SessionId>,
     lagged: Arc<AtomicBool>,
-    /// Set for user-scoped tokens: only this user's sessions reach the socket.
-    scope: Option<String>,
+    /// Whose sessions reach the socket.
+    reach: Reach,
     /// Counted against the per-address limit (remote peers only).
     address: Option<IpAddr>,
 }
@@ -78,22 +78,10 @@ struct Registry {
     published_seq: u64,
     next_id: u64,
     closed: bool,
-    /// Each session's user, for user-scoped sockets.
-    owners: HashMap<SessionId, Option<String>>,
     per_address: HashMap<IpAddr, usize>,
 }
 
 impl Registry {
-    fn visible(&self, scope: &Option<String>, session: &SessionId) -> bool {
-        match scope {
-            None => true,
-            Some(user) => self
-                .owners
-                .get(session)
-                .is_some_and(|owner| owner.as_ref() == Some(user)),
-        }
-    }
-
     fn drop_client(&mut self, id: u64) {
         if let Some(client) = self.clients.remove(&id) {
             if let Some(address) = client.address {
@@ -133,6 +121,9 @@ pub struct HubLimits {
 pub struct Hub {
     registry: Mutex<Registry>,
     limits: HubLimits,
+    /// Whose each session is comes from the read model, the same state the REST
+    /// routes check, so the socket and REST cannot disagree. Set once at start-up.
+    read: OnceLock<Arc<ReadModel>>,
 }
 
 /// Encodes an event into its socket frame; done once per event.
@@ -153,7 +144,22 @@ impl Hub {
                 ..Registry::default()
             }),
             limits,
+            read: OnceLock::new(),
         }
+    }
+
+    /// Gives the hub the read model it asks who owns a session (at start-up, before
+    /// any socket connects).
+    pub fn attach(&self, read: Arc<ReadModel>) {
+        let _ = self.read.set(read);
+    }
+
+    /// The user a session belongs to (`None` inside: it has none), or `None` when the
+    /// session is unknown.
+    fn owner(&self, session: &SessionId) -> Option<Option<String>> {
+        self.read
+            .get()?
+            .with_session(session, |r| r.session.user.clone())
     }
 
     fn lock(&self) -> MutexGuard<'_, Registry> {
@@ -164,21 +170,21 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records each session's user (at start-up; later ones come with `session:started`).
-    pub fn seed_owners(&self, owners: Vec<(SessionId, Option<String>)>) {
-        self.lock().owners.extend(owners);
+    /// Whether a socket of `reach` may see `session` (the rule is [`Reach`]'s).
+    pub fn visible(&self, reach: &Reach, session: &SessionId) -> bool {
+        match reach {
+            Reach::All => true,
+            Reach::User(_) => self
+                .owner(session)
+                .is_some_and(|owner| reach.sees(owner.as_deref())),
+        }
     }
 
-    /// Whether a socket of `scope` may see `session`.
-    pub fn visible(&self, scope: &Option<String>, session: &SessionId) -> bool {
-        self.lock().visible(scope, session)
-    }
-
-    /// Adds a client on the global topic. `scope` limits it to one user's sessions;
+    /// Adds a client on the global topic. `reach` limits it to one user's sessions;
     /// `address` (remote peers only) counts against the per-address limit.
     pub fn register(
         &self,
-        scope: Option<String>,
+        reach: Reach,
         address: Option<IpAddr>,
     ) -> Result<Registration, HubError> {
         let mut registry = self.lock();
@@ -202,7 +208,7 @@ impl Hub {
                 queue,
                 subscriptions: HashSet::new(),
                 lagged: lagged.clone(),
-                scope,
+                reach,
                 address,
             },
         );
@@ -224,13 +230,8 @@ impl Hub {
     pub fn subscribe(&self, id: u64, session: &SessionId) -> Result<u64, HubError> {
         let mut registry = self.lock();
         let published = registry.published_seq;
-        let scope = registry
-            .clients
-            .get(&id)
-            .ok_or(HubError::Gone)?
-            .scope
-            .clone();
-        if !registry.visible(&scope, session) {
+        let reach = &registry.clients.get(&id).ok_or(HubError::Gone)?.reach;
+        if !self.visible(reach, session) {
             return Err(HubError::Forbidden);
         }
         let client = registry.clients.get_mut(&id).ok_or(HubError::Gone)?;
@@ -286,9 +287,6 @@ impl Publisher for Hub {
         let mut lagging: Vec<u64> = Vec::new();
         for event in events {
             registry.published_seq = event.seq;
-            if event.global {
-                track_owner(&mut registry, event);
-            }
             let frame = event_frame(&event.json);
             let mut deliver = |id: u64, client: &Client| {
                 if client
@@ -301,9 +299,10 @@ impl Publisher for Hub {
                 }
             };
             if event.global {
-                let owner = registry.owners.get(&event.session_id).cloned().flatten();
+                // The read model already holds this commit: the owner is current.
+                let owner = self.owner(&event.session_id).flatten();
                 for (&id, client) in &registry.clients {
-                    if client.scope.is_none() || client.scope == owner {
+                    if client.reach.sees(owner.as_deref()) {
                         deliver(id, client);
                     }
                 }
@@ -323,30 +322,5 @@ impl Publisher for Hub {
                 registry.drop_client(id);
             }
         }
-    }
-}
-
-/// Keeps the session → user map current from `session:started` and `session:pruned`.
-fn track_owner(registry: &mut Registry, event: &LoggedEvent) {
-    #[derive(serde::Deserialize)]
-    struct Probe<'a> {
-        #[serde(rename = "type")]
-        kind: &'a str,
-        user: Option<String>,
-    }
-    match serde_json::from_str::<Probe<'_>>(&event.json) {
-        Ok(Probe {
-            kind: "session:started",
-            user,
-        }) => {
-            registry.owners.insert(event.session_id.clone(), user);
-        }
-        Ok(Probe {
-            kind: "session:pruned",
-            ..
-        }) => {
-            registry.owners.remove(&event.session_id);
-        }
-        _ => {}
     }
 }

@@ -1,62 +1,6 @@
-//! The live socket at `/ws`: the hub (topics and fan-out) and one task per connection.
-//! The protocol is in PRODUCT.md and the `socket` module of the shared crate.
+//! The live socket: the hub (topics and fan-out) and one task per connection. The
+//! protocol is in docs/CONTRACT.md and the `socket` module of the shared crate. The
+//! HTTP handshake is `api::socket`'s; this module does not know the application state.
 
 pub mod connection;
 pub mod hub;
-
-use actix_web::{HttpRequest, HttpResponse, web};
-
-use actix_web::HttpMessage;
-use chainwatch_shared::ErrorBody;
-
-use crate::auth::Principal;
-
-use crate::state::AppState;
-use connection::ConnectionContext;
-
-/// Upgrades to a socket, or 503 when the server has its maximum of sockets.
-pub async fn upgrade(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, actix_web::Error> {
-    let scope = req
-        .extensions()
-        .get::<Principal>()
-        .and_then(|p| p.user.clone());
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .filter(|ip| !ip.is_loopback());
-    let registration = match state.hub.register(scope.clone(), address) {
-        Ok(registration) => registration,
-        Err(refused) => {
-            return Ok(HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", "5"))
-                .json(ErrorBody {
-                    error: "too_many_sockets".into(),
-                    message: refused.to_string(),
-                }));
-        }
-    };
-    // Browsers pass the token as a `bearer.…` subprotocol next to `chainwatch`; the
-    // handshake must then name `chainwatch` back or the browser drops the socket.
-    let (response, session, stream) =
-        match actix_ws::handle_with_protocols(&req, body, &["chainwatch"]) {
-            Ok(parts) => parts,
-            Err(e) => {
-                state.hub.unregister(registration.id);
-                return Err(e);
-            }
-        };
-    let stream = stream.max_frame_size(state.config.socket.max_frame_bytes);
-    let context = ConnectionContext {
-        hub: state.hub.clone(),
-        reader: state.reader.clone(),
-        config: state.config.socket.clone(),
-        shutdown: state.shutdown.subscribe(),
-        scope,
-    };
-    actix_web::rt::spawn(connection::run(session, stream, context, registration));
-    Ok(response)
-}

@@ -36,6 +36,9 @@ impl TestServer {
         // These tests count events exactly; the watcher's own `session:updated {watch}`
         // after each start is covered by tests/files.rs.
         config.watch.enabled = false;
+        // Session cwds in these tests are temporary directories: allow them as the
+        // server's operator would with --files-root.
+        config.files.roots = vec![std::env::temp_dir()];
         adjust(&mut config);
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

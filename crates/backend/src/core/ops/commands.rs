@@ -6,6 +6,7 @@ use chainwatch_shared::{
     AcknowledgeCommand, Command, CommandId, CommandStatus, EventKind, IssueCommand, SessionId,
 };
 
+use super::super::access::Visible;
 use super::super::rules::{self, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
 use super::{Stager, new_id};
@@ -14,21 +15,28 @@ impl Core {
     /// Issues pause, resume, cancel, retry or skip; emits `command:issued`.
     pub async fn issue_command(
         &self,
-        id: SessionId,
+        session: Visible,
         request: IssueCommand,
     ) -> Result<Command, CoreError> {
-        self.run(move |s| s.issue_command(&id, request)).await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.issue_command(session.id(), request)
+        })
+        .await
     }
 
     /// The agent acted on a command; emits `command:acknowledged`.
     pub async fn acknowledge_command(
         &self,
-        id: SessionId,
+        session: Visible,
         command_id: CommandId,
         request: AcknowledgeCommand,
     ) -> Result<Command, CoreError> {
-        self.run(move |s| s.acknowledge(&id, &command_id, request))
-            .await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.acknowledge(session.id(), &command_id, request)
+        })
+        .await
     }
 }
 

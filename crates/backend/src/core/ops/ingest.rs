@@ -5,25 +5,34 @@ use std::collections::{HashMap, HashSet};
 
 use chainwatch_shared::{EventId, EventKind, IngestedEvent, NewEvent, SessionId, SessionStatus};
 
+use super::super::access::{self, Reach};
 use super::super::rules;
 use super::super::{Core, CoreError};
 use super::Stager;
 
 impl Core {
-    /// Stores agent-reported events, all or none; one entry per event, in order.
-    pub async fn ingest(&self, events: Vec<NewEvent>) -> Result<Vec<IngestedEvent>, CoreError> {
-        self.run(move |s| s.ingest(events)).await
+    /// Stores agent-reported events, all or none; one entry per event, in order. Every
+    /// event must name a session within `reach`; a scoped caller's `session:started`
+    /// is recorded as its user's.
+    pub async fn ingest(
+        &self,
+        reach: Reach,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<IngestedEvent>, CoreError> {
+        self.run(move |s| s.ingest(&reach, events)).await
     }
 
-    /// [`Core::ingest`] for plain threads (the file watcher): blocks until durable.
+    /// [`Core::ingest`] for the server's own threads (the file watcher), which reach
+    /// every session: blocks until durable.
     pub fn ingest_blocking(&self, events: Vec<NewEvent>) -> Result<Vec<IngestedEvent>, CoreError> {
-        self.run_blocking(move |s| s.ingest(events))
+        self.run_blocking(move |s| s.ingest(&Reach::All, events))
     }
 }
 
 impl Stager<'_> {
     pub(super) fn ingest(
         &mut self,
+        reach: &Reach,
         events: Vec<NewEvent>,
     ) -> Result<Vec<IngestedEvent>, CoreError> {
         if events.is_empty() {
@@ -34,6 +43,8 @@ impl Stager<'_> {
         // Pass 1: check every event against the state as the earlier ones would leave
         // it, without changing anything, so that a batch is stored whole or not at all.
         let mut live: HashMap<SessionId, bool> = HashMap::new();
+        // The user of each session this batch starts, as the session will record it.
+        let mut started_owner: HashMap<SessionId, Option<String>> = HashMap::new();
         let mut seen_ids: HashSet<EventId> = HashSet::new();
         let mut duplicates: HashMap<usize, u64> = HashMap::new();
         for (index, event) in events.iter().enumerate() {
@@ -52,13 +63,37 @@ impl Stager<'_> {
             }
             rules::id("sessionId", event.session_id.as_str()).map_err(at)?;
             rules::event_fields(&event.kind).map_err(at)?;
-            let known = live.get(&event.session_id).copied().or_else(|| {
+            let id = &event.session_id;
+            let owner: Option<Option<String>> = started_owner.get(id).cloned().or_else(|| {
                 self.projection
                     .sessions
-                    .get(&event.session_id)
-                    .map(|r| !r.is_ended())
+                    .get(id)
+                    .map(|r| r.session.user.clone())
             });
-            let id = &event.session_id;
+            let visible = owner.as_ref().is_none_or(|o| reach.sees(o.as_deref()));
+            if let EventKind::SessionStarted { user, .. } = &event.kind {
+                let Some(owner) = &owner else {
+                    started_owner.insert(id.clone(), reach.owner_of_new(user.clone()).map_err(at)?);
+                    live.insert(id.clone(), true);
+                    continue;
+                };
+                if !visible {
+                    return Err(at(CoreError::Forbidden(format!(
+                        "session '{id}' is not this token's to start: it belongs to another user"
+                    ))));
+                }
+                access::owner_on_restart(id, owner.as_deref(), user.as_deref()).map_err(at)?;
+                let kept = owner.clone().or_else(|| user.clone());
+                started_owner.insert(id.clone(), kept);
+            }
+            // Another user's session is reported as not found, as on the REST routes.
+            let known = if visible {
+                live.get(id)
+                    .copied()
+                    .or_else(|| self.projection.sessions.get(id).map(|r| !r.is_ended()))
+            } else {
+                None
+            };
             match &event.kind {
                 EventKind::SessionStarted { .. } => {
                     if known == Some(true) {
@@ -161,7 +196,11 @@ impl Stager<'_> {
                     cwd,
                     hostname,
                     platform,
-                    user,
+                    // A scoped caller's sessions are its user's (checked in pass 1).
+                    user: match reach {
+                        Reach::All => user,
+                        Reach::User(own) => Some(own.clone()),
+                    },
                     model,
                     title,
                     source,

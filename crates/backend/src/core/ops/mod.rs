@@ -31,11 +31,13 @@ use chrono::{DateTime, Utc};
 pub use retention::Pruned;
 
 use super::CoreError;
+use super::access::Visible;
 use super::projection::{Projection, SessionRecord};
 use crate::store::{LogWriter, LoggedEvent};
 
-/// A request to change state, in untyped form. Routes call the typed methods of
-/// [`Core`](super::Core); this enum serves tests and callers that hold a mix.
+/// A request to change state, in untyped form, acting with the server's own reach
+/// (every session). Routes call the typed methods of [`Core`](super::Core), which take
+/// the caller's [`Reach`](super::Reach) or a [`Visible`] session; this enum serves tests.
 #[derive(Debug, Clone)]
 pub enum Mutation {
     /// `POST /api/sessions`.
@@ -166,6 +168,17 @@ impl Stager<'_> {
         Ok(record)
     }
 
+    /// Re-checks on the commit thread that a session a route checked is still within
+    /// the caller's reach (it was not pruned or re-homed in between).
+    fn within_reach(&self, session: &Visible) -> Result<(), CoreError> {
+        let record = self.record(session.id())?;
+        if session.reach().sees(record.session.user.as_deref()) {
+            Ok(())
+        } else {
+            Err(CoreError::session_not_found(session.id()))
+        }
+    }
+
     /// The session as it stands now.
     fn session(&self, id: &SessionId) -> Result<Session, CoreError> {
         Ok(self.record(id)?.session.clone())
@@ -186,7 +199,9 @@ impl Stager<'_> {
             Mutation::CreateSession(request) => session(self.create_session(request)?),
             Mutation::UpdateSession(id, request) => session(self.update_session(&id, request)?),
             Mutation::EndSession(id, request) => session(self.end_session(&id, request)?),
-            Mutation::Ingest(events) => Outcome::Ingested(self.ingest(events)?),
+            Mutation::Ingest(events) => {
+                Outcome::Ingested(self.ingest(&super::access::Reach::All, events)?)
+            }
             Mutation::IssueCommand(id, request) => {
                 Outcome::Command(self.issue_command(&id, request)?)
             }

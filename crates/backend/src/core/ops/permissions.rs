@@ -5,6 +5,7 @@ use chainwatch_shared::{
     DecidePermission, EventKind, PermissionRequest, RequestId, RequestPermission, SessionId,
 };
 
+use super::super::access::Visible;
 use super::super::rules::{self, MAX_NAME_LEN, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
 use super::{Stager, new_id};
@@ -14,21 +15,28 @@ impl Core {
     /// request id.
     pub async fn request_permission(
         &self,
-        id: SessionId,
+        session: Visible,
         request: RequestPermission,
     ) -> Result<PermissionRequest, CoreError> {
-        self.run(move |s| s.request_permission(&id, request)).await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.request_permission(session.id(), request)
+        })
+        .await
     }
 
     /// Allows or denies a tool call; emits `permission:decided`.
     pub async fn decide_permission(
         &self,
-        id: SessionId,
+        session: Visible,
         request_id: RequestId,
         request: DecidePermission,
     ) -> Result<PermissionRequest, CoreError> {
-        self.run(move |s| s.decide_permission(&id, &request_id, request))
-            .await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.decide_permission(session.id(), &request_id, request)
+        })
+        .await
     }
 }
 

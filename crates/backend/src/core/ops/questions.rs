@@ -5,6 +5,7 @@ use chainwatch_shared::{
     AwaitInput, AwaitingInput, EventKind, InputAnswer, RequestId, SessionId, SubmitInput,
 };
 
+use super::super::access::Visible;
 use super::super::rules::{self, MAX_NAME_LEN, MAX_TEXT_LEN};
 use super::super::{Core, CoreError};
 use super::{Stager, new_id};
@@ -13,19 +14,27 @@ impl Core {
     /// The agent waits for a person's answer; emits `interaction:awaiting-input`.
     pub async fn await_input(
         &self,
-        id: SessionId,
+        session: Visible,
         request: AwaitInput,
     ) -> Result<AwaitingInput, CoreError> {
-        self.run(move |s| s.await_input(&id, request)).await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.await_input(session.id(), request)
+        })
+        .await
     }
 
     /// Answers the session's open question; emits `interaction:input-received`.
     pub async fn submit_input(
         &self,
-        id: SessionId,
+        session: Visible,
         request: SubmitInput,
     ) -> Result<InputAnswer, CoreError> {
-        self.run(move |s| s.submit_input(&id, request)).await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.submit_input(session.id(), request)
+        })
+        .await
     }
 }
 

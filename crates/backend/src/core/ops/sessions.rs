@@ -6,32 +6,48 @@ use chainwatch_shared::{
     CreateSession, EndSession, EventKind, Session, SessionId, SessionStatus, UpdateSession,
 };
 
+use super::super::access::{Reach, Visible};
 use super::super::rules::{self, MAX_NAME_LEN};
 use super::super::{Core, CoreError};
 use super::{Stager, new_id};
 
 impl Core {
-    /// Creates a session; emits `session:started`.
-    pub async fn create_session(&self, request: CreateSession) -> Result<Session, CoreError> {
+    /// Creates a session; emits `session:started`. A scoped caller creates sessions
+    /// only as its own user: without `user` the session gets it, with another one the
+    /// request is refused (403).
+    pub async fn create_session(
+        &self,
+        reach: &Reach,
+        mut request: CreateSession,
+    ) -> Result<Session, CoreError> {
+        request.user = reach.owner_of_new(request.user)?;
         self.run(move |s| s.create_session(request)).await
     }
 
     /// Changes status, summary, title or model; emits `session:updated`.
     pub async fn update_session(
         &self,
-        id: SessionId,
+        session: Visible,
         request: UpdateSession,
     ) -> Result<Session, CoreError> {
-        self.run(move |s| s.update_session(&id, request)).await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.update_session(session.id(), request)
+        })
+        .await
     }
 
     /// Ends a session; emits `session:ended`.
     pub async fn end_session(
         &self,
-        id: SessionId,
+        session: Visible,
         request: EndSession,
     ) -> Result<Session, CoreError> {
-        self.run(move |s| s.end_session(&id, request)).await
+        self.run(move |s| {
+            s.within_reach(&session)?;
+            s.end_session(session.id(), request)
+        })
+        .await
     }
 }
 
