@@ -66,6 +66,9 @@ pub enum StartupError {
     Watcher(std::io::Error),
 }
 
+/// The start-up snapshot's file in the data dir (`core::snapshot`).
+pub const SNAPSHOT_FILE: &str = "projection.snapshot";
+
 /// A built server, listening, not yet running.
 pub struct Application {
     port: u16,
@@ -110,22 +113,6 @@ impl Application {
                 source,
             }
         })?;
-        // Committed events go to the sockets, the search index and the file watcher.
-        // With watching off no watcher runs, so sessions keep the fold's default
-        // "not watched" state and no extra event follows each start.
-        let (watch_publisher, watch_inbox) = crate::watch::channel_pair();
-        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
-        if config.watch.enabled {
-            publishers.push(watch_publisher);
-        }
-        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
-        let (core, commit_thread) = Core::start(
-            Box::new(writer),
-            reader.as_ref(),
-            publisher,
-            config.commit.clone(),
-        )?;
-        hub.attach(core.read().clone());
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         let files_roots = FilesRoots::resolve(
             &config.files.roots,
@@ -134,6 +121,31 @@ impl Application {
             home.as_deref(),
         );
         tracing::info!(roots = ?files_roots.roots(), "files are served and watched only inside these roots");
+        // Committed events go to the sockets, the search index and the file watcher.
+        let (watch_publisher, watch_inbox) =
+            crate::watch::channel_pair(&config.data_dir, files_roots.clone());
+        let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
+        let mut commit = config.commit.clone();
+        if config.watch.enabled {
+            publishers.push(watch_publisher);
+            // A session's watch state is decided at its start, in its session:started.
+            // With watching off no watcher runs, and the fold's default "not watched"
+            // stands.
+            let decision: Arc<dyn crate::core::StartWatch> = watch_inbox.decision();
+            commit.start_watch = Some(decision);
+        }
+        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
+        // Start-up folds only the log's tail after the snapshot.
+        commit
+            .snapshot
+            .get_or_insert(crate::core::snapshot::SnapshotConfig {
+                path: config.data_dir.join(SNAPSHOT_FILE),
+                every_events: config.snapshot_every,
+            });
+        let watch_ready = config.watch.enabled.then(|| watch_inbox.ready());
+        let (core, commit_thread) =
+            Core::start(Box::new(writer), reader.as_ref(), publisher, commit)?;
+        hub.attach(core.read().clone());
         let watcher = if config.watch.enabled {
             Some(
                 WatchService::start(
@@ -175,6 +187,7 @@ impl Application {
             security,
             files_roots,
             search,
+            watch_ready,
         });
         let app_state = state.clone();
         let server = actix_web::HttpServer::new(move || {

@@ -142,6 +142,10 @@ pub struct ServeArgs {
     /// Longest a long poll (`waitMs` on the input and permission routes) may wait, in ms.
     #[arg(long, env = "CHAINWATCH_MAX_WAIT_MS", default_value_t = 120_000)]
     pub max_wait_ms: u64,
+    /// Committed events between two start-up snapshots of the state (written in the
+    /// background, and always at shutdown); 0: at shutdown only.
+    #[arg(long, env = "CHAINWATCH_SNAPSHOT_EVERY", default_value_t = 100_000)]
+    pub snapshot_every: u64,
     /// Days an ended session is kept before it is pruned with its events (0: forever).
     #[arg(long, env = "CHAINWATCH_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u64,
@@ -245,6 +249,7 @@ impl ServeArgs {
         config.socket.max_frame_bytes = self.max_frame_bytes;
         config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));
         config.socket.replay_limit = self.replay_limit;
+        config.snapshot_every = self.snapshot_every;
         config.retention =
             (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 86_400));
         config.watch.enabled = !self.no_watch;

@@ -145,6 +145,9 @@ pub struct Config {
     pub socket: SocketConfig,
     /// Commit step tunables.
     pub commit: CommitConfig,
+    /// Committed events between two start-up snapshots written in the background (one
+    /// is also written at shutdown); 0 writes one at shutdown only.
+    pub snapshot_every: u64,
     /// Ended sessions older than this are pruned with their events; `None` keeps all.
     pub retention: Option<Duration>,
     /// Bearer tokens; empty means no authentication (allowed on loopback only).
@@ -180,6 +183,7 @@ impl Config {
             max_wait: Duration::from_secs(120),
             socket: SocketConfig::default(),
             commit: CommitConfig::default(),
+            snapshot_every: 100_000,
             retention: None,
             tokens: Tokens::default(),
             allowed_origins: Vec::new(),

@@ -29,4 +29,6 @@ pub struct AppState {
     pub files_roots: FilesRoots,
     /// The full-text index of every session's events.
     pub search: Arc<crate::search::SearchIndex>,
+    /// The newest seq the file watcher has brought in line (none: no watcher runs).
+    pub watch_ready: Option<watch::Receiver<u64>>,
 }

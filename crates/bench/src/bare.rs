@@ -1,4 +1,4 @@
-//! The reference server: a bare actix-web handler that accepts `POST /api/events`, reads
+//! The reference server: a bare actix-web handler that accepts `POST /api/events` (and `POST /api/sessions`), reads
 //! the JSON body and drops it, answering 201 with a small JSON body. It runs as this
 //! binary's `bare-server` subcommand, in its own process like the real server, with
 //! actix's default worker count (one per core, as `chainwatch serve` has).
@@ -27,6 +27,7 @@ pub fn run() -> Result<(), String> {
             App::new()
                 .app_data(web::PayloadConfig::new(4 * 1024 * 1024))
                 .route("/api/events", web::post().to(accept))
+                .route("/api/sessions", web::post().to(accept))
                 .route("/api/health", web::get().to(health))
         })
         .bind(("127.0.0.1", 0))

@@ -55,7 +55,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(sample: Vec<f64>) -> Self {
+    pub fn of(sample: Vec<f64>) -> Self {
         let s = stats::sorted(sample);
         Self {
             p50: stats::percentile(&s, 50.0),

@@ -7,12 +7,17 @@
 //! writes JSON to `target/bench/<timestamp>.json`.
 //!
 //! Usage: `chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only SECTION,…]`,
-//! sections `ingest`, `latency`, `sockets`, `catchup`, `hook`; `chainwatch-bench
+//! sections `ingest`, `creation` (the seed's workload: session creations), `latency`, `sockets`, `catchup`, `hook`; `chainwatch-bench
 //! bare-server` runs the reference handler (the bench starts it itself);
-//! `chainwatch-bench fill DIR COUNT` writes the catch-up log into DIR (for profiling).
+//! `chainwatch-bench fill DIR COUNT` writes the catch-up log into DIR (for profiling);
+//! `chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]` runs a fixed load
+//! against a running server (for profiles, see `drive`).
 
 mod bare;
 mod catchup;
+mod creation;
+mod creation_section;
+mod drive;
 mod hook;
 mod http;
 mod ingest;
@@ -60,6 +65,8 @@ struct Plan {
     search_events: u64,
     search_queries: usize,
     hook_calls: usize,
+    /// Sessions created per second in the seed's workload (`creation`).
+    creation_rate: f64,
     /// How long sockets sit idle before the memory reading.
     settle: Duration,
 }
@@ -84,6 +91,7 @@ impl Plan {
             search_events: 1_000_000,
             search_queries: 400,
             hook_calls: 100,
+            creation_rate: 100.0,
             settle: Duration::from_secs(1),
         }
     }
@@ -124,12 +132,15 @@ impl Plan {
             "searchEvents": self.search_events,
             "searchQueriesPerRun": self.search_queries,
             "hookCallsPerRun": self.hook_calls,
+            "creationRatePerSec": self.creation_rate,
         })
     }
 }
 
 /// The sections `--only` can pick.
-const SECTIONS: &[&str] = &["ingest", "latency", "sockets", "catchup", "search", "hook"];
+const SECTIONS: &[&str] = &[
+    "ingest", "creation", "latency", "sockets", "catchup", "search", "hook",
+];
 
 struct Options {
     plan: Plan,
@@ -139,7 +150,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only ingest,latency,sockets,catchup,search,hook]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT".into()
+    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,search,hook]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".into()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -208,6 +219,22 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bare server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some("drive") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build();
+        let result = match runtime {
+            Ok(runtime) => runtime.block_on(drive::run(&args[1..])),
+            Err(e) => Err(e.to_string()),
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("drive: {e}");
                 ExitCode::FAILURE
             }
         };
@@ -283,6 +310,7 @@ async fn interrupted() {
 #[derive(Default)]
 struct Results {
     figures: Vec<Figure>,
+    creation_rows: Vec<creation_section::CreationRow>,
     latency_rows: Vec<LatencyRow>,
     notes: Vec<String>,
 }
@@ -366,6 +394,9 @@ async fn bench(options: Options) -> Result<(), String> {
     if wants("ingest") {
         ingest_section(&options, &plan, scratch.path(), &mut results).await?;
     }
+    if wants("creation") {
+        creation_section::run(&options, &plan, scratch.path(), &mut results).await?;
+    }
     if wants("latency") {
         latency_section(&options, &plan, scratch.path(), &mut results).await?;
     }
@@ -399,7 +430,12 @@ async fn bench(options: Options) -> Result<(), String> {
         elapsed.as_secs_f64(),
         machine.describe()
     );
-    let _ = writeln!(out, "\n{header}\n{table}\n{latency}");
+    let creation = if results.creation_rows.is_empty() {
+        String::new()
+    } else {
+        creation_section::table(&results.creation_rows, plan.creation_rate)
+    };
+    let _ = writeln!(out, "\n{header}\n{table}\n{latency}\n{creation}");
     for figure in results
         .figures
         .iter()
@@ -421,6 +457,7 @@ async fn bench(options: Options) -> Result<(), String> {
         "notes": results.notes,
         "table": table,
         "latencyTable": latency,
+        "creationTable": creation,
     });
     std::fs::create_dir_all(&options.out)
         .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
@@ -800,7 +837,7 @@ async fn sockets_section(
             memory = memory.target(Target {
                 on_ratio: false,
                 higher_is_better: false,
-                floor: 20.0 * 1024.0,
+                floor: 11.0 * 1024.0,
                 aim: 6.0 * 1024.0,
             });
         }
@@ -824,8 +861,17 @@ async fn catch_up_section(
         .await
         .map_err(|e| e.to_string())??;
     let (mut startup, mut rate, mut server_cpu, mut client_cpu) = (vec![], vec![], vec![], vec![]);
+    let mut full_fold = vec![];
+    // The server's start-up snapshot (written at shutdown); servers without one ignore it.
+    let snapshot = dir.join("projection.snapshot");
     for run in 0..plan.runs {
         progress!("catch-up and start-up, run {}/{}", run + 1, plan.runs);
+        // A start with no snapshot folds the whole log; its shutdown writes the snapshot
+        // the next start uses.
+        let _ = std::fs::remove_file(&snapshot);
+        let (server, took) = Server::chainwatch(&options.bin, &dir).await?;
+        full_fold.push(took.as_secs_f64());
+        server.stop()?;
         let (server, took) = Server::chainwatch(&options.bin, &dir).await?;
         startup.push(took.as_secs_f64());
         let r = catchup::catch_up(server.addr, server.pid, count).await?;
@@ -845,8 +891,8 @@ async fn catch_up_section(
         .target(Target {
             on_ratio: false,
             higher_is_better: true,
-            floor: 100_000.0,
-            aim: 1_000_000.0,
+            floor: 1_000_000.0,
+            aim: 2_000_000.0,
         })
         .detail(cpu_detail(&server_cpu, &client_cpu)),
     );
@@ -860,14 +906,23 @@ async fn catch_up_section(
         .target(Target {
             on_ratio: false,
             higher_is_better: false,
-            floor: 2.0,
-            aim: 0.5,
+            floor: 0.5,
+            aim: 0.2,
         })
         .detail(format!(
-            "log written through the server's store in {:.1} s ({} events/s, 10,000 per transaction)",
+            "a restart (the shutdown left a snapshot); log written through the server's store in {:.1} s ({} events/s, 10,000 per transaction)",
             fill_time.as_secs_f64(),
             report::thousands(count as f64 / fill_time.as_secs_f64())
         )),
+    );
+    results.figures.push(
+        Figure::new(
+            "startup.full_fold",
+            format!("start-up to serving, {events} events, no snapshot (whole log folded)"),
+            Unit::Seconds,
+            full_fold,
+        )
+        .detail("the first start after the log was written, or after a snapshot was refused"),
     );
     Ok(())
 }

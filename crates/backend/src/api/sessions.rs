@@ -49,10 +49,35 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateSession = body::json(payload, state.config.body_limits()).await?;
     super::files::refuse_file_cwds(vec![request.cwd.clone()], 1).await?;
-    let created = state.core.create_session(&caller.reach(), request).await?;
+    let mut created = state.core.create_session(&caller.reach(), request).await?;
+    if created.watch.watched {
+        created = watched_from_now(&state, created).await;
+    }
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/sessions/{}", created.id)))
         .json(created))
+}
+
+/// Longest `POST /api/sessions` waits for the file watcher to have a new session's cwd
+/// under watch before answering (a large tree takes a while to walk).
+const WATCH_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The session decided at its start to be watched: waits (at most [`WATCH_READY_WAIT`])
+/// until the watcher has its watches in place, so that "watched" in the 201 holds for
+/// any change made after it, and answers the session as it stands then (a walk that
+/// found nothing to watch has changed it).
+async fn watched_from_now(state: &AppState, created: Session) -> Session {
+    let Some(mut ready) = state.watch_ready.clone() else {
+        return created;
+    };
+    let seq = created.last_seq;
+    if tokio::time::timeout(WATCH_READY_WAIT, ready.wait_for(|done| *done >= seq))
+        .await
+        .is_err()
+    {
+        tracing::warn!(session = %created.id, "the file watcher has not caught up; answering without waiting");
+    }
+    state.core.read().session(&created.id).unwrap_or(created)
 }
 
 /// Lists sessions, newest first.

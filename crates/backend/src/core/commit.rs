@@ -15,9 +15,11 @@ use chainwatch_shared::{EventId, WorkspaceEvent};
 use tokio::sync::{mpsc, oneshot};
 
 use super::CoreError;
+use super::StartWatch;
 use super::ops::{Mutation, Outcome, Stager};
 use super::projection::Projection;
 use super::read_model::ReadModel;
+use super::snapshot::{self, SnapshotConfig, Snapshots};
 use crate::store::{LogReader, LogWriter, LoggedEvent, StoreError};
 
 /// Receives committed events, in seq order, after they are durable.
@@ -39,7 +41,7 @@ impl Publisher for Fanout {
 }
 
 /// Tunables of the commit step.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CommitConfig {
     /// Operations waiting for the commit thread before callers wait to enqueue.
     pub queue: usize,
@@ -47,6 +49,22 @@ pub struct CommitConfig {
     pub max_batch: usize,
     /// Prices that cost the model requests agents report (`message:assistant`).
     pub prices: Arc<super::pricing::PriceTable>,
+    /// The start-up snapshot (none: start-up always folds the whole log).
+    pub snapshot: Option<SnapshotConfig>,
+    /// Decides a new session's watch state at its start (none: no watcher runs, and the
+    /// fold's default "not watched" stands).
+    pub start_watch: Option<Arc<dyn StartWatch>>,
+}
+
+impl std::fmt::Debug for CommitConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitConfig")
+            .field("queue", &self.queue)
+            .field("max_batch", &self.max_batch)
+            .field("snapshot", &self.snapshot)
+            .field("start_watch", &self.start_watch.is_some())
+            .finish()
+    }
 }
 
 impl Default for CommitConfig {
@@ -55,6 +73,8 @@ impl Default for CommitConfig {
             queue: 16_384,
             max_batch: 1024,
             prices: Arc::default(),
+            snapshot: None,
+            start_watch: None,
         }
     }
 }
@@ -99,6 +119,44 @@ pub struct Core {
     read: Arc<ReadModel>,
 }
 
+/// The state at start-up: from the snapshot and the log's tail when the snapshot
+/// matches the log, else from the whole log. Returns the projection, the newest seq and
+/// its event id, the seq of the snapshot used (0: none), and how it was built.
+pub(super) fn restore(
+    reader: &dyn LogReader,
+    config: Option<&SnapshotConfig>,
+) -> Result<(Projection, u64, Option<EventId>, u64, String), StoreError> {
+    if let Some(config) = config {
+        match snapshot::load(&config.path, reader) {
+            Ok((mut projection, at, at_id)) => {
+                let (latest, last_id) = snapshot::fold_tail(&mut projection, reader, at)?;
+                let last_id = last_id.or(Some(at_id));
+                let how = format!("snapshot at seq {at} and {} events after it", latest - at);
+                return Ok((projection, latest, last_id, at, how));
+            }
+            Err(snapshot::Unusable::Missing) => {}
+            Err(why) => {
+                tracing::warn!(reason = %why, "snapshot ignored; folding the whole log");
+            }
+        }
+    }
+    let mut last_id = None;
+    let mut projection = Projection::default();
+    let mut latest = 0;
+    reader.scan(&mut |logged| {
+        let event: WorkspaceEvent =
+            serde_json::from_str(&logged.json).map_err(|e| StoreError::Decode {
+                seq: logged.seq,
+                reason: e.to_string(),
+            })?;
+        projection.apply(&event);
+        latest = logged.seq;
+        last_id = Some(logged.event_id);
+        Ok(())
+    })?;
+    Ok((projection, latest, last_id, 0, "the whole log".into()))
+}
+
 /// Rebuilds the projection by folding the whole log; returns it with the newest seq.
 pub fn rebuild(reader: &dyn LogReader) -> Result<(Projection, u64), StoreError> {
     let mut projection = Projection::default();
@@ -125,10 +183,12 @@ impl Core {
         config: CommitConfig,
     ) -> Result<(Self, JoinHandle<()>), CoreError> {
         let started = std::time::Instant::now();
-        let (projection, latest) = rebuild(reader)?;
+        let (projection, latest, last_event_id, snapshot_seq, how) =
+            restore(reader, config.snapshot.as_ref())?;
         tracing::info!(
             events = latest,
             sessions = projection.sessions.len(),
+            from = %how,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "rebuilt state from the event log"
         );
@@ -138,16 +198,35 @@ impl Core {
         let thread = std::thread::Builder::new()
             .name("chainwatch-commit".into())
             .spawn(move || {
+                let mut snapshots = config
+                    .snapshot
+                    .map(|snapshot| Snapshots::start(snapshot, snapshot_seq));
+                // A start that folded many events writes a snapshot at once.
+                if let (Some(snapshots), Some(id)) = (snapshots.as_mut(), &last_event_id) {
+                    if snapshots.due(latest) {
+                        snapshots.hand_off(&projection, latest, id);
+                    }
+                }
                 let mut committer = Committer {
                     writer: &mut *writer,
                     projection,
                     next_seq: latest + 1,
+                    last_event_id,
                     read: thread_read,
                     publisher,
                     max_batch: config.max_batch.max(1),
                     prices: config.prices,
+                    snapshots,
+                    start_watch: config.start_watch,
                 };
                 committer.run(rx);
+                if let Some(snapshots) = committer.snapshots.take() {
+                    snapshots.finish(
+                        &committer.projection,
+                        committer.next_seq - 1,
+                        committer.last_event_id.as_ref(),
+                    );
+                }
             })
             .map_err(|e| {
                 CoreError::Store(StoreError::Unusable {
@@ -217,10 +296,14 @@ struct Committer<'w> {
     writer: &'w mut dyn LogWriter,
     projection: Projection,
     next_seq: u64,
+    /// The event id at `next_seq - 1`, recorded in snapshots.
+    last_event_id: Option<EventId>,
     read: Arc<ReadModel>,
     publisher: Arc<dyn Publisher>,
     max_batch: usize,
     prices: Arc<super::pricing::PriceTable>,
+    snapshots: Option<Snapshots>,
+    start_watch: Option<Arc<dyn StartWatch>>,
 }
 
 impl Committer<'_> {
@@ -271,6 +354,8 @@ impl Committer<'_> {
                 writer: &mut *self.writer,
                 now,
                 prices: &self.prices,
+                start_watch: self.start_watch.as_deref(),
+                snapshots: self.snapshots.as_ref(),
             };
             if let Some(settle) = operation(&mut stager) {
                 answered.push(settle);
@@ -289,6 +374,14 @@ impl Committer<'_> {
                 self.publisher.publish(&logged);
                 for settle in answered {
                     settle(Ok(()));
+                }
+                if let Some(last) = logged.last() {
+                    self.last_event_id = Some(last.event_id.clone());
+                    if let Some(snapshots) = self.snapshots.as_mut() {
+                        if snapshots.due(last.seq) {
+                            snapshots.hand_off(&self.projection, last.seq, &last.event_id);
+                        }
+                    }
                 }
             }
             Err(error) => {

@@ -11,12 +11,15 @@ pub mod pricing;
 pub mod projection;
 pub mod read_model;
 pub mod rules;
+pub mod snapshot;
+pub mod start_watch;
 
 pub use access::{Reach, Visible};
 pub use commit::{CommitConfig, Core, Fanout, Publisher, rebuild};
 pub use error::CoreError;
 pub use ops::{Mutation, Outcome, Pruned};
 pub use read_model::{ReadModel, SessionFilter};
+pub use start_watch::StartWatch;
 
 #[cfg(test)]
 mod tests;

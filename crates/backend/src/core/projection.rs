@@ -20,8 +20,10 @@ const FILE_CHANGES_KEPT: usize = 1000;
 /// How many decided permission requests a session remembers.
 const DECIDED_PERMISSIONS_KEPT: usize = 256;
 
-/// Everything the server keeps in memory about one session.
-#[derive(Debug, Clone)]
+/// Everything the server keeps in memory about one session. Serializable for the
+/// start-up snapshot (`core::snapshot`): a change to these fields or to the fold must
+/// bump `snapshot::SCHEMA`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SessionRecord {
     /// The list view of the session (includes pending questions, permissions, commands).
     pub session: Session,
@@ -620,7 +622,7 @@ pub fn ended_before<'a>(
 }
 
 /// All sessions, keyed by id: the state the commit thread validates against.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Projection {
     /// Sessions by id.
     pub sessions: HashMap<SessionId, SessionRecord>,

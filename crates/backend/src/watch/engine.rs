@@ -19,7 +19,6 @@ use super::debounce::Debouncer;
 use super::os::{AddError, DirWatcher};
 use super::roots::FilesRoots;
 use super::rules::{self, Rules, Step};
-use super::{Probe, probe};
 
 /// The deepest level the engine watches below a root (a guard against pathological
 /// trees; the directory caps normally bind first).
@@ -183,36 +182,16 @@ impl Engine {
     }
 
     fn start(&mut self, id: &SessionId, cwd: String) {
-        if self.os.is_none() {
-            let reason = self.unavailable.clone();
-            return self.not_watched(id, cwd, reason);
-        }
-        let root = match probe(&cwd) {
-            Probe::Dir(root) => root,
-            Probe::Missing => {
-                return self.not_watched(
-                    id,
-                    cwd,
-                    "the cwd is not on this host (no such directory on the server)".into(),
-                );
-            }
-            Probe::NotDir => {
-                return self.not_watched(id, cwd, "the cwd is not a directory on this host".into());
-            }
-            Probe::Unreadable(error) => {
-                return self.not_watched(
-                    id,
-                    cwd,
-                    format!("the cwd cannot be read on this host: {error}"),
-                );
-            }
+        let unavailable = self.os.is_none().then_some(self.unavailable.as_str());
+        let root = match super::decide(
+            &cwd,
+            unavailable,
+            self.data_dir.as_deref(),
+            self.roots.as_ref(),
+        ) {
+            Ok(root) => root,
+            Err(reason) => return self.not_watched(id, cwd, reason),
         };
-        if let Some(Err(reason)) = self.roots.as_ref().map(|r| r.check(&root)) {
-            return self.not_watched(id, cwd, reason);
-        }
-        if self.data_dir.as_ref().is_some_and(|d| root.starts_with(d)) {
-            return self.not_watched(id, cwd, "the cwd is inside Chainwatch's data dir".into());
-        }
         let rules = Rules::new(root.clone(), self.data_dir.clone());
         self.sessions.insert(
             id.clone(),

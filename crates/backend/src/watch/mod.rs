@@ -9,6 +9,13 @@
 //! them, and committed through the core as `file:*` events with [`Core::ingest_blocking`],
 //! exactly like events an agent reports (the core stamps the running step). The one
 //! mutation path holds: the watcher never writes state itself.
+//!
+//! Whether a cwd can be watched is decided when the session starts
+//! ([`StartDecision`], asked by the core for the `session:started` itself), with the
+//! same rules ([`decide`]) the watcher applies; the watcher's own `SetWatch` then only
+//! commits an event when its walk ends differently. After each commit with global
+//! events the watcher reports the seq it has reconciled up to ([`Inbox::ready`]), so
+//! `POST /api/sessions` can answer "watched" only once the watches are in place.
 
 mod debounce;
 pub mod engine;
@@ -17,19 +24,20 @@ pub mod roots;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use chainwatch_shared::{EventKind, NewEvent, SessionId};
+use chainwatch_shared::{EventKind, NewEvent, SessionId, WatchState};
 
 use crate::config::WatchConfig;
-use crate::core::{Core, CoreError, Publisher, SessionFilter};
+use crate::core::{Core, CoreError, Publisher, SessionFilter, StartWatch};
 use crate::store::LoggedEvent;
 use engine::{Engine, Limits, Output, SessionInfo};
 use os::{Backlog, DirWatcher, NotifyDirs};
+use roots::FilesRoots;
 
 /// Most events one `Ingest` of the watcher carries.
 const INGEST_CHUNK: usize = 1000;
@@ -42,6 +50,8 @@ const BATCH: usize = 4096;
 pub enum Msg {
     /// A session had a global event committed: bring its watch in line.
     Session(SessionId),
+    /// Every session message before this one belongs to commits up to this seq.
+    Reconciled(u64),
     /// A raw OS notification.
     Fs(notify::Result<notify::Event>),
     /// Stop the thread.
@@ -87,6 +97,69 @@ pub fn probe(cwd: &str) -> Probe {
     }
 }
 
+/// Whether a session starting in `cwd` can be watched on this host, by the rules the
+/// watcher applies: `Ok` with the canonical root to walk, or the reason it is not
+/// watched. `unavailable`: why the OS watcher is not running, when it is not.
+/// Blocking file-system look-ups (a `stat` and a `realpath`).
+pub fn decide(
+    cwd: &str,
+    unavailable: Option<&str>,
+    data_dir: Option<&Path>,
+    roots: Option<&FilesRoots>,
+) -> Result<PathBuf, String> {
+    if let Some(reason) = unavailable {
+        return Err(reason.to_owned());
+    }
+    let root = match probe(cwd) {
+        Probe::Dir(root) => root,
+        Probe::Missing => {
+            return Err("the cwd is not on this host (no such directory on the server)".into());
+        }
+        Probe::NotDir => return Err("the cwd is not a directory on this host".into()),
+        Probe::Unreadable(error) => {
+            return Err(format!("the cwd cannot be read on this host: {error}"));
+        }
+    };
+    if data_dir.is_some_and(|d| root.starts_with(d)) {
+        return Err("the cwd is inside Chainwatch's data dir".into());
+    }
+    if let Some(roots) = roots {
+        roots.check(&root)?;
+    }
+    Ok(root)
+}
+
+/// The core's [`StartWatch`]: the watch state a `session:started` carries.
+pub struct StartDecision {
+    /// Chainwatch's own data dir, canonical.
+    data_dir: Option<PathBuf>,
+    /// Set once the OS watcher has started (`None`) or failed (the reason).
+    unavailable: OnceLock<Option<String>>,
+    /// Where files may come from (`--files-root`).
+    roots: FilesRoots,
+}
+
+impl StartWatch for StartDecision {
+    fn at_start(&self, cwd: &str) -> WatchState {
+        let unavailable = self.unavailable.get().and_then(Option::as_deref);
+        match decide(
+            cwd,
+            unavailable,
+            self.data_dir.as_deref(),
+            Some(&self.roots),
+        ) {
+            Ok(_) => WatchState {
+                watched: true,
+                reason: None,
+            },
+            Err(reason) => WatchState {
+                watched: false,
+                reason: Some(reason),
+            },
+        }
+    }
+}
+
 /// Forwards the ids of sessions with committed global events to the watcher thread.
 /// Never blocks: the channel is unbounded, and global events are few (session
 /// lifecycle, questions, permissions, commands).
@@ -97,31 +170,62 @@ pub struct WatchPublisher {
 impl Publisher for WatchPublisher {
     fn publish(&self, events: &[LoggedEvent]) {
         let mut last: Option<&SessionId> = None;
+        let mut newest = None;
         for event in events.iter().filter(|e| e.global) {
+            newest = Some(event.seq);
             if last == Some(&event.session_id) {
                 continue;
             }
             last = Some(&event.session_id);
             let _ = self.sender.send(Msg::Session(event.session_id.clone()));
         }
+        if let Some(seq) = newest {
+            let _ = self.sender.send(Msg::Reconciled(seq));
+        }
     }
 }
 
 /// The watcher thread's end of the channel, made before the core starts (the core
-/// needs the publisher, the watcher needs the core).
+/// needs the publisher and the start decision, the watcher needs the core).
 pub struct Inbox {
     sender: Sender<Msg>,
     receiver: Receiver<Msg>,
+    decision: Arc<StartDecision>,
+    ready: tokio::sync::watch::Sender<u64>,
 }
 
-/// A publisher for the core and the inbox for [`WatchService::start`].
-pub fn channel_pair() -> (Arc<WatchPublisher>, Inbox) {
+impl Inbox {
+    /// The start decision, for the core.
+    pub fn decision(&self) -> Arc<StartDecision> {
+        self.decision.clone()
+    }
+
+    /// The newest committed seq whose sessions the watcher has brought in line (their
+    /// watches are in place when this is at or past their `session:started`).
+    pub fn ready(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ready.subscribe()
+    }
+}
+
+/// A publisher for the core and the inbox for [`WatchService::start`]. `data_dir`:
+/// Chainwatch's own, never watched; `roots`: the only places a cwd may be watched.
+pub fn channel_pair(data_dir: &Path, roots: FilesRoots) -> (Arc<WatchPublisher>, Inbox) {
     let (sender, receiver) = channel();
+    let decision = Arc::new(StartDecision {
+        data_dir: data_dir.canonicalize().ok(),
+        unavailable: OnceLock::new(),
+        roots,
+    });
     (
         Arc::new(WatchPublisher {
             sender: sender.clone(),
         }),
-        Inbox { sender, receiver },
+        Inbox {
+            sender,
+            receiver,
+            decision,
+            ready: tokio::sync::watch::Sender::new(0),
+        },
     )
 }
 
@@ -157,6 +261,7 @@ impl WatchService {
         } else {
             Err("file watching is turned off on this server (--no-watch)".into())
         };
+        let _ = inbox.decision.unavailable.set(os.as_ref().err().cloned());
         let engine = Engine::new(
             os,
             Limits {
@@ -170,7 +275,7 @@ impl WatchService {
         let sender = inbox.sender.clone();
         let thread = std::thread::Builder::new()
             .name("chainwatch-watch".into())
-            .spawn(move || run(engine, inbox.receiver, &backlog, &core))?;
+            .spawn(move || run(engine, inbox.receiver, &backlog, &core, &inbox.ready))?;
         Ok(Self {
             sender,
             thread: Some(thread),
@@ -201,7 +306,13 @@ fn info(core: &Core, id: &SessionId) -> Option<SessionInfo> {
     })
 }
 
-fn run(mut engine: Engine, receiver: Receiver<Msg>, backlog: &Backlog, core: &Core) {
+fn run(
+    mut engine: Engine,
+    receiver: Receiver<Msg>,
+    backlog: &Backlog,
+    core: &Core,
+    ready: &tokio::sync::watch::Sender<u64>,
+) {
     let live = core.read().sessions(&SessionFilter {
         ended: Some(false),
         limit: usize::MAX,
@@ -226,6 +337,7 @@ fn run(mut engine: Engine, receiver: Receiver<Msg>, backlog: &Backlog, core: &Co
         };
         let mut next = first;
         let mut handled = 0;
+        let mut reconciled = None;
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Stop => return,
@@ -233,6 +345,7 @@ fn run(mut engine: Engine, receiver: Receiver<Msg>, backlog: &Backlog, core: &Co
                     let info = info(core, &id);
                     engine.reconcile(&id, info);
                 }
+                Msg::Reconciled(seq) => reconciled = Some(seq),
                 Msg::Fs(event) => {
                     backlog.queued.fetch_sub(1, Ordering::AcqRel);
                     match event {
@@ -255,6 +368,10 @@ fn run(mut engine: Engine, receiver: Receiver<Msg>, backlog: &Backlog, core: &Co
         }
         engine.flush(Instant::now());
         deliver(core, engine.take_outputs());
+        // After the deliveries: a state the walk changed is committed by now.
+        if let Some(seq) = reconciled {
+            ready.send_replace(seq);
+        }
     }
 }
 
@@ -263,6 +380,13 @@ fn run(mut engine: Engine, receiver: Receiver<Msg>, backlog: &Backlog, core: &Co
 fn deliver(core: &Core, outputs: Vec<Output>) {
     for output in outputs {
         let result = match output {
+            // The state the session already has (most often the one its start decided):
+            // nothing to commit.
+            Output::SetWatch(id, state)
+                if core.read().with_session(&id, |r| r.session.watch == state) == Some(true) =>
+            {
+                continue;
+            }
             Output::SetWatch(id, state) => core
                 .set_watch_blocking(id.clone(), state)
                 .map(drop)

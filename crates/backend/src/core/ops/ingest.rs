@@ -193,6 +193,7 @@ impl Stager<'_> {
                     source,
                     ..
                 } => EventKind::SessionStarted {
+                    watch: self.start_watch.map(|w| w.at_start(&cwd)),
                     cwd,
                     hostname,
                     platform,
@@ -204,7 +205,6 @@ impl Stager<'_> {
                     model,
                     title,
                     source,
-                    watch: None,
                 },
                 EventKind::SessionUpdated {
                     status,

@@ -112,6 +112,10 @@ pub struct Stager<'a> {
     pub(super) now: DateTime<Utc>,
     /// Prices for `message:assistant` events that report no cost.
     pub(super) prices: &'a super::pricing::PriceTable,
+    /// Decides a new session's watch state (none: the fold's default stands).
+    pub(super) start_watch: Option<&'a dyn super::StartWatch>,
+    /// The start-up snapshots, which retention invalidates before it deletes.
+    pub(super) snapshots: Option<&'a super::snapshot::Snapshots>,
 }
 
 impl Stager<'_> {

@@ -32,6 +32,10 @@ impl Stager<'_> {
         if sessions.is_empty() {
             return Ok(Pruned::default());
         }
+        // A snapshot taken before this would hold sessions the log no longer has.
+        if let Some(snapshots) = self.snapshots {
+            snapshots.invalidate();
+        }
         let events = self.writer.delete_sessions(&sessions)?;
         for id in &sessions {
             self.emit(id, EventKind::SessionPruned {}, None, None)?;

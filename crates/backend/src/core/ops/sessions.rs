@@ -75,7 +75,9 @@ impl Stager<'_> {
             }
             None => SessionId(new_id()),
         };
+        // Whether the cwd is watched is decided now, in this event (no second commit).
         let kind = EventKind::SessionStarted {
+            watch: self.start_watch.map(|w| w.at_start(&request.cwd)),
             cwd: request.cwd,
             hostname: request.hostname,
             platform: request.platform,
@@ -83,7 +85,6 @@ impl Stager<'_> {
             model: request.model,
             title: request.title,
             source: Some("api".into()),
-            watch: None,
         };
         self.emit(&id, kind, None, None)?;
         self.session(&id)

@@ -1,0 +1,65 @@
+//! `chainwatch-bench drive ADDR PID KIND COUNT [SOCKETS]`: a fixed amount of one load
+//! against a server that is already running (under `valgrind --tool=callgrind` or
+//! `perf record`), for before/after profiles of one path:
+//!
+//! - `create`: COUNT session creations at 100/s with SOCKETS sockets on the global topic;
+//! - `event`: COUNT single-event `POST /api/events` into one session, one client, back
+//!   to back.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::creation;
+use crate::http::HttpConn;
+use crate::payload;
+
+/// Runs the load; prints what it did.
+pub async fn run(args: &[String]) -> Result<(), String> {
+    let usage = || "usage: chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".to_owned();
+    let addr: SocketAddr = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(usage)?;
+    let pid: u32 = args.get(1).and_then(|a| a.parse().ok()).ok_or_else(usage)?;
+    let kind = args.get(2).ok_or_else(usage)?;
+    let count: usize = args.get(3).and_then(|a| a.parse().ok()).ok_or_else(usage)?;
+    let sockets: usize = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+    let tag = format!("drive-{}", std::process::id());
+    let started = Instant::now();
+    match kind.as_str() {
+        "create" => {
+            let duration = Duration::from_secs_f64(count as f64 / 100.0);
+            let r = creation::at_rate(addr, pid, sockets, 100.0, duration, &tag).await?;
+            eprintln!(
+                "{count} creations, {sockets} sockets: request p50 {:.2} ms, last socket p50 {:.2} ms, {:.2} frames per creation, lost {}, errors {}",
+                r.request.p50, r.from_send.p50, r.frames_per_creation, r.lost, r.errors
+            );
+        }
+        "event" => {
+            let mut conn = HttpConn::new(addr);
+            let session = tag.clone();
+            let body = creation::body(&session, 0);
+            let created = conn
+                .request("POST", "/api/sessions", &body)
+                .await
+                .map_err(|e| e.to_string())?;
+            if created.status != 201 {
+                return Err(format!("create: {}", created.status));
+            }
+            for i in 0..count {
+                let body = payload::tool_used_body(&session, &format!("{tag}-{i}"), 1);
+                let r = conn
+                    .request("POST", "/api/events", &body)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status != 201 {
+                    return Err(format!("event {i}: {}", r.status));
+                }
+            }
+            eprintln!("{count} single events posted");
+        }
+        _ => return Err(usage()),
+    }
+    eprintln!("took {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
