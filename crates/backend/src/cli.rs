@@ -103,6 +103,17 @@ impl InstallArgs {
     }
 }
 
+/// Why the flags of `chainwatch serve` do not make a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A token flag or file is wrong.
+    #[error(transparent)]
+    Tokens(#[from] crate::auth::TokenError),
+    /// `--store` or a NATS flag is wrong.
+    #[error("{0}")]
+    Store(String),
+}
+
 /// Flags of `chainwatch serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -139,6 +150,10 @@ pub struct ServeArgs {
     /// Most events one socket replay sends before answering `resync`.
     #[arg(long, env = "CHAINWATCH_REPLAY_LIMIT", default_value_t = 1_000_000)]
     pub replay_limit: usize,
+    /// Most often a session's counts go to every socket after events lists do not hear
+    /// (tool calls, files, prompts), in ms: lists lag the server by at most this much.
+    #[arg(long, env = "CHAINWATCH_PROGRESS_INTERVAL_MS", default_value_t = 500)]
+    pub progress_interval_ms: u64,
     /// Longest a long poll (`waitMs` on the input and permission routes) may wait, in ms.
     #[arg(long, env = "CHAINWATCH_MAX_WAIT_MS", default_value_t = 120_000)]
     pub max_wait_ms: u64,
@@ -206,6 +221,44 @@ pub struct ServeArgs {
     /// Most bytes of a file's content the files API returns.
     #[arg(long, env = "CHAINWATCH_FILES_MAX_BYTES", default_value_t = 1024 * 1024)]
     pub files_max_bytes: u64,
+    /// The event log: `sqlite` (the embedded file in the data dir) or
+    /// `nats://HOST:PORT[,HOST:PORT…]` (NATS JetStream, shared by every instance on the
+    /// same stream; see docs/DEPLOY.md).
+    #[arg(long, env = "CHAINWATCH_STORE", default_value = "sqlite")]
+    pub store: String,
+    /// The JetStream stream of the NATS store (its subjects are NAME.events.>).
+    #[arg(long, env = "CHAINWATCH_NATS_STREAM", default_value = "CHAINWATCH")]
+    pub nats_stream: String,
+    /// Copies JetStream keeps of each event when it creates the stream (3 in production).
+    #[arg(long, env = "CHAINWATCH_NATS_REPLICAS", default_value_t = 1)]
+    pub nats_replicas: usize,
+    /// NATS credentials file (JWT + nkey seed, as `nsc` writes it).
+    #[arg(long, env = "CHAINWATCH_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// NATS user (with --nats-password).
+    #[arg(long, env = "CHAINWATCH_NATS_USER", requires = "nats_password")]
+    pub nats_user: Option<String>,
+    /// NATS password.
+    #[arg(long, env = "CHAINWATCH_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// NATS token.
+    #[arg(long, env = "CHAINWATCH_NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// Require TLS to NATS even for nats:// URLs.
+    #[arg(long, env = "CHAINWATCH_NATS_TLS")]
+    pub nats_tls: bool,
+    /// CA bundle (PEM) to verify the NATS servers with.
+    #[arg(long, env = "CHAINWATCH_NATS_TLS_CA")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for NATS servers that verify clients (with --nats-tls-key).
+    #[arg(long, env = "CHAINWATCH_NATS_TLS_CERT", requires = "nats_tls_key")]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, env = "CHAINWATCH_NATS_TLS_KEY")]
+    pub nats_tls_key: Option<PathBuf>,
+    /// How long a write waits for JetStream's acknowledgement before answering 503, in ms.
+    #[arg(long, env = "CHAINWATCH_NATS_ACK_TIMEOUT_MS", default_value_t = 5000)]
+    pub nats_ack_timeout_ms: u64,
     /// A directory whose files may be served and watched (repeatable; in the env,
     /// `:`-separated). Default: $HOME for a loopback server without tokens, none (no
     /// files served) with tokens.
@@ -226,7 +279,8 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The typed configuration these flags describe.
-    pub fn into_config(self) -> Result<Config, crate::auth::TokenError> {
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let store = self.store_config().map_err(ConfigError::Store)?;
         let tokens = crate::auth::Tokens::load(
             self.token.as_deref(),
             self.token_file.as_deref(),
@@ -249,6 +303,7 @@ impl ServeArgs {
         config.socket.max_frame_bytes = self.max_frame_bytes;
         config.socket.idle_timeout = Duration::from_secs(self.socket_idle_secs.max(1));
         config.socket.replay_limit = self.replay_limit;
+        config.socket.progress_interval = Duration::from_millis(self.progress_interval_ms.max(10));
         config.snapshot_every = self.snapshot_every;
         config.retention =
             (self.retention_days > 0).then(|| Duration::from_secs(self.retention_days * 86_400));
@@ -259,9 +314,27 @@ impl ServeArgs {
         config.files.max_entries = self.files_max_entries.max(1);
         config.files.max_depth = self.files_max_depth.max(1);
         config.files.max_bytes = self.files_max_bytes;
+        config.store = store;
         config.files.roots = self.files_roots;
         config.prices_file = self.prices;
         config.search.max_results = self.search_max_results.max(1);
         Ok(config)
+    }
+
+    /// The event log these flags choose.
+    fn store_config(&self) -> Result<crate::store::StoreConfig, String> {
+        use crate::store::StoreConfig;
+        let mut store = StoreConfig::parse(&self.store, &self.nats_stream)?;
+        if let StoreConfig::Nats(nats) = &mut store {
+            nats.replicas = self.nats_replicas.clamp(1, 5);
+            nats.creds_file = self.nats_creds.clone();
+            nats.user = self.nats_user.clone().zip(self.nats_password.clone());
+            nats.token = self.nats_token.clone();
+            nats.require_tls = self.nats_tls;
+            nats.tls_ca = self.nats_tls_ca.clone();
+            nats.tls_client = self.nats_tls_cert.clone().zip(self.nats_tls_key.clone());
+            nats.ack_timeout = Duration::from_millis(self.nats_ack_timeout_ms.max(100));
+        }
+        Ok(store)
     }
 }

@@ -31,6 +31,9 @@ pub struct SocketConfig {
     pub send_timeout: Duration,
     /// Sockets one remote IP may hold (loopback peers are not counted).
     pub max_per_ip: usize,
+    /// Most often one session's `progress` frame (its counts, after non-global events)
+    /// goes to the sockets: the staleness bound of list counts, and their cost.
+    pub progress_interval: Duration,
 }
 
 impl Default for SocketConfig {
@@ -45,6 +48,7 @@ impl Default for SocketConfig {
             replay_limit: 1_000_000,
             send_timeout: Duration::from_secs(10),
             max_per_ip: 64,
+            progress_interval: Duration::from_millis(500),
         }
     }
 }
@@ -165,6 +169,8 @@ pub struct Config {
     pub watch: WatchConfig,
     /// The files API.
     pub files: FilesConfig,
+    /// Which event log: the embedded SQLite file (default) or NATS JetStream.
+    pub store: crate::store::StoreConfig,
     /// A price file merged over the built-in price table (`--prices`).
     pub prices_file: Option<PathBuf>,
     /// Search.
@@ -192,6 +198,7 @@ impl Config {
             rate_burst: 200,
             watch: WatchConfig::default(),
             files: FilesConfig::default(),
+            store: crate::store::StoreConfig::default(),
             prices_file: None,
             search: SearchConfig::default(),
         }
@@ -213,5 +220,16 @@ impl Config {
     /// The SQLite file inside the data dir.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("chainwatch.db")
+    }
+
+    /// The SQLite file the log is read from: the log itself, or on the NATS store this
+    /// instance's copy of the stream (one per stream name).
+    pub fn log_path(&self) -> PathBuf {
+        match &self.store {
+            crate::store::StoreConfig::Sqlite => self.database_path(),
+            crate::store::StoreConfig::Nats(nats) => {
+                self.data_dir.join(format!("nats-{}.db", nats.stream))
+            }
+        }
     }
 }

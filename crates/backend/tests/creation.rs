@@ -10,8 +10,12 @@ use std::time::Duration;
 use common::TestServer;
 use serde_json::{Value, json};
 
+/// The watcher on, with the temp dir (where the tests' cwds are) a files root.
 fn watching() -> TestServer {
-    TestServer::spawn_with(|config| config.watch.enabled = true)
+    TestServer::spawn_with(|config| {
+        config.watch.enabled = true;
+        config.files.roots = vec![std::env::temp_dir()];
+    })
 }
 
 /// Every stored event of a session.

@@ -23,7 +23,10 @@ const HOOK_VARS: &[&str] = &[
     "CHAINWATCH_PERMISSION_WAIT_MS",
     "CHAINWATCH_QUESTION_WAIT_MS",
     "CHAINWATCH_STOP_WAIT_MS",
+    "CHAINWATCH_PAUSE_WAIT_MS",
     "CHAINWATCH_HOOK_LOG",
+    "CLAUDE_CODE_SESSION_ATTENDED",
+    "CLAUDE_PID",
     "CLAUDE_CONFIG_DIR",
 ];
 
@@ -149,6 +152,7 @@ struct Ran {
     stdout: String,
     stderr: String,
     success: bool,
+    code: Option<i32>,
     elapsed: Duration,
 }
 
@@ -169,7 +173,9 @@ impl Hook {
         Self {
             url: url.to_owned(),
             spool: tempfile::tempdir().expect("spool dir"),
-            env: Vec::new(),
+            // A loaded test machine can take longer than the default 500 ms to answer;
+            // tests of the bound set their own.
+            env: vec![("CHAINWATCH_HOOK_TIMEOUT_MS".to_owned(), "5000".to_owned())],
         }
     }
 
@@ -200,6 +206,8 @@ impl Hook {
         command
             .env("CHAINWATCH_URL", &self.url)
             .env("CHAINWATCH_SPOOL_DIR", self.spool.path())
+            // As under `claude -p`: Stop reports without waiting, unless a test says so.
+            .env("CLAUDE_CODE_SESSION_ATTENDED", "0")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -220,6 +228,7 @@ impl Hook {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             success: output.status.success(),
+            code: output.status.code(),
             elapsed: start.elapsed(),
         }
     }
@@ -515,7 +524,7 @@ fn a_hung_server_costs_at_most_the_bound() {
 }
 
 #[test]
-fn pause_from_the_api_denies_tool_calls_until_resumed() {
+fn pause_from_the_api_holds_tool_calls_until_resumed() {
     let server = Server::start();
     let hook = Hook::new(&server.url());
     hook.run(&payload("session_start", "paused"))
@@ -525,51 +534,65 @@ fn pause_from_the_api_denies_tool_calls_until_resumed() {
         json!({"type": "pause", "reason": "lunch break"}),
     );
 
-    let ran = hook.run(&payload("pre_tool_use_bash", "paused"));
-    assert!(ran.success);
-    let answer = ran.json();
-    let output = &answer["hookSpecificOutput"];
-    assert_eq!(output["hookEventName"], "PreToolUse");
-    assert_eq!(output["permissionDecision"], "deny");
-    let reason = output["permissionDecisionReason"]
-        .as_str()
-        .unwrap_or_default();
+    // The call waits in its hook, acknowledged, and runs once resumed: nothing denied.
+    let (mut child, start) = hook.spawn(&payload("pre_tool_use_bash", "paused"));
+    server.wait_for("paused", |s| {
+        s["pendingCommands"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
     assert!(
-        reason.contains("paused") && reason.contains("lunch break"),
-        "{reason}"
+        child.try_wait().expect("wait").is_none(),
+        "the call was not held"
     );
-
-    let list = server.get("/api/sessions/paused/commands");
-    assert_eq!(list["commands"], json!([]));
-    assert_eq!(list["paused"], true);
     let events = server.events("paused");
     let ack = events
         .iter()
         .find(|e| e["type"] == "command:acknowledged")
         .expect("acknowledged");
     assert_eq!(ack["commandId"], command["id"]);
-    assert!(
-        events
-            .iter()
-            .any(|e| e["type"] == "tool:used" && e["status"] == "failed")
-    );
-
-    // Still paused: the next call is denied too.
-    let mut next = payload("pre_tool_use_bash", "paused");
-    next["tool_use_id"] = json!("toolu_01Second");
-    assert_eq!(
-        hook.run(&next).json()["hookSpecificOutput"]["permissionDecision"],
-        "deny"
-    );
-
+    assert_eq!(server.get("/api/sessions/paused/commands")["paused"], true);
     server.post("/api/sessions/paused/commands", json!({"type": "resume"}));
-    let mut after = payload("pre_tool_use_bash", "paused");
-    after["tool_use_id"] = json!("toolu_01Third");
-    hook.run(&after).assert_silent();
+    let ran = Hook::finish(child, start);
+    ran.assert_silent();
+    assert!(ran.elapsed < Duration::from_secs(10), "{:?}", ran.elapsed);
     assert_eq!(
         server.get("/api/sessions/paused/commands")["commands"],
         json!([])
     );
+    assert!(
+        !server
+            .events("paused")
+            .iter()
+            .any(|e| e["type"] == "tool:used" && e["status"] == "failed")
+    );
+
+    // A hold is bounded: past CHAINWATCH_PAUSE_WAIT_MS the call runs.
+    server.post("/api/sessions/paused/commands", json!({"type": "pause"}));
+    let bounded = Hook::new(&server.url()).with("CHAINWATCH_PAUSE_WAIT_MS", "700");
+    let mut next = payload("pre_tool_use_bash", "paused");
+    next["tool_use_id"] = json!("toolu_01Second");
+    let ran = bounded.run(&next);
+    ran.assert_silent();
+    assert!(
+        ran.elapsed >= Duration::from_millis(700),
+        "{:?}",
+        ran.elapsed
+    );
+
+    // Cancel while held: denied, and Claude stops.
+    let (child, start) = hook.spawn(&{
+        let mut third = payload("pre_tool_use_bash", "paused");
+        third["tool_use_id"] = json!("toolu_01Third");
+        third
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    server.post("/api/sessions/paused/commands", json!({"type": "cancel"}));
+    let answer = Hook::finish(child, start).json();
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert_eq!(answer["continue"], false);
 }
 
 #[test]
@@ -600,9 +623,9 @@ fn cancel_from_the_api_denies_and_stops_claude() {
 }
 
 #[test]
-fn stop_returns_input_from_the_page_as_the_next_instruction() {
+fn stop_returns_input_from_the_page_on_stderr_with_exit_2() {
     let server = Server::start();
-    let hook = Hook::new(&server.url()).with("CHAINWATCH_STOP_WAIT_MS", "20000");
+    let hook = Hook::new(&server.url()).with("CLAUDE_CODE_SESSION_ATTENDED", "1");
     hook.run(&payload("session_start", "answered"))
         .assert_silent();
     let (child, start) = hook.spawn(&payload("stop", "answered"));
@@ -614,11 +637,9 @@ fn stop_returns_input_from_the_page_as_the_next_instruction() {
         json!({"text": "Yes, add the retry with backoff.", "requestId": request}),
     );
     let ran = Hook::finish(child, start);
-    assert!(ran.success);
-    assert_eq!(
-        ran.json(),
-        json!({"decision": "block", "reason": "Yes, add the retry with backoff."})
-    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert_eq!(ran.stdout, "");
+    assert_eq!(ran.stderr.trim(), "Yes, add the retry with backoff.");
     assert!(ran.elapsed < Duration::from_secs(15));
     let names = types(&server.events("answered"));
     assert!(names.ends_with(&[
@@ -626,15 +647,28 @@ fn stop_returns_input_from_the_page_as_the_next_instruction() {
         "interaction:input-received".to_owned()
     ]));
 
-    // Without a configured wait, Stop only reports.
-    let quick = Hook::new(&server.url());
+    // A prompt typed in the terminal settles the question: the hook ends without a word.
     let mut again = payload("stop", "answered");
     again["last_assistant_message"] = json!("Done.");
-    let ran = quick.run(&again);
+    let (child, start) = hook.spawn(&again);
+    server.wait_for("answered", |s| {
+        (s["awaitingInput"]["prompt"] == "Done.").then_some(())
+    });
+    hook.run(&payload("user_prompt_submit", "answered"))
+        .assert_silent();
+    let ran = Hook::finish(child, start);
+    ran.assert_silent();
+    assert!(ran.elapsed < Duration::from_secs(10), "{:?}", ran.elapsed);
+
+    // Unattended (`claude -p`), Stop only reports.
+    let quick = Hook::new(&server.url());
+    let mut last = payload("stop", "answered");
+    last["last_assistant_message"] = json!("Finished.");
+    let ran = quick.run(&last);
     ran.assert_silent();
     assert_eq!(
         server.session("answered")["awaitingInput"]["prompt"],
-        "Done."
+        "Finished."
     );
 }
 
@@ -687,11 +721,22 @@ fn an_unanswered_permission_request_prints_nothing_after_its_bound() {
     );
 }
 
+/// The AskUserQuestion fixture as Claude Code's PermissionRequest for it (no tool_use_id).
+fn ask_permission(session: &str) -> Value {
+    let mut value = payload("pre_tool_use_ask_user_question", session);
+    value["hook_event_name"] = json!("PermissionRequest");
+    value["prompt_id"] = json!("prompt-1");
+    if let Some(object) = value.as_object_mut() {
+        object.remove("tool_use_id");
+    }
+    value
+}
+
 #[test]
 fn ask_user_question_answered_from_the_page_comes_back_as_answers() {
     let server = Server::start();
     let hook = Hook::new(&server.url()).with("CHAINWATCH_QUESTION_WAIT_MS", "20000");
-    let question = payload("pre_tool_use_ask_user_question", "asked");
+    let question = ask_permission("asked");
     let (child, start) = hook.spawn(&question);
     let awaiting = server.wait_for("asked", |s| {
         s["awaitingInput"]
@@ -708,30 +753,32 @@ fn ask_user_question_answered_from_the_page_comes_back_as_answers() {
     assert!(ran.success);
     let answer = ran.json();
     let output = &answer["hookSpecificOutput"];
-    assert_eq!(output["hookEventName"], "PreToolUse");
-    assert_eq!(output["permissionDecision"], "allow");
+    assert_eq!(output["hookEventName"], "PermissionRequest");
+    assert_eq!(output["decision"]["behavior"], "allow");
+    let updated = &output["decision"]["updatedInput"];
+    assert_eq!(updated["questions"], question["tool_input"]["questions"]);
     assert_eq!(
-        output["updatedInput"]["questions"],
-        question["tool_input"]["questions"]
-    );
-    assert_eq!(
-        output["updatedInput"]["answers"],
+        updated["answers"],
         json!({"Which payment provider should the retry use?": "Stripe"})
+    );
+    assert!(
+        server.session("asked")["pendingPermissions"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
     );
 }
 
 #[test]
 fn a_question_answered_in_the_terminal_settles_the_page() {
     let server = Server::start();
-    let hook = Hook::new(&server.url()).with("CHAINWATCH_QUESTION_WAIT_MS", "300");
-    let question = payload("pre_tool_use_ask_user_question", "terminal");
-    let ran = hook.run(&question);
-    ran.assert_silent();
-    assert!(ran.elapsed >= Duration::from_millis(300));
-    assert!(server.session("terminal")["awaitingInput"].is_object());
+    let hook = Hook::new(&server.url()).with("CHAINWATCH_QUESTION_WAIT_MS", "20000");
+    let question = ask_permission("terminal");
+    let (child, start) = hook.spawn(&question);
+    server.wait_for("terminal", |s| s["awaitingInput"].is_object().then_some(()));
 
-    let mut answered = question.clone();
+    let mut answered = payload("pre_tool_use_ask_user_question", "terminal");
     answered["hook_event_name"] = json!("PostToolUse");
+    answered["prompt_id"] = json!("prompt-1");
     answered["tool_response"] = json!({
         "questions": question["tool_input"]["questions"],
         "answers": {"Which payment provider should the retry use?": "Adyen"}
@@ -740,6 +787,10 @@ fn a_question_answered_in_the_terminal_settles_the_page() {
     let detail = server.session("terminal");
     assert!(detail["awaitingInput"].is_null(), "{detail}");
     assert_eq!(detail["answers"][0]["text"], "Adyen");
+    // The waiting PermissionRequest hook sees the question answered and ends.
+    let ran = Hook::finish(child, start);
+    assert!(ran.success);
+    assert!(ran.elapsed < Duration::from_secs(10));
 }
 
 /// Runs the binary with `chainwatch` on PATH (as after an install).
@@ -846,6 +897,33 @@ fn install_keeps_other_hooks_and_a_second_install_changes_nothing() {
     assert!(long("PermissionRequest") >= 300, "{installed}");
     assert!(long("Stop") >= 300);
     assert!(long("PostToolUse") <= 30);
+    // Stop runs in the background, so the terminal stays usable while the page decides.
+    let stop = installed["hooks"]["Stop"]
+        .as_array()
+        .and_then(|groups| {
+            groups.iter().find_map(|g| {
+                g["hooks"]
+                    .as_array()?
+                    .iter()
+                    .find(|h| h["command"] == "chainwatch hook")
+                    .cloned()
+            })
+        })
+        .expect("stop entry");
+    assert_eq!(stop["async"], true);
+    assert_eq!(stop["asyncRewake"], true);
+    for event in [
+        "PermissionDenied",
+        "StopFailure",
+        "PostCompact",
+        "CwdChanged",
+        "PostModelSwitch",
+        "Elicitation",
+        "Setup",
+    ] {
+        assert!(installed["hooks"][event].is_array(), "{event}: {installed}");
+    }
+    assert!(installed["hooks"]["WorktreeCreate"].is_null());
 
     let (ok, out) = chainwatch(&["hooks", "install", "--project", dir]);
     assert!(ok, "{out}");

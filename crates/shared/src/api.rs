@@ -286,6 +286,11 @@ pub struct PermissionState {
 pub struct InputState {
     /// The answer, or null when none came within the wait.
     pub answer: Option<crate::model::InputAnswer>,
+    /// Whether the question (with a `requestId`: that one) is still open: asked and
+    /// neither answered nor settled (a prompt typed in the terminal, the session ended).
+    /// A waiting hook stops waiting once this is false.
+    #[serde(default)]
+    pub open: bool,
 }
 
 /// One entry of a session's file tree.

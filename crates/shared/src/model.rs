@@ -488,6 +488,11 @@ pub struct Session {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub summary: Option<String>,
+    /// The start of its first prompt (at most 200 characters): what a session without
+    /// a title is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub first_prompt: Option<String>,
     /// Where the session came from: `api`, `hook`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

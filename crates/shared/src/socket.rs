@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use chrono::{DateTime, Utc};
+
 use crate::event::WorkspaceEvent;
 use crate::ids::SessionId;
+use crate::model::SessionCounts;
 
 /// A frame from a client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -98,4 +101,27 @@ pub enum ServerMessage {
     },
     /// Answer to `ping`.
     Pong,
+    /// A session's counts after events that are not on the global topic (tool calls,
+    /// files, prompts, output, errors), so lists stay equal to the server without
+    /// hearing those events. Sent to every socket that may see the session, at most
+    /// once per session per progress interval (`--progress-interval-ms`); never stored.
+    /// The figures are the read model's, as of `seq`: every event of the session up to
+    /// `seq` was queued to the socket before this frame.
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        /// The session.
+        session_id: SessionId,
+        /// The session's newest event (its `lastSeq`) the counts include.
+        #[ts(type = "number")]
+        seq: u64,
+        /// Its counts, as `GET /api/sessions` would answer them now.
+        counts: SessionCounts,
+        /// When it last changed.
+        updated_at: DateTime<Utc>,
+        /// The start of its first prompt, once it has one (its name in lists when it
+        /// has no title).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        first_prompt: Option<String>,
+    },
 }

@@ -16,6 +16,11 @@ export function Toasts() {
               <strong className="toast__title">{t.title}</strong>
             )}
             {t.body !== undefined ? <span className="toast__body">{t.body}</span> : null}
+            {t.action !== undefined ? (
+              <a className="btn btn--primary toast__action" href={t.action.href} onClick={() => dismissToast(t.id)}>
+                {t.action.label}
+              </a>
+            ) : null}
           </div>
           <button type="button" className="toast__close" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
             ×

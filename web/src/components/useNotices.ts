@@ -4,8 +4,8 @@
 import { useEffect } from "react";
 import { notifyDesktop } from "../lib/desktop";
 import { sessionHref } from "../lib/route";
-import { pushToast, type ToastTone } from "../lib/toasts";
-import { noticesFor, type NoticeKind } from "../state/notices";
+import { pushToast, withdrawToasts, type ToastTone } from "../lib/toasts";
+import { isSettled, noticesFor, type NoticeKind } from "../state/notices";
 import type { WorkspaceStore } from "../state/store";
 
 function tone(kind: NoticeKind): ToastTone {
@@ -24,9 +24,17 @@ export function useNotices(store: WorkspaceStore): void {
       store.onEvents((applied, state) => {
         for (const notice of noticesFor(applied, state)) {
           const href = sessionHref(notice.sessionId);
-          pushToast({ key: notice.key, tone: tone(notice.kind), title: notice.title, body: notice.body, href });
+          const action =
+            notice.kind === "permission"
+              ? { label: "Allow or deny", href: "#/needs-you" }
+              : notice.kind === "question"
+                ? { label: "Answer", href: "#/needs-you" }
+                : undefined;
+          pushToast({ key: notice.key, tone: tone(notice.kind), title: notice.title, body: notice.body, href, ...(action !== undefined ? { action } : {}) });
           notifyDesktop({ tag: notice.key, title: notice.title, body: notice.body, href });
         }
+        // Answered or decided anywhere (another tab, the terminal): the toast goes.
+        withdrawToasts((key) => isSettled(key, state));
       }),
     [store],
   );

@@ -8,4 +8,10 @@ export type InputState = {
 /**
  * The answer, or null when none came within the wait.
  */
-answer: InputAnswer | null, };
+answer: InputAnswer | null, 
+/**
+ * Whether the question (with a `requestId`: that one) is still open: asked and
+ * neither answered nor settled (a prompt typed in the terminal, the session ended).
+ * A waiting hook stops waiting once this is false.
+ */
+open: boolean, };

@@ -46,6 +46,11 @@ title?: string,
  */
 summary?: string, 
 /**
+ * The start of its first prompt (at most 200 characters): what a session without
+ * a title is about.
+ */
+firstPrompt?: string, 
+/**
  * Where the session came from: `api`, `hook`, …
  */
 source?: string, 

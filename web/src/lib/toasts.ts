@@ -12,6 +12,14 @@ export interface Toast {
   readonly body: string | undefined;
   /** Where clicking it goes (a hash route), if anywhere. */
   readonly href: string | undefined;
+  /** What to do about it, when there is something (a link). */
+  readonly action: ToastAction | undefined;
+}
+
+/** A toast's action: a labelled link (to where the item can be answered). */
+export interface ToastAction {
+  readonly label: string;
+  readonly href: string;
 }
 
 export interface ToastInput {
@@ -21,6 +29,7 @@ export interface ToastInput {
   title: string;
   body?: string;
   href?: string;
+  action?: ToastAction;
   /** Dismissed after this long (default 8 s; errors 12 s). */
   ttlMs?: number;
 }
@@ -44,6 +53,7 @@ export function pushToast(input: ToastInput): number {
     title: input.title,
     body: input.body,
     href: input.href,
+    action: input.action,
   };
   const kept = toasts.filter((t) => input.key === undefined || t.key !== input.key);
   for (const t of toasts) if (!kept.includes(t)) clearTimer(t.id);
@@ -78,6 +88,15 @@ export function dismissToast(id: number): void {
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Dismisses the toasts whose key `settled` says is settled (answered, decided, gone). */
+export function withdrawToasts(settled: (key: string) => boolean): void {
+  const gone = toasts.filter((t) => t.key !== undefined && settled(t.key));
+  if (gone.length === 0) return;
+  for (const t of gone) clearTimer(t.id);
+  toasts = toasts.filter((t) => !gone.includes(t));
+  emit();
 }
 
 function getSnapshot(): readonly Toast[] {

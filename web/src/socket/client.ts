@@ -61,6 +61,8 @@ export interface SocketClientOptions {
   onEvent: (event: WorkspaceEvent) => void;
   /** The server's first frame on every connection; `first` on the first connection. */
   onHello?: (seq: number, first: boolean) => void;
+  /** A session's counts after events not on the global topic (coalesced by the server). */
+  onProgress?: (frame: Extract<ServerMessage, { type: "progress" }>) => void;
   /** A subscription took effect; its replay (events up to `seq`) came before this. */
   onSubscribed?: (sessionId: SessionId, seq: number) => void;
   onUnsubscribed?: (sessionId: SessionId) => void;
@@ -335,6 +337,9 @@ export class SocketClient {
         this.#resync(msg);
         break;
       case "pong":
+        break;
+      case "progress":
+        this.#opts.onProgress?.(msg);
         break;
       default: {
         // Exhaustive over the generated union; at run time, a newer server's frame.

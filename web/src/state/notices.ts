@@ -3,6 +3,7 @@
 // (never from duplicates) and the state after them, so an item already settled within
 // the same batch (a resume catching up, say) raises nothing.
 import type { Session, SessionId, WorkspaceEvent } from "../generated";
+import { sessionTitle } from "../lib/names";
 import { isTerminalStatus } from "./events";
 import type { State } from "./reducer";
 
@@ -18,12 +19,9 @@ export interface Notice {
   readonly seq: number;
 }
 
-/** How a session is named for people: its title, else its cwd's last part, else its id. */
+/** How a session is named for people: see lib/names.ts (title, first prompt, folder, id). */
 export function sessionLabel(session: Session | undefined, id: SessionId): string {
-  if (session?.title !== undefined && session.title !== "") return session.title;
-  const cwd = session?.cwd ?? "";
-  const last = cwd.split(/[\\/]/).filter((p) => p !== "").pop();
-  return last ?? id;
+  return sessionTitle(session, id);
 }
 
 /** A one-line summary of a tool's input (the command, the path, or compact JSON). */
@@ -37,6 +35,37 @@ export function summarizeInput(input: unknown, max = 160): string {
     text = input === undefined ? "" : JSON.stringify(input);
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Whether a question is Claude's end-of-turn message (a Stop), not a question it asked. */
+export function isEndOfTurn(requestId: string): boolean {
+  return requestId.startsWith("stop-");
+}
+
+/** The most a toast or notification says: the start of the first lines (the rest is one click away). */
+export const NOTICE_CHARS = 140;
+
+/** The start of a text, on one line, for a toast. */
+export function shortText(text: string, max = NOTICE_CHARS): string {
+  const flat = text.replace(/[#*`>_]+/g, "").replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Whether the item a notice key names is settled in `state`: a question answered or
+ * replaced, a permission decided or dropped, the session ended or gone. Failures never
+ * settle (they are shown until dismissed or timed out).
+ */
+export function isSettled(key: string, state: State): boolean {
+  const [kind, ...rest] = key.split(":");
+  if (kind !== "question" && kind !== "permission") return false;
+  // Ids may hold ":"; the request id is the last part, the session id what precedes it.
+  const requestId = rest[rest.length - 1] ?? "";
+  const sessionId = rest.slice(0, -1).join(":");
+  const session = state.sessions.get(sessionId);
+  if (session === undefined || isTerminalStatus(session.status)) return true;
+  if (kind === "question") return session.awaitingInput?.requestId !== requestId;
+  return !session.pendingPermissions.some((p) => p.requestId === requestId);
 }
 
 export function noticesFor(applied: readonly WorkspaceEvent[], state: State): Notice[] {
@@ -53,8 +82,8 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
             ...base,
             key: `question:${event.sessionId}:${event.requestId}`,
             kind: "question",
-            title: `${label} asks`,
-            body: event.prompt,
+            title: isEndOfTurn(event.requestId) ? `${label} finished its turn` : `${label} asks`,
+            body: shortText(event.prompt),
           });
         }
         break;

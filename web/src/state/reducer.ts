@@ -31,6 +31,7 @@ import type {
   RequestId,
   Session,
   SessionDetail,
+  ServerMessage,
   SessionId,
   SessionUsage,
   StepId,
@@ -39,6 +40,8 @@ import type {
 } from "../generated";
 import { isGlobalEventType, isTerminalStatus } from "./events";
 
+/** How much of its first prompt a session keeps (projection.rs FIRST_PROMPT_CHARS). */
+export const FIRST_PROMPT_CHARS = 200;
 /** How many events one session's timeline keeps before dropping its oldest. */
 export const MAX_TIMELINE_EVENTS = 250_000;
 /** The newest answers and file changes a detail keeps (as projection.rs does). */
@@ -141,6 +144,12 @@ export interface State {
   readonly steps: Map<SessionId, Map<StepId, boolean>>;
   /** Sessions whose step index missed a step an event named: fetch the detail (loadSteps). */
   readonly needsSteps: Set<SessionId>;
+  /**
+   * Per session, the seq of the newest `progress` frame whose counts the app took
+   * (applyProgress): an event at or below it that arrives later (a resume's replay)
+   * is folded but not counted again. Changed in place.
+   */
+  readonly countsSeq: Map<SessionId, number>;
   /** Each session's newest commands (oldest first) with their acknowledgement. Values replaced. */
   readonly commands: Map<SessionId, readonly Command[]>;
   /** Questions answered and permissions decided, newest first (bounded). Replaced. */
@@ -163,6 +172,7 @@ export function initialState(): State {
     parked: new Map(),
     steps: new Map(),
     needsSteps: new Set(),
+    countsSeq: new Map(),
     commands: new Map(),
     resolved: [],
     needsRefetch: false,
@@ -718,6 +728,9 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
 
     case "prompt:submitted":
       s.counts.prompts += 1;
+      if (s.firstPrompt === undefined && event.prompt.trim() !== "") {
+        s.firstPrompt = [...event.prompt.trim()].slice(0, FIRST_PROMPT_CHARS).join("");
+      }
       // A prompt typed in the terminal answers whatever the agent waited on.
       delete s.awaitingInput;
       if (s.status === "pending" || s.status === "waiting") s.status = "active";
@@ -763,6 +776,11 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
     }
   }
 
+  if (event.seq <= (st.countsSeq.get(id) ?? 0)) {
+    // Counted already by a progress frame (see applyProgress).
+    s.counts = base.counts;
+    s.updatedAt = base.updatedAt;
+  }
   st.sessions.set(id, s);
   st.tracks.set(id, track);
   st.steps.set(id, steps);
@@ -971,6 +989,28 @@ export function forgetMissing(state: State, ids: Iterable<SessionId>): State {
     changed = state.missing.delete(id) || changed;
   }
   return changed ? { ...state, version: state.version + 1 } : state;
+}
+
+/** The server's `progress` frame: a session's counts after events lists do not hear. */
+export type ProgressFrame = Extract<ServerMessage, { type: "progress" }>;
+
+/**
+ * Takes a session's counts from a `progress` frame. Every event of the session up to
+ * `frame.seq` was sent to this socket before the frame, so a frame at least as new as
+ * what the app folded replaces the counts outright. A session open in detail hears
+ * its whole stream and counts it exactly itself: left alone. An older frame (a REST
+ * snapshot or a global event came after it) is dropped.
+ */
+export function applyProgress(state: State, frame: ProgressFrame): State {
+  const id = frame.sessionId;
+  const known = state.sessions.get(id);
+  if (known === undefined || state.details.has(id) || frame.seq < known.lastSeq) return state;
+  const draft: Draft = { ...state, version: state.version + 1 };
+  const next: Session = { ...known, counts: frame.counts, lastSeq: frame.seq, updatedAt: frame.updatedAt };
+  if (frame.firstPrompt !== undefined) next.firstPrompt = frame.firstPrompt;
+  draft.sessions.set(id, next);
+  draft.countsSeq.set(id, frame.seq);
+  return draft;
 }
 
 /**

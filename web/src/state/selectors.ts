@@ -1,5 +1,6 @@
 // Derived views of the state, kept out of components so they can be tested and reused.
 import type { AwaitingInput, PermissionRequest, Session, SessionCounts, SessionStatus } from "../generated";
+import { sessionTitle } from "../lib/names";
 import { isTerminalStatus } from "./events";
 
 /** Live sessions first, then newest first. */
@@ -45,7 +46,17 @@ export function needsYouItems(sessions: Iterable<Session>): NeedsYouItem[] {
       items.push({ kind: "permission", key: `p:${session.id}:${p.requestId}`, session, since: p.requestedAt, request: p });
     }
   }
-  return items.sort((a, b) => compareText(a.since, b.since) || compareText(a.key, b.key));
+  return items.sort((a, b) => urgency(a) - urgency(b) || compareText(a.since, b.since) || compareText(a.key, b.key));
+}
+
+/**
+ * How urgent an item is, most urgent lowest: a tool call waiting for a decision and a
+ * question Claude asked block the agent; an end-of-turn message (a Stop: the agent is
+ * done and waits for its next prompt) blocks nothing.
+ */
+export function urgency(item: NeedsYouItem): number {
+  if (item.kind === "permission") return 0;
+  return item.question.requestId.startsWith("stop-") ? 1 : 0;
 }
 
 export interface StepProgress {
@@ -141,7 +152,7 @@ export function sortBy(sessions: Iterable<Session>, order: SortOrder): Session[]
       case "status":
         return statusRank(a.status) - statusRank(b.status);
       case "session":
-        return compareText((a.title ?? a.cwd).toLowerCase(), (b.title ?? b.cwd).toLowerCase());
+        return compareText(sessionTitle(a, a.id).toLowerCase(), sessionTitle(b, b.id).toLowerCase());
       case "user":
         return compareText(a.user, b.user);
       case "host":

@@ -20,6 +20,7 @@ import {
 } from "../socket/client";
 import {
   applyEvents,
+  applyProgress,
   dropDetail,
   forgetMissing,
   initialState,
@@ -30,6 +31,7 @@ import {
   loadSteps,
   resync,
   streamSeq,
+  type ProgressFrame,
   type State,
 } from "./reducer";
 
@@ -50,14 +52,13 @@ export type EventsListener = (applied: readonly WorkspaceEvent[], state: State) 
 export interface WorkspaceStoreOptions {
   api: Api;
   /** Socket options beyond what the store sets (url, createSocket, timings…). */
-  socket?: Partial<Omit<SocketClientOptions, "onEvent" | "onHello" | "onResync" | "sessionSince" | "onConnectFailed">>;
+  socket?: Partial<Omit<SocketClientOptions, "onEvent" | "onHello" | "onProgress" | "onResync" | "sessionSince" | "onConnectFailed">>;
   /** How many live sessions the list snapshot asks for (ended ones are in History). */
   listLimit?: number;
   /**
-   * Refresh the session list over REST this often while connected (0: never). The
-   * global topic carries every session's lifecycle and "needs you" events, but not its
-   * tool calls, steps and files, so the counts of sessions not open in detail only move
-   * on a refresh.
+   * Refresh the session list over REST this often while connected (0: never). Counts
+   * stay current without it (global events, and `progress` frames for the rest); the
+   * refresh is a safety net for what a reconnect's resume does not replay.
    */
   listRefreshMs?: number;
   /** Batches events: runs `flush` soon (default: a 16 ms timer). */
@@ -81,7 +82,8 @@ export class WorkspaceStore {
   };
   readonly #listeners = new Set<() => void>();
   #client: SocketClient | undefined;
-  #queue: WorkspaceEvent[] = [];
+  /** Events and progress frames, in arrival order (a frame's counts follow its events). */
+  #queue: (WorkspaceEvent | ProgressFrame)[] = [];
   #flushScheduled = false;
   /** While a full refetch runs, events wait in the queue. */
   #holding = true;
@@ -129,8 +131,12 @@ export class WorkspaceStore {
     const client = new SocketClient({
       ...this.#opts.socket,
       onEvent: (event) => this.#enqueue(event),
+      onProgress: (frame) => this.#enqueue(frame),
       onHello: (_seq, first) => {
         if (first) void this.#refetchAll();
+        // Progress frames are live only: counts that moved while the socket was down
+        // come from the list (newer copies win).
+        else void this.#refreshList();
       },
       onResync: (info) => this.#onResync(info),
       onConnectFailed: () => this.#probe(),
@@ -239,8 +245,8 @@ export class WorkspaceStore {
     }
   }
 
-  #enqueue(event: WorkspaceEvent): void {
-    this.#queue.push(event);
+  #enqueue(item: WorkspaceEvent | ProgressFrame): void {
+    this.#queue.push(item);
     if (!this.#holding) this.#scheduleFlush();
   }
 
@@ -260,7 +266,18 @@ export class WorkspaceStore {
     const batch = this.#queue;
     this.#queue = [];
     const applied: WorkspaceEvent[] = [];
-    const state = applyEvents(this.#snapshot.state, batch, applied);
+    let state = this.#snapshot.state;
+    let run: WorkspaceEvent[] = [];
+    for (const item of batch) {
+      if (item.type !== "progress") {
+        run.push(item);
+        continue;
+      }
+      if (run.length > 0) state = applyEvents(state, run, applied);
+      run = [];
+      state = applyProgress(state, item);
+    }
+    if (run.length > 0) state = applyEvents(state, run, applied);
     this.#setState(state);
     if (applied.length > 0) for (const listener of [...this.#eventListeners]) listener(applied, state);
     this.#fetchMissing();

@@ -84,6 +84,7 @@ export function frameKind(msg: ServerMessage): string {
     case "error":
     case "resync":
     case "pong":
+    case "progress":
       return msg.type;
     default: {
       const _never: never = msg;

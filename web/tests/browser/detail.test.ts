@@ -97,6 +97,24 @@ describe("session detail", () => {
     }
     // The third task waits for the first two.
     expect(await page.locator(`.graph-edge[data-kind="waits"][data-to="${real.tasks.c}"]`).count()).toBe(2);
+    // The main agent is the root: it spawned the first two calls (the third waits on them).
+    expect(await page.locator('.graph-node[data-kind="main"]').count()).toBe(1);
+    for (const task of [real.tasks.a, real.tasks.b]) {
+      expect(await page.locator(`.graph-edge[data-kind="parent"][data-from="main"][data-to="${task}"]`).count()).toBe(1);
+    }
+    // Subagents are named by the task that spawned them, and their type.
+    const agentA = page.locator(`.graph-node[data-step-id="${real.agents.a}"]`);
+    expect(await agentA.locator(".graph-node__name").textContent()).toBe("Find flaky tests");
+    expect(await agentA.locator(".graph-node__meta").textContent()).toContain("Explore");
+    // Fit shows the whole graph in the view; zoom makes it larger.
+    const svgWidth = () => page.locator(".graph__svg").evaluate((el) => el.getBoundingClientRect().width);
+    const viewWidth = await page.locator(".graph__scroll").evaluate((el) => el.clientWidth);
+    expect(await svgWidth()).toBeLessThanOrEqual(viewWidth);
+    const fitted = await svgWidth();
+    await page.getByRole("button", { name: "Zoom in" }).click();
+    await expect.poll(svgWidth).toBeGreaterThan(fitted);
+    await page.getByRole("button", { name: "Fit" }).click();
+    await expect.poll(svgWidth).toBe(fitted);
     // Live colours: two subagents are done, the third runs.
     expect(await page.locator(`.graph-node[data-step-id="${real.agents.a}"]`).getAttribute("data-status")).toBe("completed");
     expect(await page.locator(`.graph-node[data-step-id="${real.agents.c}"]`).getAttribute("data-status")).toBe("running");
@@ -138,7 +156,8 @@ describe("session detail", () => {
       "GET",
       `/api/sessions/${real.id}/events?limit=1000`,
     );
-    const edit = events.events.find((e) => e.type === "tool:used" && e.toolUseId === real.edit.toolUseId && e.status === "succeeded");
+    // One row per tool call: the call's started row, with its outcome in place.
+    const edit = events.events.find((e) => e.type === "tool:used" && e.toolUseId === real.edit.toolUseId && e.status === "started");
     expect(edit).toBeDefined();
     const seq = (edit as { seq: number }).seq;
     const row = page.locator(`.tl-row[data-seq="${seq}"]`);
@@ -163,9 +182,11 @@ describe("session detail", () => {
 
     // Filtering by text keeps the matching rows only.
     await page.getByLabel("Filter events by text").fill("retry.test");
-    // (in the row or the event's JSON): Write started and done, file:created, the
-    // Bash call whose output names it, and that output.
-    await expect.poll(() => page.locator(".tl-row").count()).toBe(5);
+    // (in the row or the event's JSON): the Write call (one row for its start and
+    // outcome), file:created, and the Bash call whose output names it (its output is
+    // folded into the call's row).
+    await expect.poll(() => page.locator(".tl-row").count()).toBe(3);
+    expect(await page.locator('.tl-row[data-type="tool:used"][data-outcome="succeeded"]').count()).toBe(2);
     expect(await page.locator('.tl-row[data-type="file:created"]').innerText()).toContain("test/retry.test.ts");
     await page.getByLabel("Filter events by text").fill("");
 

@@ -44,6 +44,9 @@ impl ApiError {
             Self::Core(CoreError::NotFound { .. }) | Self::NotFound(_) => "not_found",
             Self::Core(CoreError::Invalid(_)) => "invalid",
             Self::Core(CoreError::Conflict(_)) => "conflict",
+            Self::Core(CoreError::Store(crate::store::StoreError::Unreachable(_))) => {
+                "log_unavailable"
+            }
             Self::Core(CoreError::Store(_)) | Self::Internal(_) | Self::NoCaller(_) => "internal",
             Self::Core(CoreError::Forbidden(_)) => "forbidden",
             Self::Core(CoreError::Unavailable) => "unavailable",
@@ -64,6 +67,9 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::Core(CoreError::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Core(CoreError::Store(crate::store::StoreError::Unreachable(_))) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Core(CoreError::Store(_)) | Self::Internal(_) | Self::NoCaller(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -162,15 +162,29 @@ pub async fn wait_input(
 ) -> Result<HttpResponse, ApiError> {
     let id = access.id();
     let wait = wait_of(&state, &query);
-    let answer = wait_for(&state, wait, |read| {
-        read.with_session(id, |r| match &query.request_id {
-            Some(request_id) => r.answer(request_id).cloned(),
-            None => r.answers.back().cloned(),
+    let lookup = |read: &ReadModel| {
+        read.with_session(id, |r| {
+            let answer = match &query.request_id {
+                Some(request_id) => r.answer(request_id).cloned(),
+                None => r.answers.back().cloned(),
+            };
+            let open = r.session.awaiting_input.as_ref().is_some_and(|a| {
+                query
+                    .request_id
+                    .as_ref()
+                    .is_none_or(|asked| asked == &a.request_id)
+            });
+            (answer, open)
         })
-        .flatten()
+    };
+    // Returns as soon as there is an answer, or the question was settled without one.
+    let found = wait_for(&state, wait, |read| {
+        lookup(read).filter(|(answer, open)| answer.is_some() || !open)
     })
-    .await;
-    Ok(HttpResponse::Ok().json(InputState { answer }))
+    .await
+    .or_else(|| lookup(state.core.read()));
+    let (answer, open) = found.unwrap_or((None, false));
+    Ok(HttpResponse::Ok().json(InputState { answer, open }))
 }
 
 /// A tool call waits for a decision; emits `permission:requested`. Idempotent by requestId.

@@ -83,14 +83,18 @@ impl Default for CommitConfig {
 /// staged events, returns how to answer the caller once the commit is durable (or has
 /// failed). Built by [`job`] from a typed operation, so each caller's reply channel
 /// carries exactly its operation's result type.
-type Job = Box<dyn FnOnce(&mut Stager<'_>) -> Option<Settle> + Send>;
+pub(super) type Job = Box<dyn FnOnce(&mut Stager<'_>) -> Option<Settle> + Send>;
 
 /// Answers a caller whose operation succeeded: `Ok` once its commit is durable, the
 /// commit's error otherwise.
-type Settle = Box<dyn FnOnce(Result<(), CoreError>) + Send>;
+pub(super) type Settle = Box<dyn FnOnce(Result<(), CoreError>) + Send>;
 
-enum Request {
+/// What reaches a commit thread (this one, or the NATS store's in `replicated`).
+pub(super) enum Request {
     Execute(Job),
+    /// An operation that may be decided more than once (the NATS store's commit thread
+    /// decides again after losing a race to another instance).
+    Retry(Box<dyn super::replicated::Retry>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -117,6 +121,8 @@ where
 pub struct Core {
     requests: mpsc::Sender<Request>,
     read: Arc<ReadModel>,
+    /// Operations are sent as [`Request::Retry`] (the NATS store).
+    retry: bool,
 }
 
 /// The state at start-up: from the snapshot and the log's tail when the snapshot
@@ -234,7 +240,36 @@ impl Core {
                     reason: e.to_string(),
                 })
             })?;
-        Ok((Self { requests: tx, read }, thread))
+        Ok((
+            Self {
+                requests: tx,
+                read,
+                retry: false,
+            },
+            thread,
+        ))
+    }
+
+    /// A handle on the NATS store's commit thread (`replicated`), which takes
+    /// operations it may decide more than once.
+    pub(super) fn replicated(requests: mpsc::Sender<Request>, read: Arc<ReadModel>) -> Self {
+        Self {
+            requests,
+            read,
+            retry: true,
+        }
+    }
+
+    fn request<T, F>(&self, operation: F, reply: oneshot::Sender<Result<T, CoreError>>) -> Request
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
+    {
+        if self.retry {
+            Request::Retry(super::replicated::retry_job(operation, reply))
+        } else {
+            Request::Execute(job(operation, reply))
+        }
     }
 
     /// Runs a typed operation on the commit thread; resolves once its events are durable
@@ -242,11 +277,11 @@ impl Core {
     pub(super) async fn run<T, F>(&self, operation: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Send + 'static,
+        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .send(Request::Execute(job(operation, reply)))
+            .send(self.request(operation, reply))
             .await
             .map_err(|_| CoreError::Unavailable)?;
         answer.await.map_err(|_| CoreError::Unavailable)?
@@ -257,11 +292,11 @@ impl Core {
     pub(super) fn run_blocking<T, F>(&self, operation: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Send + 'static,
+        F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.requests
-            .blocking_send(Request::Execute(job(operation, reply)))
+            .blocking_send(self.request(operation, reply))
             .map_err(|_| CoreError::Unavailable)?;
         answer.blocking_recv().map_err(|_| CoreError::Unavailable)?
     }
@@ -325,6 +360,9 @@ impl Committer<'_> {
             for request in batch.drain(..) {
                 match request {
                     Request::Execute(operation) => executions.push(operation),
+                    Request::Retry(operation) => {
+                        executions.push(super::replicated::once(operation))
+                    }
                     Request::Shutdown(done) => shutdown = Some(done),
                 }
             }

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod pricing;
 pub mod projection;
 pub mod read_model;
+pub mod replicated;
 pub mod rules;
 pub mod snapshot;
 pub mod start_watch;

@@ -13,6 +13,12 @@ use chainwatch_shared::{
     StepId, StepKind, StepStatus, ToolStatus, WatchState, WorkspaceEvent,
 };
 
+/// How much of a session's first prompt it keeps as its name (`Session::first_prompt`).
+pub const FIRST_PROMPT_CHARS: usize = 200;
+/// How many prompts a session keeps for search (the newest), and how much of each.
+pub const PROMPTS_KEPT: usize = 32;
+/// See [`PROMPTS_KEPT`].
+pub const PROMPT_SEARCH_CHARS: usize = 1000;
 /// How many answers a session remembers (the newest).
 const ANSWERS_KEPT: usize = 64;
 /// How many file changes a session remembers (the newest); the log has them all.
@@ -38,6 +44,9 @@ pub struct SessionRecord {
     pub answers: VecDeque<InputAnswer>,
     /// The newest file changes.
     pub file_changes: VecDeque<FileChange>,
+    /// The newest prompts, each cut to `PROMPT_SEARCH_CHARS`: what a History search
+    /// looks in besides the session's own fields.
+    pub prompts: VecDeque<String>,
 }
 
 fn not_watched() -> WatchState {
@@ -64,6 +73,7 @@ impl SessionRecord {
                 user: None,
                 model: None,
                 title: None,
+                first_prompt: None,
                 summary: None,
                 source: None,
                 status: SessionStatus::Pending,
@@ -87,6 +97,7 @@ impl SessionRecord {
             decided_permissions: VecDeque::new(),
             answers: VecDeque::new(),
             file_changes: VecDeque::new(),
+            prompts: VecDeque::new(),
         };
         record.apply(event);
         Some(record)
@@ -567,14 +578,23 @@ impl SessionRecord {
                 }
                 self.activity();
             }
-            EventKind::PromptSubmitted { .. } => {
+            EventKind::PromptSubmitted { prompt } => {
                 s.counts.prompts += 1;
+                if s.first_prompt.is_none() && !prompt.trim().is_empty() {
+                    s.first_prompt = Some(prompt.trim().chars().take(FIRST_PROMPT_CHARS).collect());
+                }
                 // A prompt typed in the terminal answers whatever the agent waited on.
                 s.awaiting_input = None;
                 if matches!(s.status, SessionStatus::Pending | SessionStatus::Waiting) {
                     s.status = SessionStatus::Active;
                 }
                 self.settle_waiting();
+                if self.prompts.len() == PROMPTS_KEPT {
+                    self.prompts.pop_front();
+                }
+                // Kept lower-cased: searches are case-insensitive and run often.
+                let kept: String = prompt.chars().take(PROMPT_SEARCH_CHARS).collect();
+                self.prompts.push_back(kept.to_lowercase());
             }
             EventKind::ErrorOccurred { .. } => s.counts.failures += 1,
             EventKind::MessageAssistant {

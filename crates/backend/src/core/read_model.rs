@@ -19,7 +19,8 @@ pub struct SessionFilter {
     pub user: Option<String>,
     /// Exact hostname.
     pub host: Option<String>,
-    /// Case-insensitive text in id, cwd, title, summary, user or hostname.
+    /// Case-insensitive text in id, cwd, title, summary, user, hostname or its prompts
+    /// (the newest `PROMPTS_KEPT`).
     pub text: Option<String>,
     /// Page size.
     pub limit: usize,
@@ -28,7 +29,8 @@ pub struct SessionFilter {
 }
 
 impl SessionFilter {
-    fn matches(&self, s: &Session) -> bool {
+    fn matches(&self, record: &SessionRecord) -> bool {
+        let s = &record.session;
         if !self.statuses.is_empty() && !self.statuses.contains(&s.status) {
             return false;
         }
@@ -66,6 +68,7 @@ impl SessionFilter {
                 .into_iter()
                 .flatten()
                 .any(|field| field.to_lowercase().contains(&needle))
+                && !record.prompts.iter().any(|p| p.contains(&needle))
             {
                 return false;
             }
@@ -159,7 +162,7 @@ impl ReadModel {
         let mut matching: Vec<Session> = self
             .sessions
             .iter()
-            .filter(|r| filter.matches(&r.session))
+            .filter(|r| filter.matches(r))
             .map(|r| r.session.clone())
             .collect();
         matching.sort_by(|a, b| {

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chainwatch_shared::{
-    AcknowledgeCommand, CommandId, CommandList, IngestResponse, InputAnswer, InputState, NewEvent,
+    AcknowledgeCommand, CommandId, CommandList, IngestResponse, InputState, NewEvent,
     PermissionRequest, PermissionState, RequestId, SessionDetail, SessionId,
 };
 use serde::Serialize;
@@ -225,20 +225,20 @@ impl Client {
             .map(drop)
     }
 
-    /// `GET /api/sessions/{id}/input?requestId=&waitMs=`: the answer, once given.
+    /// `GET /api/sessions/{id}/input?requestId=&waitMs=`: the answer once given, and
+    /// whether the question is still open (it returns early when it was settled).
     pub fn wait_input(
         &self,
         id: &SessionId,
         request: &RequestId,
         wait: Duration,
         deadline: Instant,
-    ) -> Result<Option<InputAnswer>, ClientError> {
+    ) -> Result<InputState, ClientError> {
         let path = format!(
             "/sessions/{id}/input?requestId={request}&waitMs={}",
             wait.as_millis()
         );
-        let state: InputState = self.get(&path, poll_deadline(wait, deadline))?;
-        Ok(state.answer)
+        self.get(&path, poll_deadline(wait, deadline))
     }
 
     /// `GET /api/sessions/{id}/permissions/{requestId}?waitMs=`: the request, with its

@@ -22,6 +22,8 @@ pub const ENV_PERMISSION_WAIT: &str = "CHAINWATCH_PERMISSION_WAIT_MS";
 pub const ENV_QUESTION_WAIT: &str = "CHAINWATCH_QUESTION_WAIT_MS";
 /// `CHAINWATCH_STOP_WAIT_MS`: how long Stop waits for an answer from the page.
 pub const ENV_STOP_WAIT: &str = "CHAINWATCH_STOP_WAIT_MS";
+/// `CHAINWATCH_PAUSE_WAIT_MS`: how long a tool call is held while the session is paused.
+pub const ENV_PAUSE_WAIT: &str = "CHAINWATCH_PAUSE_WAIT_MS";
 
 /// `CHAINWATCH_TRANSCRIPT_MAX_BYTES`: most transcript bytes one run reads.
 pub const ENV_TRANSCRIPT_MAX: &str = "CHAINWATCH_TRANSCRIPT_MAX_BYTES";
@@ -35,11 +37,16 @@ pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// The default wait for a permission decision: 5 minutes. Claude Code shows its own
 /// dialog meanwhile and takes whichever answer comes first, so waiting costs nothing.
 pub const DEFAULT_PERMISSION_WAIT_MS: u64 = 300_000;
-/// The default wait for an answer to AskUserQuestion: none, because the terminal cannot
-/// show the question until the PreToolUse hook returns.
-pub const DEFAULT_QUESTION_WAIT_MS: u64 = 0;
-/// The default wait at Stop: none, because Claude Code's terminal waits on a Stop hook.
-pub const DEFAULT_STOP_WAIT_MS: u64 = 0;
+/// The default wait for an answer to AskUserQuestion: 5 minutes. The question is put to
+/// the page from the PermissionRequest hook, which Claude Code runs while its own dialog
+/// is open, so the terminal can answer meanwhile and the first answer wins.
+pub const DEFAULT_QUESTION_WAIT_MS: u64 = 300_000;
+/// The default wait at Stop: 30 minutes. The Stop entry is installed with `async` and
+/// `asyncRewake`, so the wait runs in the background and the terminal stays usable.
+pub const DEFAULT_STOP_WAIT_MS: u64 = 1_800_000;
+/// The default hold of a tool call while the session is paused: 10 minutes; then the call
+/// runs (a pause never denies a call).
+pub const DEFAULT_PAUSE_WAIT_MS: u64 = 600_000;
 
 /// The default transcript bound of one run: 1 MiB (a 20 MB transcript is caught up
 /// over 20 runs; each run's part stays well under the server's body limit).
@@ -64,6 +71,14 @@ pub struct HookConfig {
     pub question_wait: Duration,
     /// How long Stop waits for an answer from the page (0: report only).
     pub stop_wait: Duration,
+    /// How long PreToolUse holds a call while the session is paused (0: do not hold).
+    pub pause_wait: Duration,
+    /// False when Claude Code runs unattended (`claude -p`: it sets
+    /// `CLAUDE_CODE_SESSION_ATTENDED=0`), where a background Stop hook cannot wake Claude
+    /// and the client waits for it before exiting: Stop then does not wait.
+    pub attended: bool,
+    /// The Claude Code process (`CLAUDE_PID`): a waiting hook stops once it is gone.
+    pub claude_pid: Option<u32>,
     /// Most transcript bytes one run reads (0: transcripts are not read).
     pub transcript_max_bytes: u64,
 }
@@ -94,6 +109,9 @@ impl HookConfig {
             permission_wait: millis(ENV_PERMISSION_WAIT, DEFAULT_PERMISSION_WAIT_MS),
             question_wait: millis(ENV_QUESTION_WAIT, DEFAULT_QUESTION_WAIT_MS),
             stop_wait: millis(ENV_STOP_WAIT, DEFAULT_STOP_WAIT_MS),
+            pause_wait: millis(ENV_PAUSE_WAIT, DEFAULT_PAUSE_WAIT_MS),
+            attended: value("CLAUDE_CODE_SESSION_ATTENDED").is_none_or(|v| v.trim() != "0"),
+            claude_pid: value("CLAUDE_PID").and_then(|p| p.trim().parse().ok()),
             transcript_max_bytes: number(
                 ENV_TRANSCRIPT_MAX,
                 value(ENV_TRANSCRIPT_MAX),
@@ -151,7 +169,8 @@ mod tests {
             c.spool_dir,
             PathBuf::from("/home/ada/.local/share/chainwatch/spool")
         );
-        assert_eq!(c.stop_wait, Duration::ZERO);
+        assert_eq!(c.stop_wait, Duration::from_millis(DEFAULT_STOP_WAIT_MS));
+        assert_eq!(c.pause_wait, Duration::from_millis(DEFAULT_PAUSE_WAIT_MS));
         assert!(c.token.is_none());
     }
 

@@ -81,40 +81,82 @@ pub struct Entry {
     pub matcher: Option<&'static str>,
     /// Claude Code's timeout for the hook, in seconds.
     pub timeout_secs: u64,
+    /// Runs in the background (`"async": true, "asyncRewake": true`): the terminal stays
+    /// usable while it waits, and its exit code 2 wakes Claude with its stderr.
+    pub background: bool,
 }
 
+/// Every hook event Claude Code 2.1.328 documents, in its reference's order, except
+/// `WorktreeCreate`: a WorktreeCreate hook *replaces* Claude Code's own worktree creation
+/// (it must print the new path), so a reporting hook there would break `--worktree`.
+pub const EVENTS: &[&str] = &[
+    "SessionStart",
+    "Setup",
+    "InstructionsLoaded",
+    "UserPromptSubmit",
+    "UserPromptExpansion",
+    "MessageDisplay",
+    "PreToolUse",
+    "PermissionRequest",
+    "PermissionDenied",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PostToolBatch",
+    "Notification",
+    "SubagentStart",
+    "SubagentStop",
+    "TaskCreated",
+    "TaskCompleted",
+    "Stop",
+    "StopFailure",
+    "TeammateIdle",
+    "ConfigChange",
+    "CwdChanged",
+    "FileChanged",
+    "WorktreeRemove",
+    "PreCompact",
+    "PostCompact",
+    "PreModelSwitch",
+    "PostModelSwitch",
+    "Elicitation",
+    "ElicitationResult",
+    "SessionEnd",
+];
+
+/// Events whose entry has a matcher (`*`: every tool).
+const TOOL_EVENTS: &[&str] = &[
+    "PreToolUse",
+    "PermissionRequest",
+    "PermissionDenied",
+    "PostToolUse",
+    "PostToolUseFailure",
+];
+
 /// The entries for the given configuration: short timeouts for reporting events, long
-/// ones (above the configured waits) for the events that wait for a person.
+/// ones (above the configured waits) for the events that wait for a person, and Stop in
+/// the background.
 pub fn entries(config: &HookConfig) -> Vec<Entry> {
     let secs = |d: std::time::Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
     let report = 10;
-    let entry = |event, matcher, timeout_secs| Entry {
-        event,
-        matcher,
-        timeout_secs,
-    };
-    vec![
-        entry("SessionStart", None, report),
-        entry("UserPromptSubmit", None, report),
-        entry(
-            "PreToolUse",
-            Some("*"),
-            (secs(config.question_wait) + 30).max(30),
-        ),
-        entry(
-            "PermissionRequest",
-            Some("*"),
-            (secs(config.permission_wait) + 60).max(600),
-        ),
-        entry("PostToolUse", Some("*"), report),
-        entry("PostToolUseFailure", Some("*"), report),
-        entry("Notification", None, report),
-        entry("SubagentStart", None, report),
-        entry("SubagentStop", None, report),
-        entry("PreCompact", None, report),
-        entry("Stop", None, (secs(config.stop_wait) + 60).max(600)),
-        entry("SessionEnd", None, report),
-    ]
+    EVENTS
+        .iter()
+        .map(|&event| {
+            let timeout_secs = match event {
+                "PreToolUse" => (secs(config.pause_wait) + 30).max(30),
+                "PermissionRequest" => {
+                    (secs(config.permission_wait.max(config.question_wait)) + 60).max(600)
+                }
+                "Stop" => (secs(config.stop_wait) + 60).max(600),
+                _ => report,
+            };
+            Entry {
+                event,
+                matcher: TOOL_EVENTS.contains(&event).then_some("*"),
+                timeout_secs,
+                background: event == "Stop",
+            }
+        })
+        .collect()
 }
 
 /// The command to install: `chainwatch hook` when a `chainwatch` is on PATH (portable,
@@ -391,11 +433,16 @@ pub fn install(
     };
     for entry in entries {
         let handler = || {
-            Json::object(vec![
+            let mut fields = vec![
                 ("type", Json::String("command".into())),
                 ("command", Json::String(command.to_owned())),
                 ("timeout", Json::Number(entry.timeout_secs.into())),
-            ])
+            ];
+            if entry.background {
+                fields.push(("async", Json::Bool(true)));
+                fields.push(("asyncRewake", Json::Bool(true)));
+            }
+            Json::object(fields)
         };
         if hooks.get(entry.event).is_none() {
             hooks.set(entry.event, Json::Array(Vec::new()));
@@ -416,6 +463,15 @@ pub fn install(
                 let mut changed = found.set("type", Json::String("command".into()));
                 changed |= found.set("command", Json::String(command.to_owned()));
                 changed |= found.set("timeout", Json::Number(entry.timeout_secs.into()));
+                // An older install ran Stop in the foreground: upgrade it in place.
+                for key in ["async", "asyncRewake"] {
+                    if entry.background {
+                        changed |= found.set(key, Json::Bool(true));
+                    } else if found.get(key).is_some() {
+                        found.remove(key);
+                        changed = true;
+                    }
+                }
                 if changed {
                     changes.updated.push(entry.event.to_owned());
                 }
@@ -664,6 +720,37 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&render(&again)).expect("json");
         let original: serde_json::Value = serde_json::from_str(text).expect("json");
         assert_eq!(back, original);
+    }
+
+    #[test]
+    fn an_older_install_is_upgraded_in_place() {
+        // What `hooks install` wrote before Stop ran in the background and before the
+        // 2026 events: Stop in the foreground, a dozen events.
+        let text = r#"{"hooks": {
+            "PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "chainwatch hook", "timeout": 30}]}],
+            "Stop": [{"hooks": [{"type": "command", "command": "say done"}, {"type": "command", "command": "chainwatch hook", "timeout": 600}]}]
+        }}"#;
+        let mut settings = parse(text, "s").expect("parse");
+        let changes =
+            install(&mut settings, &entries(&config()), DEFAULT_COMMAND).expect("install");
+        assert!(changes.updated.contains(&"Stop".to_owned()), "{changes:?}");
+        assert!(
+            changes.added.contains(&"PermissionDenied".to_owned()),
+            "{changes:?}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&render(&settings)).expect("json");
+        let stop = &value["hooks"]["Stop"][0]["hooks"];
+        assert_eq!(stop[0]["command"], "say done");
+        assert_eq!(stop[1]["async"], true);
+        assert_eq!(stop[1]["asyncRewake"], true);
+        assert_eq!(value["hooks"]["Stop"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            value["hooks"]["PreToolUse"].as_array().map(Vec::len),
+            Some(1)
+        );
+        for event in EVENTS {
+            assert!(value["hooks"][event].is_array(), "{event}");
+        }
     }
 
     #[test]

@@ -263,6 +263,11 @@ impl<'a> Mapper<'a> {
                     },
                 ),
             ],
+            "PermissionDenied" => vec![self.permission_denied()],
+            "StopFailure" => vec![self.stop_failure()],
+            "PostModelSwitch" => self.model_switched(),
+            "PostCompact" => vec![self.raw_event(""), self.note("note", self.compacted())],
+            "CwdChanged" => vec![self.raw_event(""), self.note("note", self.cwd_changed())],
             _ => vec![self.raw_event("")],
         };
         Mapping {
@@ -533,6 +538,110 @@ impl<'a> Mapper<'a> {
                     .map(cap_json)
                     .unwrap_or(Value::Null),
                 tool_use_id: self.payload.tool_use_id().map(str::to_owned),
+            },
+        )
+    }
+
+    /// Auto mode (or a rule) denied a tool call: the call failed, with the reason.
+    fn permission_denied(&self) -> NewEvent {
+        let reason = self
+            .payload
+            .str("reason")
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or("the permission was denied");
+        self.event(
+            "",
+            EventKind::ToolUsed {
+                tool_name: cut(self.payload.tool_name().unwrap_or("unknown"), MAX_NAME),
+                tool_use_id: self.payload.tool_use_id().map(str::to_owned),
+                status: ToolStatus::Failed,
+                input: self.payload.get("tool_input").map(cap_json),
+                response: None,
+                error: Some(cut(&format!("Permission denied: {reason}"), MAX_TEXT)),
+                step_id: running_step(self.payload),
+                duration_ms: None,
+            },
+        )
+    }
+
+    /// The turn ended with an API error instead of a Stop.
+    fn stop_failure(&self) -> NewEvent {
+        let code = self.payload.str("error").filter(|e| !e.is_empty());
+        let details = self
+            .payload
+            .get("error_details")
+            .map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .filter(|d| !d.is_empty() && d != "null");
+        let mut message = format!(
+            "Claude's turn ended with an API error ({})",
+            code.unwrap_or("unknown")
+        );
+        if let Some(details) = details {
+            message.push_str(": ");
+            message.push_str(&details);
+        }
+        self.event(
+            "",
+            EventKind::ErrorOccurred {
+                message: cut(&message, MAX_TEXT),
+                code: code.map(|c| cut(c, MAX_NAME)),
+                step_id: running_step(self.payload),
+            },
+        )
+    }
+
+    /// A model switch: kept whole, and the session's model follows it.
+    fn model_switched(&self) -> Vec<NewEvent> {
+        let mut events = vec![self.raw_event("")];
+        let named = ["model", "new_model", "to_model", "model_id"]
+            .iter()
+            .find_map(|field| match self.payload.get(field) {
+                Some(Value::String(m)) if !m.is_empty() => Some(cut(m, MAX_NAME)),
+                Some(Value::Object(o)) => o
+                    .get("id")
+                    .or_else(|| o.get("display_name"))
+                    .and_then(Value::as_str)
+                    .map(|m| cut(m, MAX_NAME)),
+                _ => None,
+            });
+        if let Some(model) = named {
+            events.push(self.event(
+                "model",
+                EventKind::SessionUpdated {
+                    status: None,
+                    summary: None,
+                    title: None,
+                    model: Some(model),
+                    watch: None,
+                },
+            ));
+        }
+        events
+    }
+
+    fn compacted(&self) -> String {
+        let trigger = self.payload.str("trigger").unwrap_or("auto");
+        format!("The conversation was compacted ({trigger})")
+    }
+
+    fn cwd_changed(&self) -> String {
+        match (self.payload.str("old_cwd"), self.payload.str("new_cwd")) {
+            (Some(old), Some(new)) => format!("Working directory changed from {old} to {new}"),
+            (_, Some(new)) => format!("Working directory changed to {new}"),
+            _ => "Working directory changed".to_owned(),
+        }
+    }
+
+    /// A notice for the person, as a notification named after the hook event.
+    fn note(&self, suffix: &str, message: String) -> NewEvent {
+        self.event(
+            suffix,
+            EventKind::AgentNotification {
+                message: cut(&message, MAX_TEXT),
+                notification_type: Some(cut(self.payload.event_name(), MAX_NAME)),
             },
         )
     }

@@ -1,9 +1,10 @@
 //! `chainwatch hook`: the Claude Code side of Chainwatch. Claude Code runs it for every
 //! hook event with the event's JSON on stdin; it reports the event to the server and,
 //! for the events that can steer Claude (PreToolUse, PermissionRequest, Stop), answers
-//! on stdout.
+//! on stdout (JSON, exit 0) or, to wake Claude from a background Stop hook, on stderr
+//! with exit code 2.
 //!
-//! It never breaks or slows the agent: it always exits 0, prints nothing unless it has a
+//! It never breaks or slows the agent: it exits 0 and prints nothing unless it has a
 //! decision, bounds every phase in time (a watchdog ends the process if anything hangs),
 //! and when the server is down it spools the event to disk; a later run delivers the
 //! spool in order, exactly once thanks to deterministic event ids.
@@ -35,7 +36,6 @@ use config::HookConfig;
 use map::Origin;
 use payload::{Capture, Payload};
 use report::{Reported, Reporter};
-use serde_json::Value;
 use spool::Spool;
 use steer::Steering;
 
@@ -47,8 +47,8 @@ const WATCHDOG_SLACK: Duration = Duration::from_secs(2);
 pub struct Outcome {
     /// What became of the event.
     pub reported: Reported,
-    /// The JSON printed on stdout, if any.
-    pub answer: Option<Value>,
+    /// The answer given, if any.
+    pub answer: steer::Answer,
 }
 
 /// Runs the hook on one payload: report, then steer. Never fails; problems are logged.
@@ -91,9 +91,12 @@ pub fn run(config: &HookConfig, payload: Payload, origin: &Origin) -> Outcome {
 /// (and one for reading the transcript).
 fn budget(config: &HookConfig, payload: &Payload) -> Duration {
     let wait = match payload.event_name() {
+        "PermissionRequest" if payload.tool_name() == Some("AskUserQuestion") => {
+            config.question_wait
+        }
         "PermissionRequest" => config.permission_wait,
         "Stop" => config.stop_wait,
-        "PreToolUse" if payload.tool_name() == Some("AskUserQuestion") => config.question_wait,
+        "PreToolUse" => config.pause_wait,
         _ => Duration::ZERO,
     };
     config.timeout * 4 + wait
@@ -137,7 +140,8 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `chainwatch hook`: reads stdin, runs, prints the answer. Always exits 0.
+/// `chainwatch hook`: reads stdin, runs, prints the answer. Exits 0, or 2 with a text on
+/// stderr that wakes Claude (Stop).
 pub fn main() -> ExitCode {
     let config = HookConfig::from_env();
     let watchdog = Watchdog::start(config.timeout + WATCHDOG_SLACK);
@@ -155,16 +159,32 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
+    // Claude Code fires MessageDisplay for every piece of text it shows; only the final
+    // one of a message is worth a record.
+    if payload.event_name() == "MessageDisplay" && !payload.flag("final") {
+        return ExitCode::SUCCESS;
+    }
     watchdog.extend_to(budget(&config, &payload) + WATCHDOG_SLACK);
     let outcome = std::panic::catch_unwind(|| run(&config, payload, &Origin::current()));
-    if let Ok(Outcome {
-        answer: Some(answer),
-        ..
-    }) = outcome
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{answer}");
-        let _ = out.flush();
+    match outcome {
+        Ok(Outcome {
+            answer: Some(steer::Reply::Json(answer)),
+            ..
+        }) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{answer}");
+            let _ = out.flush();
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome {
+            answer: Some(steer::Reply::Rewake(text)),
+            ..
+        }) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{text}");
+            let _ = err.flush();
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
     }
-    ExitCode::SUCCESS
 }

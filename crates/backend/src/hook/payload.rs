@@ -124,7 +124,8 @@ pub struct Capture {
 
 impl Capture {
     /// Stamps a payload received now.
-    pub fn new(payload: Payload) -> Self {
+    pub fn new(mut payload: Payload) -> Self {
+        plan::attach(&mut payload);
         let captured_at = Utc::now();
         let base = ids::occurrence_base(&payload, captured_at);
         Self {
@@ -132,6 +133,89 @@ impl Capture {
             captured_at,
             base,
         }
+    }
+}
+
+/// Claude Code 2.1 calls `ExitPlanMode` with an empty input: the plan is in a file it
+/// named in the conversation (`~/.claude/plans/<slug>.md`), which its dialog shows. The
+/// hook attaches that file's text as `tool_input.plan` (and its path as `planFilePath`),
+/// so the page can show the plan it is asked to approve.
+mod plan {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+
+    use super::Payload;
+
+    /// How much of the transcript's end is searched for the plan file's name.
+    const TAIL: u64 = 4 * 1024 * 1024;
+    /// The longest plan attached.
+    const MAX_PLAN: u64 = 256 * 1024;
+
+    pub(super) fn attach(payload: &mut Payload) {
+        if payload.tool_name() != Some("ExitPlanMode") {
+            return;
+        }
+        let has_plan = payload
+            .get("tool_input")
+            .and_then(|i| i.get("plan"))
+            .is_some_and(|p| p.as_str().is_some_and(|p| !p.trim().is_empty()));
+        if has_plan {
+            return;
+        }
+        let Some(path) = payload
+            .str("transcript_path")
+            .and_then(|t| named_in(Path::new(t)))
+        else {
+            return;
+        };
+        let Some(text) = read_capped(&path) else {
+            return;
+        };
+        if let Some(Value::Object(input)) = payload.0.get_mut("tool_input") {
+            input.insert("plan".into(), Value::String(text));
+            input.insert(
+                "planFilePath".into(),
+                Value::String(path.to_string_lossy().into_owned()),
+            );
+        }
+    }
+
+    /// The last plan file the transcript names.
+    fn named_in(transcript: &Path) -> Option<PathBuf> {
+        let mut file = std::fs::File::open(transcript).ok()?;
+        let len = file.metadata().ok()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
+        let mut bytes = Vec::new();
+        file.take(TAIL).read_to_end(&mut bytes).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut end = text.len();
+        while let Some(at) = text[..end].rfind("/plans/") {
+            let start = text[..at]
+                .rfind(|c: char| c == '"' || c.is_whitespace() || c == '`' || c == '(')
+                .map_or(0, |i| i + 1);
+            let rest = &text[at..];
+            let stop = rest
+                .find(|c: char| c == '"' || c.is_whitespace() || c == '`' || c == ')' || c == '\\')
+                .unwrap_or(rest.len());
+            let candidate = PathBuf::from(&text[start..at + stop]);
+            if candidate.extension().is_some_and(|e| e == "md") && candidate.is_file() {
+                return Some(candidate);
+            }
+            end = at;
+        }
+        None
+    }
+
+    fn read_capped(path: &Path) -> Option<String> {
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .ok()?
+            .take(MAX_PLAN)
+            .read_to_string(&mut text)
+            .ok()?;
+        (!text.trim().is_empty()).then_some(text)
     }
 }
 

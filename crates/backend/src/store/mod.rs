@@ -7,6 +7,7 @@
 //! The writer half is owned by the commit thread alone (one writer, by construction);
 //! the reader half is shared by every request and socket.
 
+pub mod nats;
 mod sqlite;
 
 use std::sync::Arc;
@@ -41,6 +42,12 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A distributed log (NATS JetStream) cannot be reached or did not acknowledge in
+    /// time; the write was not acknowledged (503).
+    #[error(
+        "{0}; the write was not acknowledged, retry shortly (reads still serve this instance's copy)"
+    )]
+    Unreachable(String),
     /// A stored event failed to decode (the log is damaged).
     #[error("stored event {seq} does not decode: {reason}")]
     Decode {
@@ -49,6 +56,32 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+}
+
+/// Which event log the server runs on (`--store`).
+#[derive(Debug, Clone, Default)]
+pub enum StoreConfig {
+    /// The embedded SQLite log in the data dir (the default).
+    #[default]
+    Sqlite,
+    /// NATS JetStream, shared by every instance on the same stream.
+    Nats(Box<nats::NatsConfig>),
+}
+
+impl StoreConfig {
+    /// Parses a `--store` value: `sqlite` or `nats://HOST:PORT[,HOST:PORT…]`.
+    pub fn parse(value: &str, stream: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("sqlite") {
+            return Ok(Self::Sqlite);
+        }
+        if value.starts_with("nats://") || value.starts_with("tls://") {
+            return nats::NatsConfig::from_url(value, stream).map(|c| Self::Nats(Box::new(c)));
+        }
+        Err(format!(
+            "--store '{value}' is neither 'sqlite' nor nats://HOST:PORT[,HOST:PORT…]"
+        ))
+    }
 }
 
 /// An event as the log holds it: its routing fields and its JSON, encoded once at

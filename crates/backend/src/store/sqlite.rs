@@ -90,6 +90,16 @@ pub struct SqliteWriter {
     conn: Connection,
 }
 
+impl SqliteWriter {
+    /// Drops fsync per commit (`synchronous = NORMAL`, still crash-consistent in WAL
+    /// mode) for a file that is a copy of a log kept durable elsewhere (the NATS
+    /// store's local copy, which re-reads what a crash lost from the stream).
+    pub fn relax_durability(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        Ok(())
+    }
+}
+
 impl LogWriter for SqliteWriter {
     fn append(&mut self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;

@@ -9,7 +9,7 @@
 //! floor) are left out of a session replay for the same reason.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
@@ -20,6 +20,9 @@ use super::hub::{Hub, HubError, Outbound, Registration, event_frame};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
+
+/// Most hub frames forwarded in one go (actix-ws's own channel holds 32).
+const DRAIN: usize = 32;
 
 /// Events read from the log per page during a replay.
 const REPLAY_PAGE: usize = 2000;
@@ -65,6 +68,37 @@ impl Connection {
             Ok(Ok(())) => Flow::Continue,
             _ => Flow::Stop,
         }
+    }
+
+    /// Sends a frame from the hub and, without going back to the select loop, the
+    /// frames queued behind it (at most [`DRAIN`]): they reach actix-ws's channel in one
+    /// go and its dispatcher writes them to the socket together. Stops early when the
+    /// hub marked the socket as lagging (the select loop then sends `resync`); `None`
+    /// when the hub's `Close` was met (shutdown).
+    async fn forward(
+        &mut self,
+        frame: bytestring::ByteString,
+        frames: &mut tokio::sync::mpsc::Receiver<Outbound>,
+        lagged: &AtomicBool,
+    ) -> Option<Flow> {
+        if let Flow::Stop = self.send_text(frame).await {
+            return Some(Flow::Stop);
+        }
+        for _ in 1..DRAIN {
+            if lagged.load(Ordering::Acquire) {
+                break;
+            }
+            match frames.try_recv() {
+                Ok(Outbound::Frame(next)) => {
+                    if let Flow::Stop = self.send_text(next).await {
+                        return Some(Flow::Stop);
+                    }
+                }
+                Ok(Outbound::Close) => return None,
+                Err(_) => break,
+            }
+        }
+        Some(Flow::Continue)
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Flow {
@@ -301,7 +335,13 @@ pub async fn run(
                         close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
                         Flow::Stop
                     }
-                    Some(Outbound::Frame(frame)) => conn.send_text(frame).await,
+                    Some(Outbound::Frame(frame)) => match conn.forward(frame, &mut frames, &lagged).await {
+                        Some(flow) => flow,
+                        None => {
+                            close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+                            Flow::Stop
+                        }
+                    },
                     Some(Outbound::Close) | None => {
                         close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
                         Flow::Stop

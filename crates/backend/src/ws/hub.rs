@@ -3,6 +3,12 @@
 //! session also gets that session's other events. Each event is encoded into its frame
 //! once and the same bytes go to every recipient.
 //!
+//! Events that are not global still change what lists show (a session's counts). The
+//! hub notes which sessions had such events (`dirty`), and [`Hub::flush_progress`],
+//! called every progress interval, sends each of them one `progress` frame with the
+//! read model's counts to every socket that may see it: coalesced, so a busy session
+//! costs each socket at most one frame per interval however many events it writes.
+//!
 //! Every client has a bounded queue. The hub never waits on one: a client whose queue
 //! is full is removed on the spot and told (through its `lagged` flag) to send `resync`
 //! and close, so a slow client can never slow the commit thread or anyone else.
@@ -13,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytestring::ByteString;
-use chainwatch_shared::SessionId;
+use chainwatch_shared::{ServerMessage, SessionId};
 use tokio::sync::mpsc;
 
 use crate::core::{Publisher, Reach, ReadModel};
@@ -79,6 +85,8 @@ struct Registry {
     next_id: u64,
     closed: bool,
     per_address: HashMap<IpAddr, usize>,
+    /// Sessions with a published non-global event not yet announced by `progress`.
+    dirty: HashSet<SessionId>,
 }
 
 impl Registry {
@@ -270,6 +278,77 @@ impl Hub {
         self.lock().clients.len()
     }
 
+    /// Queues `frame` for every client that may see `session` (the global events' rule);
+    /// returns the clients whose queue was full (the caller drops them).
+    fn deliver_global(
+        &self,
+        registry: &Registry,
+        session: &SessionId,
+        frame: &ByteString,
+    ) -> Vec<u64> {
+        let owner = self.owner(session).flatten();
+        let mut lagging = Vec::new();
+        for (&id, client) in &registry.clients {
+            if client.reach.sees(owner.as_deref())
+                && client
+                    .queue
+                    .try_send(Outbound::Frame(frame.clone()))
+                    .is_err()
+            {
+                client.lagged.store(true, Ordering::Release);
+                lagging.push(id);
+            }
+        }
+        lagging
+    }
+
+    /// Sends one `progress` frame per session that had non-global events since the last
+    /// call, with the counts `read` holds for it now, to every socket that may see it.
+    ///
+    /// Under the hub's lock nothing is published meanwhile, so a session whose every
+    /// event up to its `lastSeq` is published has counts that match exactly what the
+    /// sockets were sent; a session the read model is already ahead on (its batch is
+    /// being published) waits for the next call. Returns how many frames went out.
+    pub fn flush_progress(&self, read: &ReadModel) -> usize {
+        let mut registry = self.lock();
+        if registry.dirty.is_empty() {
+            return 0;
+        }
+        let published = registry.published_seq;
+        let dirty: Vec<SessionId> = registry.dirty.iter().cloned().collect();
+        let mut sent = 0;
+        for session_id in dirty {
+            let Some(session) = read.session(&session_id) else {
+                registry.dirty.remove(&session_id);
+                continue;
+            };
+            if session.last_seq > published {
+                continue;
+            }
+            registry.dirty.remove(&session_id);
+            let message = ServerMessage::Progress {
+                session_id: session_id.clone(),
+                seq: session.last_seq,
+                counts: session.counts,
+                updated_at: session.updated_at,
+                first_prompt: session.first_prompt,
+            };
+            let frame = match serde_json::to_string(&message) {
+                Ok(json) => ByteString::from(json),
+                Err(error) => {
+                    tracing::error!(%error, "progress frame not encodable");
+                    continue;
+                }
+            };
+            sent += 1;
+            for id in self.deliver_global(&registry, &session_id, &frame) {
+                tracing::warn!(client = id, "socket too slow; dropping it with resync");
+                registry.drop_client(id);
+            }
+        }
+        sent
+    }
+
     /// Tells every client to close and refuses new ones (shutdown).
     pub fn close_all(&self) {
         let mut registry = self.lock();
@@ -306,10 +385,15 @@ impl Publisher for Hub {
                         deliver(id, client);
                     }
                 }
-            } else if let Some(subscribers) = registry.topics.get(&event.session_id) {
-                for id in subscribers {
-                    if let Some(client) = registry.clients.get(id) {
-                        deliver(*id, client);
+            } else {
+                if !registry.dirty.contains(&event.session_id) {
+                    registry.dirty.insert(event.session_id.clone());
+                }
+                if let Some(subscribers) = registry.topics.get(&event.session_id) {
+                    for id in subscribers {
+                        if let Some(client) = registry.clients.get(id) {
+                            deliver(*id, client);
+                        }
                     }
                 }
             }

@@ -1,15 +1,20 @@
-// The chain graph: steps as nodes (laid out by dagre, drawn as SVG here), waits-for
-// edges dashed, parent-child edges solid, status colours by CSS class, duration on each
-// node, ticking while it runs. A click (or Enter) opens the step inspector.
-import { memo, useMemo, useRef, type KeyboardEvent } from "react";
-import type { Chain, ChainStep } from "../../generated";
+// The chain graph: the main agent on top, steps as nodes under what spawned them (laid
+// out by dagre, drawn as SVG here), waits-for edges dashed, parent-child edges solid,
+// status colours by CSS class, duration on each node, ticking while it runs. Nodes are
+// named by their task and agent type (lib/names.ts). Fit and zoom scale the drawing; a
+// click (or Enter) on a step opens the step inspector.
+import { memo, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import type { Chain, ChainStep, StepStatus } from "../../generated";
+import { stepName } from "../../lib/names";
 import { useNow } from "../../lib/time";
 import {
   buildGraph,
   edgePath,
   formatStepDuration,
   layoutGraph,
+  MAIN_NODE,
   NODE_HEIGHT,
+  withMainAgent,
   NODE_WIDTH,
   statusCounts,
   stepDurationMs,
@@ -31,13 +36,31 @@ function NodeDuration(props: { step: ChainStep }) {
 
 const Node = memo(function Node(props: {
   step: ChainStep;
+  /** Its name for people, and the agent type (or kind) under it. */
+  title: string;
+  meta: string;
+  main: boolean;
   x: number;
   y: number;
   selected: boolean;
   onSelect: (id: string) => void;
 }) {
   const { step, x, y, selected, onSelect } = props;
-  const kindLabel = step.kind === "subagent" ? (step.agentType ?? "subagent") : step.kind;
+  if (props.main) {
+    return (
+      <g className={`graph-node graph-node--main graph-node--${step.status}`} transform={`translate(${x.toFixed(1)},${y.toFixed(1)})`} data-step-id="main" data-kind="main" data-status={step.status}>
+        <title>{props.title}</title>
+        <rect className="graph-node__box" width={NODE_WIDTH} height={NODE_HEIGHT} rx={8} ry={8} />
+        <rect className="graph-node__bar" width={6} height={NODE_HEIGHT} rx={3} ry={3} />
+        <text className="graph-node__name" x={14} y={22}>
+          {cut(props.title, 30)}
+        </text>
+        <text className="graph-node__meta" x={14} y={42}>
+          {cut(props.meta, 36)}
+        </text>
+      </g>
+    );
+  }
   const onKeyDown = (e: KeyboardEvent<SVGGElement>) => {
     if (e.key === "Enter" || e.key === " ") {
       e.preventDefault();
@@ -50,7 +73,7 @@ const Node = memo(function Node(props: {
       transform={`translate(${x.toFixed(1)},${y.toFixed(1)})`}
       role="button"
       tabIndex={0}
-      aria-label={`${step.kind} ${step.name}, ${step.status}`}
+      aria-label={`${step.kind} ${props.title}, ${step.status}`}
       aria-pressed={selected}
       data-step-id={step.id}
       data-status={step.status}
@@ -58,14 +81,14 @@ const Node = memo(function Node(props: {
       onClick={() => onSelect(step.id)}
       onKeyDown={onKeyDown}
     >
-      <title>{`${step.name} (${step.id})`}</title>
+      <title>{`${props.title} · ${props.meta} (${step.id})`}</title>
       <rect className="graph-node__box" width={NODE_WIDTH} height={NODE_HEIGHT} rx={8} ry={8} />
       <rect className="graph-node__bar" width={6} height={NODE_HEIGHT} rx={3} ry={3} />
       <text className="graph-node__name" x={14} y={22}>
-        {cut(step.name, 24)}
+        {cut(props.title, 30)}
       </text>
       <text className="graph-node__meta" x={14} y={42}>
-        {cut(kindLabel, 12)} · {step.status} · <NodeDuration step={step} />
+        {cut(props.meta, 16)} · {step.status} · <NodeDuration step={step} />
       </text>
     </g>
   );
@@ -73,20 +96,42 @@ const Node = memo(function Node(props: {
 
 export interface ChainGraphProps {
   readonly chains: readonly Chain[];
+  /** The main agent's state (running while the session is live) and what it is called. */
+  readonly mainStatus?: StepStatus;
+  readonly mainLabel?: string;
   readonly selected: string | undefined;
   readonly onSelect: (stepId: string) => void;
 }
 
 export function ChainGraph(props: ChainGraphProps) {
   const { chains, selected, onSelect } = props;
-  const model: GraphModel = useMemo(() => buildGraph(chains), [chains]);
+  const mainStatus = props.mainStatus ?? "running";
+  const steps: GraphModel = useMemo(() => buildGraph(chains), [chains]);
+  const model: GraphModel = useMemo(() => withMainAgent(steps, mainStatus), [steps, mainStatus]);
   // Lay out again only when the shape changes (a status change keeps every position).
   const cache = useRef<{ key: string; layout: GraphLayout } | null>(null);
   if (cache.current === null || cache.current.key !== model.shapeKey) {
     cache.current = { key: model.shapeKey, layout: layoutGraph(model) };
   }
   const layout = cache.current.layout;
-  const counts = statusCounts(model);
+  const counts = statusCounts(steps);
+
+  // Zoom: a scale of the drawing; "Fit" makes it as wide as the view (never larger).
+  const scroller = useRef<HTMLDivElement>(null);
+  const [zoom, setZoom] = useState<number | "fit">("fit");
+  const [viewWidth, setViewWidth] = useState(0);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el === null) return;
+    const measure = () => setViewWidth(el.clientWidth);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [model.nodes.length > 0]);
+  const fit = layout.width > 0 && viewWidth > 0 ? Math.min(1, (viewWidth - 4) / layout.width) : 1;
+  const scale = zoom === "fit" ? fit : zoom;
+  const zoomBy = (f: number) => setZoom(Math.min(2, Math.max(0.2, Math.round(scale * f * 100) / 100)));
 
   if (model.nodes.length === 0) {
     return (
@@ -109,12 +154,29 @@ export function ChainGraph(props: ChainGraphProps) {
         )}
         <span className="legend-edge legend-edge--parent">spawned</span>
         <span className="legend-edge legend-edge--waits">waits for</span>
+        <span className="graph__zoom" role="group" aria-label="Zoom">
+          <button type="button" className="btn btn--ghost" aria-label="Zoom out" onClick={() => zoomBy(0.8)}>
+            −
+          </button>
+          <span className="graph__scale" data-testid="graph-scale">
+            {Math.round(scale * 100)}%
+          </span>
+          <button type="button" className="btn btn--ghost" aria-label="Zoom in" onClick={() => zoomBy(1.25)}>
+            +
+          </button>
+          <button type="button" className="btn btn--ghost" aria-pressed={zoom === "fit"} onClick={() => setZoom("fit")}>
+            Fit
+          </button>
+          <button type="button" className="btn btn--ghost" onClick={() => setZoom(1)}>
+            100%
+          </button>
+        </span>
       </p>
-      <div className="graph__scroll">
+      <div className="graph__scroll" ref={scroller} data-scroll-x>
         <svg
           className="graph__svg"
-          width={layout.width}
-          height={layout.height}
+          width={Math.ceil(layout.width * scale)}
+          height={Math.ceil(layout.height * scale)}
           viewBox={`0 0 ${layout.width} ${layout.height}`}
           role="group"
           aria-label="Steps and their edges"
@@ -134,7 +196,7 @@ export function ChainGraph(props: ChainGraphProps) {
                 className={`graph-edge graph-edge--${edge.kind}`}
                 d={edgePath(layout.edges[i] ?? [])}
                 markerEnd={`url(#cw-arrow-${edge.kind})`}
-                data-from={edge.from}
+                data-from={edge.from === MAIN_NODE ? "main" : edge.from}
                 data-to={edge.to}
                 data-kind={edge.kind}
               />
@@ -144,8 +206,25 @@ export function ChainGraph(props: ChainGraphProps) {
             {model.nodes.map((node) => {
               const p = layout.nodes.get(node.id);
               if (p === undefined) return null;
+              const name = node.main === true ? undefined : stepName(node.step, chains);
+              const meta =
+                node.main === true
+                  ? `${steps.nodes.length} steps · ${node.step.status}`
+                  : node.step.kind === "task" && node.step.agentType !== undefined
+                    ? `call → ${node.step.agentType}`
+                    : (node.step.agentType ?? node.step.kind);
               return (
-                <Node key={node.id} step={node.step} x={p.x} y={p.y} selected={node.id === selected} onSelect={onSelect} />
+                <Node
+                  key={node.id}
+                  step={node.step}
+                  title={node.main === true ? (props.mainLabel ?? "Main agent") : (name?.title ?? node.step.name)}
+                  meta={meta}
+                  main={node.id === MAIN_NODE}
+                  x={p.x}
+                  y={p.y}
+                  selected={node.id === selected}
+                  onSelect={onSelect}
+                />
               );
             })}
           </g>

@@ -1,6 +1,7 @@
 // The session's header: where it runs, who runs it, its state and how long it has run
 // (ticking while live), and its counts.
 import type { Chain, Session } from "../../generated";
+import { sessionTitle } from "../../lib/names";
 import { useNow } from "../../lib/time";
 import { UsageBar } from "../conversation/UsageBar";
 import { isTerminalStatus } from "../../state/events";
@@ -35,7 +36,9 @@ export function DetailHeader(props: { session: Session; chains: readonly Chain[]
   return (
     <header className="detail-header" data-testid="detail-header">
       <div className="detail-header__top">
-        <h2 className="detail-header__title">{session.title ?? session.id}</h2>
+        <h2 className="detail-header__title" title={session.title ?? session.firstPrompt ?? session.cwd}>
+          {sessionTitle(session, session.id)}
+        </h2>
         <span className={`status status--${session.status}`} data-testid="session-status">
           {session.status}
         </span>

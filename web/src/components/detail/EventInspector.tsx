@@ -2,6 +2,9 @@
 // its full JSON.
 import { useMemo } from "react";
 import type { Chain, WorkspaceEvent } from "../../generated";
+import { stepNameById } from "../../lib/names";
+import { Markdown } from "../text/Markdown";
+import { proseOf } from "./model/prose";
 import { toRow } from "./model/rows";
 import { addToCall, type ToolCall } from "./model/tools";
 import { JsonBlock, ToolCallView } from "./ToolCallView";
@@ -34,6 +37,7 @@ export function EventInspector(props: EventInspectorProps) {
   const call = useMemo(() => (event !== undefined ? callOf(event, events) : undefined), [event, events, version]);
   const row = event !== undefined ? toRow(event, cwd) : undefined;
   const stepId = row?.stepId;
+  const prose = event !== undefined ? proseOf(event) : undefined;
   return (
     <aside className="inspector" aria-label={`Event ${seq}`} data-testid="event-inspector" data-seq={seq}>
       <div className="inspector__head">
@@ -57,15 +61,18 @@ export function EventInspector(props: EventInspectorProps) {
             {stepId !== undefined ? (
               <>
                 {" · step "}
-                <button type="button" className="link-button" onClick={() => onOpenStep(stepId)}>
-                  {stepId}
+                <button type="button" className="link-button" title={stepId} onClick={() => onOpenStep(stepId)}>
+                  {stepNameById(chains, stepId).full}
                 </button>
               </>
             ) : null}
           </p>
           {call !== undefined ? <ToolCallView call={call} chains={chains} cwd={cwd} onOpenStep={onOpenStep} /> : null}
-          {call === undefined && row !== undefined ? <p className={row.failed ? "inspector__text error-text" : "inspector__text"}>{row.text}</p> : null}
-          <details className="inspector__json" open>
+          {call === undefined && prose !== undefined ? <Markdown text={prose} className="md--block" /> : null}
+          {call === undefined && prose === undefined && row !== undefined ? (
+            <p className={row.failed ? "inspector__text error-text" : "inspector__text"}>{row.text}</p>
+          ) : null}
+          <details className="inspector__json" open={prose === undefined}>
             <summary>Full JSON</summary>
             <JsonBlock value={event} />
           </details>

@@ -1,11 +1,18 @@
 // Files: what the session touched (file events and tool calls, under the step that
-// touched them), the cwd's tree, and a read-only view of one file. A session whose cwd
+// touched them), the cwd's tree (read again as the session changes files), and for one
+// file what the session changed (its Edit/Write diffs) above a read-only view of it. A session whose cwd
 // is not on this host has no tree or content here; the panel says so.
-import { useEffect, useMemo, useState } from "react";
+import { stepName } from "../../lib/names";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, type Api } from "../../api";
 import type { Chain, FileContent, FileTree, Session } from "../../generated";
 import { buildTree, formatSize, groupByStep, type TouchedFile, type TreeNode } from "./model/files";
+import { FileChanges } from "./FileChanges";
 import { findStep } from "./model/graph";
+import type { ToolCall } from "./model/tools";
+
+/** How long after a file change the tree is read again (changes in a burst read it once). */
+const REFRESH_MS = 300;
 
 type Load<T> = { state: "idle" } | { state: "loading" } | { state: "ok"; value: T } | { state: "error"; message: string; notHere: boolean };
 
@@ -43,12 +50,12 @@ function TreeView(props: { nodes: readonly TreeNode[]; selected: string | undefi
   );
 }
 
-function Content(props: { api: Api; sessionId: string; path: string }) {
-  const { api, sessionId, path } = props;
+function Content(props: { api: Api; sessionId: string; path: string; version: number }) {
+  const { api, sessionId, path, version } = props;
   const [load, setLoad] = useState<Load<FileContent>>({ state: "loading" });
   useEffect(() => {
     let cancelled = false;
-    setLoad({ state: "loading" });
+    setLoad((prev) => (prev.state === "ok" ? prev : { state: "loading" }));
     api.readFile(sessionId, path).then(
       (value) => !cancelled && setLoad({ state: "ok", value }),
       (err: unknown) => !cancelled && setLoad({ state: "error", ...errorOf(err) }),
@@ -56,7 +63,7 @@ function Content(props: { api: Api; sessionId: string; path: string }) {
     return () => {
       cancelled = true;
     };
-  }, [api, sessionId, path]);
+  }, [api, sessionId, path, version]);
   return (
     <div className="file-content" data-testid="file-content" data-path={path}>
       <h4>
@@ -72,11 +79,18 @@ function Content(props: { api: Api; sessionId: string; path: string }) {
   );
 }
 
+/** Distinct files the session created, modified or deleted. */
+export function changedCount(touched: readonly TouchedFile[]): number {
+  return new Set(touched.filter((f) => f.accesses.some((a) => a !== "read")).map((f) => f.path)).size;
+}
+
 export interface FilesPanelProps {
   readonly api: Api;
   readonly session: Session;
   readonly chains: readonly Chain[];
   readonly touched: readonly TouchedFile[];
+  /** The session's tool calls (for the diffs of what it changed). */
+  readonly calls?: readonly ToolCall[];
   readonly selected: string | undefined;
   readonly onOpenFile: (path: string) => void;
   readonly onOpenStep: (stepId: string) => void;
@@ -85,17 +99,28 @@ export interface FilesPanelProps {
 export function FilesPanel(props: FilesPanelProps) {
   const { api, session, chains, touched, selected, onOpenFile, onOpenStep } = props;
   const [tree, setTree] = useState<Load<FileTree>>({ state: "idle" });
+  // Read again (at most every REFRESH_MS) when the session touches files: new files show
+  // up, sizes stay true. The previous tree stays on screen meanwhile.
+  const newest = touched.reduce((m, f) => Math.max(m, f.lastSeq), 0);
+  const refreshKey = `${session.counts.fileChanges}:${newest}`;
+  const firstLoad = useRef(true);
   useEffect(() => {
     let cancelled = false;
-    setTree({ state: "loading" });
-    api.listFiles(session.id).then(
-      (value) => !cancelled && setTree({ state: "ok", value }),
-      (err: unknown) => !cancelled && setTree({ state: "error", ...errorOf(err) }),
-    );
+    setTree((prev) => (prev.state === "ok" ? prev : { state: "loading" }));
+    const delay = firstLoad.current ? 0 : REFRESH_MS;
+    firstLoad.current = false;
+    const timer = setTimeout(() => {
+      api.listFiles(session.id).then(
+        (value) => !cancelled && setTree({ state: "ok", value }),
+        (err: unknown) => !cancelled && setTree({ state: "error", ...errorOf(err) }),
+      );
+    }, delay);
     return () => {
       cancelled = true;
+      clearTimeout(timer);
     };
-  }, [api, session.id]);
+  }, [api, session.id, refreshKey]);
+  const selectedVersion = touched.find((f) => f.path === selected)?.lastSeq ?? 0;
   const nodes = useMemo(() => (tree.state === "ok" ? buildTree(tree.value.files) : []), [tree]);
   const groups = useMemo(() => groupByStep(touched), [touched]);
   const notHere = tree.state === "error" && tree.notHere;
@@ -103,7 +128,12 @@ export function FilesPanel(props: FilesPanelProps) {
   return (
     <section className="files" aria-label="Files">
       <div className="files__touched" data-testid="touched-files">
-        <h3>Touched by this session</h3>
+        <h3>
+          Touched by this session{" "}
+          <span className="muted" data-testid="files-summary">
+            {changedCount(touched)} changed · {touched.filter((f) => f.accesses.every((a) => a === "read")).length} only read
+          </span>
+        </h3>
         {groups.length === 0 ? <p className="muted">No files touched yet.</p> : null}
         {groups.map((g) => {
           const step = g.stepId !== undefined ? findStep(chains, g.stepId) : undefined;
@@ -115,9 +145,8 @@ export function FilesPanel(props: FilesPanelProps) {
                 ) : (
                   <>
                     <button type="button" className="link-button" onClick={() => onOpenStep(g.stepId as string)}>
-                      {step?.name ?? g.stepId}
-                    </button>{" "}
-                    <code className="muted">{g.stepId}</code>
+                      {step !== undefined ? stepName(step, chains).full : g.stepId}
+                    </button>
                   </>
                 )}
               </h4>
@@ -166,8 +195,11 @@ export function FilesPanel(props: FilesPanelProps) {
         ) : null}
       </div>
       <div className="files__content">
+        {selected !== undefined && props.calls !== undefined ? (
+          <FileChanges calls={props.calls} path={selected} cwd={session.cwd} chains={chains} onOpenStep={onOpenStep} />
+        ) : null}
         {selected !== undefined && !notHere ? (
-          <Content api={api} sessionId={session.id} path={selected} />
+          <Content api={api} sessionId={session.id} path={selected} version={selectedVersion} />
         ) : (
           <p className="muted">{notHere ? "File contents are not available here." : "Pick a file to see its content."}</p>
         )}

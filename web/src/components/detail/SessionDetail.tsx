@@ -2,6 +2,7 @@
 // terminal, with an inspector beside them. What is selected lives in the URL
 // (`#/sessions/<id>?tab=graph&step=…`, `?event=<seq>`, `?tab=files&file=…`), so a link
 // opens the same view. The one component the app renders for a selected session.
+import type { SessionStatus, StepStatus } from "../../generated";
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { useSessionDetail, useWorkspace } from "../../state/useWorkspace";
 import { ReplayPanel } from "../conversation/ReplayPanel";
@@ -49,6 +50,21 @@ function goTo(href: string, replace: boolean): void {
 
 const EMPTY: readonly never[] = [];
 
+/** The main agent's state in the graph: the session's. */
+function mainStatusOf(status: SessionStatus): StepStatus {
+  switch (status) {
+    case "completed":
+      return "completed";
+    case "failed":
+    case "cancelled":
+      return "failed";
+    case "pending":
+      return "pending";
+    default:
+      return "running";
+  }
+}
+
 export function SessionDetail(props: { sessionId: string }) {
   const { sessionId } = props;
   useSessionDetail(sessionId);
@@ -94,10 +110,8 @@ export function SessionDetail(props: { sessionId: string }) {
   const needFiles = params.tab === "files" || params.step !== undefined;
   const fileChanges = detail?.fileChanges ?? EMPTY;
   const cwd = session?.cwd ?? "";
-  const touched = useMemo(
-    () => (needFiles ? touchedFiles(fileChanges, pairToolCalls(buffer.events), cwd) : []),
-    [needFiles, fileChanges, buffer, version, cwd],
-  );
+  const calls = useMemo(() => (needFiles ? pairToolCalls(buffer.events) : []), [needFiles, buffer, version]);
+  const touched = useMemo(() => (needFiles ? touchedFiles(fileChanges, calls, cwd) : []), [needFiles, fileChanges, calls, cwd]);
 
   if (session === undefined) {
     return (
@@ -182,7 +196,7 @@ export function SessionDetail(props: { sessionId: string }) {
       >
         <div className="detail-body__main">
           {params.tab === "timeline" ? (
-            <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} selectedSeq={params.event} onSelect={openEvent} />
+            <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} chains={chains} selectedSeq={params.event} onSelect={openEvent} />
           ) : null}
           {params.tab === "transcript" ? (
             <TranscriptPanel
@@ -195,19 +209,20 @@ export function SessionDetail(props: { sessionId: string }) {
               onOpenEvent={openEvent}
             />
           ) : null}
-          {params.tab === "graph" ? <ChainGraph chains={chains} selected={params.step} onSelect={openStep} /> : null}
+          {params.tab === "graph" ? <ChainGraph chains={chains} mainStatus={mainStatusOf(session.status)} selected={params.step} onSelect={openStep} /> : null}
           {params.tab === "files" ? (
             <FilesPanel
               api={store.api}
               session={session}
               chains={chains}
               touched={touched}
+              calls={calls}
               selected={params.file}
               onOpenFile={openFile}
               onOpenStep={openStep}
             />
           ) : null}
-          {params.tab === "terminal" ? <TerminalPanel events={buffer.events} version={version} onOpenStep={openStep} /> : null}
+          {params.tab === "terminal" ? <TerminalPanel events={buffer.events} version={version} chains={chains} onOpenStep={openStep} /> : null}
         </div>
         {inspector !== null ? <div className="detail-body__side">{inspector}</div> : null}
       </div>

@@ -1,6 +1,8 @@
 // A step, opened from the graph (or a link): what it was given, what it produced or why
 // it failed, how long it ran, the tool calls inside it (events with its stepId) and the
 // files it touched.
+import { stepName } from "../../lib/names";
+import { Markdown } from "../text/Markdown";
 import { useMemo } from "react";
 import type { Chain, ChainStep, JsonValue, WorkspaceEvent } from "../../generated";
 import { useNow } from "../../lib/time";
@@ -26,10 +28,10 @@ function Value(props: { label: string; value: JsonValue | undefined }) {
   return <JsonBlock label={props.label} value={value} />;
 }
 
-function StepLink(props: { step: ChainStep | undefined; id: string; onOpen: (id: string) => void }) {
+function StepLink(props: { step: ChainStep | undefined; id: string; chains: readonly Chain[]; onOpen: (id: string) => void }) {
   return (
-    <button type="button" className="link-button" onClick={() => props.onOpen(props.id)}>
-      {props.step?.name ?? props.id}
+    <button type="button" className="link-button" title={props.id} onClick={() => props.onOpen(props.id)}>
+      {props.step !== undefined ? stepName(props.step, props.chains).full : props.id}
       {props.step !== undefined ? <span className={`status-dot status-dot--${props.step.status}`}> {props.step.status}</span> : null}
     </button>
   );
@@ -86,12 +88,13 @@ export function StepInspector(props: StepInspectorProps) {
   }
 
   const duration = stepDurationMs(step, now);
+  const resultText = responseText(step.result);
   const chain = chains.find((c) => c.id === step.chainId);
   return (
-    <aside className="inspector" aria-label={`Step ${step.name}`} data-testid="step-inspector" data-step-id={stepId}>
+    <aside className="inspector" aria-label={`Step ${stepName(step, chains).full}`} data-testid="step-inspector" data-step-id={stepId}>
       <div className="inspector__head">
         <h3>
-          {step.name} <span className={`step-status step-status--${step.status}`}>{step.status}</span>
+          {stepName(step, chains).title} <span className={`step-status step-status--${step.status}`}>{step.status}</span>
         </h3>
         <a className="link-button" href={props.href} title="A link to this step">
           Link
@@ -124,7 +127,7 @@ export function StepInspector(props: StepInspectorProps) {
           <>
             <dt>Spawned by</dt>
             <dd>
-              <StepLink id={step.parentStepId} step={findStep(chains, step.parentStepId)} onOpen={onOpenStep} />
+              <StepLink id={step.parentStepId} step={findStep(chains, step.parentStepId)} chains={chains} onOpen={onOpenStep} />
             </dd>
           </>
         ) : null}
@@ -133,7 +136,7 @@ export function StepInspector(props: StepInspectorProps) {
             <dt>Waits for</dt>
             <dd>
               {step.waitsFor.map((id) => (
-                <StepLink key={id} id={id} step={findStep(chains, id)} onOpen={onOpenStep} />
+                <StepLink key={id} id={id} step={findStep(chains, id)} chains={chains} onOpen={onOpenStep} />
               ))}
             </dd>
           </>
@@ -143,7 +146,7 @@ export function StepInspector(props: StepInspectorProps) {
             <dt>Spawned</dt>
             <dd>
               {children.map((c) => (
-                <StepLink key={c.id} id={c.id} step={c} onOpen={onOpenStep} />
+                <StepLink key={c.id} id={c.id} step={c} chains={chains} onOpen={onOpenStep} />
               ))}
             </dd>
           </>
@@ -153,7 +156,7 @@ export function StepInspector(props: StepInspectorProps) {
             <dt>Needed by</dt>
             <dd>
               {waitedBy.map((c) => (
-                <StepLink key={c.id} id={c.id} step={c} onOpen={onOpenStep} />
+                <StepLink key={c.id} id={c.id} step={c} chains={chains} onOpen={onOpenStep} />
               ))}
             </dd>
           </>
@@ -165,7 +168,14 @@ export function StepInspector(props: StepInspectorProps) {
         </p>
       ) : null}
       <Value label="Input" value={step.input} />
-      <Value label="Result" value={step.result} />
+      {resultText !== undefined ? (
+        <section className="inspector__section" aria-label="Result">
+          <h4>Result</h4>
+          <Markdown text={resultText} className="md--block" />
+        </section>
+      ) : (
+        <Value label="Result" value={step.result} />
+      )}
 
       <section className="inspector__section" aria-label="Tool calls in this step">
         <h4>

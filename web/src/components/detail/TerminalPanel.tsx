@@ -1,14 +1,15 @@
 // The terminal: every Bash call's command and output, in order, ANSI colours rendered,
 // searchable. Long sessions show the newest entries first in view; earlier ones on ask.
 import { memo, useDeferredValue, useMemo, useState } from "react";
-import type { WorkspaceEvent } from "../../generated";
+import type { Chain, WorkspaceEvent } from "../../generated";
+import { stepNameById } from "../../lib/names";
 import { AnsiText } from "./AnsiText";
 import { assembleTerminal, countMatches, searchTerminal, type TerminalEntry } from "./model/terminal";
 
 /** Entries shown at first (the newest); "show earlier" adds as many again. */
 const SHOWN = 200;
 
-const Entry = memo(function Entry(props: { entry: TerminalEntry; query: string; onOpenStep: (id: string) => void }) {
+const Entry = memo(function Entry(props: { entry: TerminalEntry; query: string; stepLabel?: string; onOpenStep: (id: string) => void }) {
   const { entry, query } = props;
   const failed = entry.exit === "failed";
   return (
@@ -18,8 +19,8 @@ const Entry = memo(function Entry(props: { entry: TerminalEntry; query: string; 
           <AnsiText text={`$ ${entry.command}`} query={query} className="term-entry__cmd" />
           {entry.exit !== undefined ? <span className={`exit exit--${entry.exit}`}>{entry.exit === "ok" ? "exit 0" : entry.exit}</span> : null}
           {entry.stepId !== undefined ? (
-            <button type="button" className="link-button" onClick={() => props.onOpenStep(entry.stepId as string)}>
-              {entry.stepId}
+            <button type="button" className="link-button" title={entry.stepId} onClick={() => props.onOpenStep(entry.stepId as string)}>
+              {props.stepLabel ?? entry.stepId}
             </button>
           ) : null}
         </div>
@@ -36,7 +37,13 @@ const Entry = memo(function Entry(props: { entry: TerminalEntry; query: string; 
   );
 });
 
-export function TerminalPanel(props: { events: readonly WorkspaceEvent[]; version: number; onOpenStep: (id: string) => void }) {
+export function TerminalPanel(props: {
+  events: readonly WorkspaceEvent[];
+  version: number;
+  /** The session's chains: steps are named by their task and agent. */
+  chains?: readonly Chain[];
+  onOpenStep: (id: string) => void;
+}) {
   const { events, version } = props;
   const [query, setQuery] = useState("");
   const [shown, setShown] = useState(SHOWN);
@@ -71,7 +78,13 @@ export function TerminalPanel(props: { events: readonly WorkspaceEvent[]; versio
       {entries.length === 0 ? <p className="empty">No terminal output among the loaded events.</p> : null}
       <ol className="terminal__entries">
         {visible.map((e) => (
-          <Entry key={e.key} entry={e} query={deferred} onOpenStep={props.onOpenStep} />
+          <Entry
+            key={e.key}
+            entry={e}
+            query={deferred}
+            {...(e.stepId !== undefined ? { stepLabel: stepNameById(props.chains ?? [], e.stepId).full } : {})}
+            onOpenStep={props.onOpenStep}
+          />
         ))}
       </ol>
     </section>

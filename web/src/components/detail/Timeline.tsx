@@ -1,12 +1,27 @@
 // The session's timeline: every event, live, in a virtual list (@tanstack/react-virtual)
-// of fixed-height rows, so 100,000 events keep a few dozen rows in the DOM. Follows the
+// of fixed-height rows, so 100,000 events keep a few dozen rows in the DOM. One row per
+// tool call (its outcome and duration in place), lifecycle noise folded unless asked
+// for (model/fold.ts), a lane naming the agent (main or which subagent) and a filter
+// by agent. Follows the
 // tail while the person is at the bottom; scrolling near the top reads older events
 // from the server, keeping what is on screen in place.
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
-import type { WorkspaceEvent } from "../../generated";
+import type { Chain, WorkspaceEvent } from "../../generated";
+import { stepName, stepNameById } from "../../lib/names";
 import { lowerBound } from "./model/buffer";
-import { FILTER_KINDS, filterPositions, isFiltering, toRow, type RowFilter, type RowKind } from "./model/rows";
+import { agentOf, indexTools, isCompaction, type ToolIndex } from "./model/fold";
+import {
+  FILTER_KINDS,
+  filterPositions,
+  isFiltering,
+  MAIN_AGENT,
+  toolCallRow,
+  toRow,
+  type RowFilter,
+  type RowFold,
+  type RowKind,
+} from "./model/rows";
 import type { Timeline as TimelineData } from "./useTimeline";
 
 /** Height of one row (px): fixed, so nothing is measured while scrolling. */
@@ -38,15 +53,28 @@ function clock(timestamp: string): string {
 
 const Row = memo(function Row(props: {
   event: WorkspaceEvent;
+  /** The call's outcome, for a tool call's started row. */
+  outcome: WorkspaceEvent | undefined;
+  /** The agent that did it ("main", or the subagent's task and type). */
+  agent: string;
+  agentKey: string;
+  nameOf: (stepId: string) => string;
   start: number;
   index: number;
   selected: boolean;
   cwd: string;
   onSelect: (seq: number) => void;
 }) {
-  const { event, start, selected, onSelect } = props;
-  const row = toRow(event, props.cwd);
-  const classes = `tl-row tl-row--${row.kind}${row.failed ? " tl-row--failed" : ""}${selected ? " tl-row--selected" : ""}`;
+  const { event, outcome, start, selected, onSelect } = props;
+  const row =
+    event.type === "tool:used"
+      ? toolCallRow(event, outcome?.type === "tool:used" ? outcome : undefined, props.cwd)
+      : toRow(event, props.cwd, props.nameOf);
+  const marker = isCompaction(event);
+  const running = event.type === "tool:used" && event.status === "started" && outcome === undefined;
+  const classes = `tl-row tl-row--${row.kind}${row.failed ? " tl-row--failed" : ""}${selected ? " tl-row--selected" : ""}${
+    marker ? " tl-row--marker" : ""
+  }${running ? " tl-row--running" : ""}`;
   return (
     <div
       className={classes}
@@ -55,11 +83,16 @@ const Row = memo(function Row(props: {
       aria-posinset={props.index + 1}
       data-seq={event.seq}
       data-type={event.type}
+      data-agent={props.agentKey}
+      data-outcome={outcome?.type === "tool:used" ? outcome.status : undefined}
       style={{ transform: `translateY(${start}px)` }}
       onClick={() => onSelect(event.seq)}
     >
       <span className="tl-row__time">{clock(event.timestamp)}</span>
       <span className="tl-row__seq">#{event.seq}</span>
+      <span className={props.agentKey === MAIN_AGENT ? "tl-row__agent tl-row__agent--main" : "tl-row__agent"} title={props.agent}>
+        {props.agent}
+      </span>
       <span className={`tl-row__label tl-kind tl-kind--${row.kind}`}>{row.label}</span>
       <span className="tl-row__text" title={row.text}>
         {row.text}
@@ -68,27 +101,53 @@ const Row = memo(function Row(props: {
   );
 });
 
+const EMPTY_CHAINS: readonly Chain[] = [];
+
+/** The subagents (and task steps without one) a person can filter by, in order. */
+function agentChoices(chains: readonly Chain[]): { id: string; label: string }[] {
+  const out: { id: string; label: string }[] = [];
+  for (const chain of chains) {
+    for (const step of chain.steps) {
+      if (step.kind === "subagent") out.push({ id: step.id, label: stepName(step, chains).full });
+    }
+  }
+  return out;
+}
+
 export interface TimelineProps {
   readonly data: TimelineData;
   /** The session's event count (what the server has), for "N of M loaded". */
   readonly total: number;
   /** The session's cwd: paths inside it are shown relative to it. */
   readonly cwd: string;
+  /** The session's chains: agents are named by their task and type. */
+  readonly chains?: readonly Chain[];
   readonly selectedSeq: number | undefined;
   readonly onSelect: (seq: number) => void;
 }
 
 export function Timeline(props: TimelineProps) {
   const { data, total, cwd, selectedSeq, onSelect } = props;
+  const chains = props.chains ?? EMPTY_CHAINS;
   const { buffer, version } = data;
   const [kinds, setKinds] = useState<ReadonlySet<RowKind>>(() => new Set());
   const [text, setText] = useState("");
   const [follow, setFollow] = useState(true);
+  const [showLifecycle, setShowLifecycle] = useState(false);
+  const [agent, setAgent] = useState<string | undefined>(undefined);
   const filter: RowFilter = useMemo(() => ({ kinds, text }), [kinds, text]);
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const events = buffer.events;
-  const positions = useMemo(() => filterPositions(events, filter), [events, version, filter]);
+  const tools: ToolIndex = useMemo(() => indexTools(events), [events, version]);
+  const fold: RowFold = useMemo(
+    () => ({ tools, showLifecycle, ...(agent !== undefined ? { agent } : {}) }),
+    [tools, showLifecycle, agent],
+  );
+  const positions = useMemo(() => filterPositions(events, filter, fold), [events, version, filter, fold]);
+  const agents = useMemo(() => agentChoices(chains), [chains]);
+  const nameOf = useCallback((id: string) => stepNameById(chains, id).full, [chains]);
+  const agentLabel = useCallback((id: string | undefined) => (id === undefined ? "main" : stepNameById(chains, id).full), [chains]);
   const count = positions?.length ?? events.length;
   const eventAt = useCallback(
     (i: number): WorkspaceEvent | undefined => events[positions !== undefined ? (positions[i] as number) : i],
@@ -216,6 +275,26 @@ export function Timeline(props: TimelineProps) {
           value={text}
           onChange={(e) => setText(e.target.value)}
         />
+        {agents.length > 0 ? (
+          <select
+            className="timeline__agent"
+            aria-label="Show the rows of one agent"
+            value={agent ?? ""}
+            onChange={(e) => setAgent(e.target.value === "" ? undefined : e.target.value)}
+          >
+            <option value="">All agents</option>
+            <option value={MAIN_AGENT}>Main agent</option>
+            {agents.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.label}
+              </option>
+            ))}
+          </select>
+        ) : null}
+        <label className="timeline__follow">
+          <input type="checkbox" checked={showLifecycle} onChange={(e) => setShowLifecycle(e.target.checked)} />
+          Lifecycle
+        </label>
         <label className="timeline__follow">
           <input
             type="checkbox"
@@ -260,6 +339,10 @@ export function Timeline(props: TimelineProps) {
               <Row
                 key={item.key}
                 event={event}
+                outcome={event.type === "tool:used" && event.toolUseId !== undefined ? tools.outcomes.get(event.toolUseId) : undefined}
+                agent={agentLabel(agentOf(event))}
+                agentKey={agentOf(event) ?? MAIN_AGENT}
+                nameOf={nameOf}
                 start={item.start}
                 index={item.index}
                 selected={event.seq === selectedSeq}

@@ -2,8 +2,10 @@
 // MultiEdit (a diff), Write (path and a preview), Read/Grep/Glob (what was looked for and
 // found), Task/Agent (the subagent's step), AskUserQuestion (questions and the answer),
 // anything else as JSON. A failure stands out.
+import { stepName } from "../../lib/names";
 import type { ReactNode } from "react";
 import type { Chain } from "../../generated";
+import { Markdown } from "../text/Markdown";
 import { AnsiText } from "./AnsiText";
 import { formatStepDuration } from "./model/graph";
 import { shortenPaths } from "./model/rows";
@@ -207,7 +209,7 @@ export function ToolCallView(props: ToolCallViewProps) {
           {step !== undefined ? (
             <Field label="Step">
               <button type="button" className="link-button" onClick={() => onOpenStep?.(step.id)}>
-                {step.name} ({step.status})
+                {stepName(step, chains ?? []).full} ({step.status})
               </button>
             </Field>
           ) : null}
@@ -215,7 +217,7 @@ export function ToolCallView(props: ToolCallViewProps) {
           {view.result !== undefined ? (
             <>
               <div className="json-block__label">Result</div>
-              <Preview text={view.result} />
+              <Markdown text={view.result} className="md--block" />
             </>
           ) : null}
         </>
@@ -254,6 +256,21 @@ export function ToolCallView(props: ToolCallViewProps) {
             </li>
           ))}
         </ol>
+      );
+      break;
+    case "todo":
+      body = (
+        <ul className="todos" aria-label="Todo list" data-testid="todo-list">
+          {view.todos.map((t, i) => (
+            <li key={i} className={`todo todo--${t.status}`} data-status={t.status}>
+              <span className="todo__box" aria-hidden="true">
+                {t.status === "completed" ? "☑" : t.status === "in_progress" ? "◐" : "☐"}
+              </span>
+              <span className="todo__text">{t.status === "in_progress" && t.activeForm !== undefined ? t.activeForm : t.content}</span>
+              <span className="visually-hidden">{t.status.replace("_", " ")}</span>
+            </li>
+          ))}
+        </ul>
       );
       break;
     case "json":

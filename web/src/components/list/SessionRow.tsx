@@ -59,8 +59,12 @@ export const SessionRow = memo(function SessionRow(props: SessionRowProps) {
           </span>
         </div>
       </td>
-      <td className="session-row__user">{s.user ?? "—"}</td>
-      <td className="session-row__host">{s.hostname ?? "—"}</td>
+      <td className="session-row__user" title={s.user}>
+        {s.user ?? "—"}
+      </td>
+      <td className="session-row__host" title={s.hostname}>
+        {s.hostname ?? "—"}
+      </td>
       {mode === "history" ? (
         <td className="session-row__num" title={s.startedAt}>
           {shortTime(s.startedAt)}

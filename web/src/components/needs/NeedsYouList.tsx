@@ -1,8 +1,8 @@
 import type { Session } from "../../generated";
 import { sessionHref } from "../../lib/route";
 import { formatDuration, since, useNow } from "../../lib/time";
-import { sessionLabel } from "../../state/notices";
-import type { NeedsYouItem } from "../../state/selectors";
+import { isEndOfTurn, sessionLabel } from "../../state/notices";
+import { urgency, type NeedsYouItem } from "../../state/selectors";
 import { PermissionCard } from "../steering/PermissionCard";
 import { QuestionCard } from "../steering/QuestionCard";
 
@@ -35,11 +35,14 @@ export function NeedsYouList(props: { items: readonly NeedsYouItem[]; compact?: 
           key={item.key}
           className={`needs-item needs-item--${item.kind}`}
           data-kind={item.kind}
+          data-urgency={urgency(item)}
           data-session-id={item.session.id}
           data-request-id={item.kind === "question" ? item.question.requestId : item.request.requestId}
         >
           <div className="needs-item__head">
-            <span className={`tag tag--${item.kind}`}>{item.kind === "question" ? "question" : "permission"}</span>
+            <span className={`tag tag--${item.kind}`}>
+              {item.kind === "permission" ? "permission" : isEndOfTurn(item.question.requestId) ? "turn ended" : "question"}
+            </span>
             <Origin session={item.session} />
             <span className="needs-item__waited" title={`waiting since ${item.since}`}>
               waiting {formatDuration(since(item.since, now))}

@@ -15,7 +15,7 @@ export function NeedsYouView() {
           <h2 id="needs-you-title">
             Needs you <span className="count">{items.length}</span>
           </h2>
-          <p className="panel__sub">Longest waiting first. Answers and decisions reach the agent at once.</p>
+          <p className="panel__sub">Tool calls waiting for a decision and questions first, then finished turns; the longest waiting first. Answers and decisions reach the agent at once.</p>
         </div>
         <NeedsYouList items={items} />
       </section>

@@ -1,4 +1,5 @@
 import type { Chain } from "../../generated";
+import { stepName } from "../../lib/names";
 
 /**
  * The session's chains and their steps, as a plain list. The session detail view
@@ -17,7 +18,7 @@ export function ChainSummary(props: { chains: readonly Chain[] | undefined }) {
           <ol className="chains__steps">
             {c.steps.map((step) => (
               <li key={step.id} className="chains__step" data-step-id={step.id}>
-                <span className={`step-status step-status--${step.status}`}>{step.status}</span> {step.name}
+                <span className={`step-status step-status--${step.status}`}>{step.status}</span> {stepName(step, chains).full}
                 {step.error !== undefined ? <span className="chains__error"> — {step.error}</span> : null}
               </li>
             ))}

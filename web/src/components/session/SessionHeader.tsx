@@ -40,7 +40,11 @@ export function SessionHeader(props: { session: Session }) {
         <li>{s.counts.events} events</li>
         <li>{s.counts.prompts} prompts</li>
         <li>{s.counts.toolCalls} tool calls</li>
-        <li>{s.counts.fileChanges} file changes</li>
+        {s.watch.watched || s.counts.fileChanges > 0 ? (
+          <li title="file events the server recorded (the watcher's and the agent's)">{s.counts.fileChanges} file changes</li>
+        ) : (
+          <li title={s.watch.reason ?? "the server does not watch this session's directory"}>files not watched</li>
+        )}
         <li className={s.counts.failures > 0 ? "counters__bad" : undefined}>{s.counts.failures} failures</li>
       </ul>
     </header>

@@ -1,6 +1,7 @@
 // A session's page: its header, what it waits on, the steering commands and its steps.
 // The full detail view (timeline, chain graph, files, terminal) is its own component
 // tree; this panel is the boundary it plugs into.
+import { stepNameById } from "../../lib/names";
 import { useEffect } from "react";
 import type { Chain } from "../../generated";
 import { routeHref } from "../../lib/route";
@@ -16,8 +17,7 @@ import { SessionHeader } from "./SessionHeader";
 
 function stepName(chains: readonly Chain[] | undefined, stepId: string | undefined): string | undefined {
   if (stepId === undefined) return undefined;
-  for (const chain of chains ?? []) for (const step of chain.steps) if (step.id === stepId) return step.name;
-  return stepId;
+  return stepNameById(chains ?? [], stepId).full;
 }
 
 /** The kind of item and how long it has waited. */

@@ -1,11 +1,17 @@
 import type { PermissionBehavior, PermissionRequest, SessionId } from "../../generated";
 import { summarizeInput } from "../../state/notices";
 import { useWorkspace } from "../../state/useWorkspace";
+import { PlanCard } from "./PlanCard";
 import { SteerErrorMessage } from "./SteerErrorMessage";
 import { useSteer } from "./useSteer";
 
 /** A tool call waiting for permission: the tool, its input, and Allow / Deny. */
 export function PermissionCard(props: { sessionId: SessionId; request: PermissionRequest }) {
+  if (props.request.toolName === "ExitPlanMode") return <PlanCard {...props} />;
+  return <ToolPermissionCard {...props} />;
+}
+
+function ToolPermissionCard(props: { sessionId: SessionId; request: PermissionRequest }) {
   const { sessionId, request } = props;
   const { store } = useWorkspace();
   const { busy, error, run } = useSteer();

@@ -1,3 +1,4 @@
+import { PromptText } from "../needs/PromptText";
 import { useId, useState, type FormEvent } from "react";
 import type { AwaitingInput, SessionId } from "../../generated";
 import { useWorkspace } from "../../state/useWorkspace";
@@ -26,7 +27,7 @@ export function QuestionCard(props: { sessionId: SessionId; question: AwaitingIn
 
   return (
     <div className="question" data-request-id={question.requestId}>
-      <p className="question__prompt">{question.prompt}</p>
+      <PromptText text={question.prompt} />
       {question.quickResponses.length > 0 ? (
         <div className="question__quick" role="group" aria-label="Quick responses">
           {question.quickResponses.map((r) => (

@@ -47,6 +47,7 @@ fn detail(status: SessionStatus) -> SessionDetail {
             user: None,
             model: None,
             title: None,
+            first_prompt: None,
             summary: None,
             source: Some("hook".into()),
             status,
@@ -297,4 +298,73 @@ fn unknown_events_keep_the_whole_payload() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn the_2026_events_a_person_cares_about_are_mapped_and_kept() {
+    let denied = mapped(
+        json!({"session_id": "s", "hook_event_name": "PermissionDenied", "tool_name": "Bash",
+            "tool_input": {"command": "rm -rf /"}, "tool_use_id": "toolu_1", "reason": "risky",
+            "prompt_id": "p1", "agent_id": "a1", "agent_type": "Explore"}),
+        SessionState::Unknown,
+    );
+    assert_eq!(kinds(&denied), ["session:started", "tool:used"]);
+    match &denied.events[0].kind {
+        EventKind::ToolUsed {
+            status,
+            error,
+            step_id,
+            ..
+        } => {
+            assert_eq!(*status, ToolStatus::Failed);
+            assert!(error.as_deref().is_some_and(|e| e.contains("risky")));
+            assert_eq!(step_id.as_ref().map(StepId::as_str), Some("agent-a1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The payload, prompt_id and agent fields included, is what a refused batch keeps.
+    match &denied.fallback.kind {
+        EventKind::AgentEvent { payload, .. } => {
+            assert_eq!(payload["prompt_id"], "p1");
+            assert_eq!(payload["agent_type"], "Explore");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let failed = mapped(
+        json!({"session_id": "s", "hook_event_name": "StopFailure", "error": "rate_limit"}),
+        SessionState::Unknown,
+    );
+    assert_eq!(kinds(&failed), ["session:started", "error:occurred"]);
+
+    let switched = mapped(
+        json!({"session_id": "s", "hook_event_name": "PostModelSwitch", "model": "claude-haiku-5"}),
+        SessionState::Unknown,
+    );
+    assert_eq!(
+        kinds(&switched),
+        ["session:started", "agent:event", "session:updated"]
+    );
+
+    for (event, extra) in [
+        ("PostCompact", json!({"trigger": "auto"})),
+        ("CwdChanged", json!({"old_cwd": "/a", "new_cwd": "/b"})),
+    ] {
+        let mut payload = json!({"session_id": "s", "hook_event_name": event});
+        if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        let mapping = mapped(payload, SessionState::Unknown);
+        assert_eq!(
+            kinds(&mapping),
+            ["session:started", "agent:event", "agent:notification"],
+            "{event}"
+        );
+    }
+
+    let other = mapped(
+        json!({"session_id": "s", "hook_event_name": "TaskCreated", "task_id": "t1"}),
+        SessionState::Unknown,
+    );
+    assert_eq!(kinds(&other), ["session:started", "agent:event"]);
 }

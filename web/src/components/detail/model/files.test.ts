@@ -30,7 +30,8 @@ describe("files touched", () => {
     expect(files.map((f) => [f.stepId, f.path, f.accesses.join("+"), f.count])).toEqual([
       [undefined, "README.md", "modified", 1],
       ["agent-c", "test/new.test.ts", "created", 1],
-      ["agent-c", "src/login.ts", "modified", 2],
+      // One Edit: the watcher's event for the same write is not a second change.
+      ["agent-c", "src/login.ts", "modified", 1],
       [undefined, "src/login.ts", "read", 1],
     ]);
     expect(filesOfStep(files, "agent-c").map((f) => f.path)).toEqual(["test/new.test.ts", "src/login.ts"]);
@@ -38,6 +39,16 @@ describe("files touched", () => {
       ["agent-c", 2],
       [undefined, 2],
     ]);
+  });
+
+  test("a Write and the watcher's event for it are one creation, under the writer's step", () => {
+    const changes: FileChange[] = [{ path: "src/new.ts", change: "created", stepId: "agent-other", at: "t", seq: 3 }];
+    const calls = pairToolCalls([
+      ev(1, { type: "tool:used", toolName: "Write", toolUseId: "w", status: "started", input: { file_path: "/repo/src/new.ts", content: "x" }, stepId: "agent-a" }),
+      ev(2, { type: "tool:used", toolName: "Write", toolUseId: "w", status: "succeeded", input: { file_path: "/repo/src/new.ts", content: "x" }, stepId: "agent-a" }),
+    ]);
+    const files = touchedFiles(changes, calls, "/repo");
+    expect(files.map((f) => [f.stepId, f.path, f.accesses.join("+"), f.count])).toEqual([["agent-a", "src/new.ts", "created", 1]]);
   });
 
   test("the cwd's tree: nested, directories first, by name", () => {

@@ -15,7 +15,10 @@ export interface TouchedFile {
   readonly stepId?: string;
   /** What happened to it, in order of first occurrence, each once. */
   readonly accesses: readonly FileAccess[];
-  /** How many events and calls touched it. */
+  /**
+   * How many times it was touched: its tool calls when any (the watcher's event for
+   * the same write is not counted again), else its file events.
+   */
   readonly count: number;
   /** The newest seq that touched it. */
   readonly lastSeq: number;
@@ -37,38 +40,54 @@ interface Building {
   inCwd: boolean;
   stepId?: string;
   accesses: FileAccess[];
-  count: number;
+  calls: number;
+  events: number;
   lastSeq: number;
 }
 
 /** The files touched, one entry per (step, path), newest first. */
 export function touchedFiles(fileChanges: readonly FileChange[], calls: readonly ToolCall[], cwd: string): TouchedFile[] {
   const map = new Map<string, Building>();
-  const touch = (rawPath: string, stepId: string | undefined, access: FileAccess, seq: number) => {
+  // The watcher's event for a write goes with the call that wrote it (its own step is
+  // the one running then, which may be another agent's).
+  const writer = new Map<string, string | undefined>();
+  const touch = (rawPath: string, stepId: string | undefined, access: FileAccess, seq: number, byCall: boolean) => {
     const { path, inCwd } = relativeToCwd(rawPath, cwd);
     if (path === "") return;
+    if (!byCall && writer.has(path)) stepId = writer.get(path);
+    if (byCall && access !== "read") writer.set(path, stepId);
     const key = `${stepId ?? ""}\u0000${path}`;
     let b = map.get(key);
     if (b === undefined) {
-      b = { path, inCwd, accesses: [], count: 0, lastSeq: seq };
+      b = { path, inCwd, accesses: [], calls: 0, events: 0, lastSeq: seq };
       if (stepId !== undefined) b.stepId = stepId;
       map.set(key, b);
     }
-    if (!b.accesses.includes(access)) b.accesses.push(access);
-    b.count += 1;
+    // The watcher's "created" for a file a call wrote is the same change: a created file
+    // then reported modified stays "created".
+    if (access === "created" && !b.accesses.includes("created") && !b.accesses.includes("deleted")) {
+      // A Write reads as "modified" until the watcher (or the response) says the file is new.
+      b.accesses = ["created", ...b.accesses.filter((a) => a !== "modified")];
+    } else if (!b.accesses.includes(access) && !(access === "modified" && b.accesses.includes("created"))) {
+      b.accesses.push(access);
+    }
+    if (byCall) b.calls += 1;
+    else b.events += 1;
     b.lastSeq = Math.max(b.lastSeq, seq);
   };
   const ordered: { seq: number; run: () => void }[] = [];
-  for (const fc of fileChanges) ordered.push({ seq: fc.seq, run: () => touch(fc.path, fc.stepId, fc.change, fc.seq) });
+  for (const fc of fileChanges) ordered.push({ seq: fc.seq, run: () => touch(fc.path, fc.stepId, fc.change, fc.seq, false) });
   for (const call of calls) {
     const access = toolFileAccess(call);
     const path = toolPath(call.input);
     if (access === undefined || path === undefined || call.status === "failed") continue;
-    ordered.push({ seq: call.seq, run: () => touch(path, call.stepId, access, call.seq) });
+    ordered.push({ seq: call.seq, run: () => touch(path, call.stepId, access, call.seq, true) });
   }
   ordered.sort((a, b) => a.seq - b.seq);
   for (const o of ordered) o.run();
-  return [...map.values()].sort((a, b) => b.lastSeq - a.lastSeq);
+  return [...map.values()]
+    .map(({ calls, events, ...rest }) => ({ ...rest, count: calls > 0 ? calls : events }))
+    .sort((a, b) => b.lastSeq - a.lastSeq);
 }
 
 export interface StepFiles {

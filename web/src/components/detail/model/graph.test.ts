@@ -12,6 +12,8 @@ import {
   statusCounts,
   stepDurationMs,
   subagentCount,
+  MAIN_NODE,
+  withMainAgent,
 } from "./graph";
 
 const step = (id: string, extra: Partial<ChainStep> = {}): ChainStep => ({
@@ -68,7 +70,7 @@ describe("graph model", () => {
     expect(buildGraph(grown).shapeKey).not.toBe(a.shapeKey);
   });
 
-  test("dagre places every node without overlaps, left to right along the edges", () => {
+  test("dagre places every node without overlaps, top to bottom along the edges", () => {
     const g = buildGraph(session);
     const layout = layoutGraph(g);
     expect(layout.nodes.size).toBe(6);
@@ -83,7 +85,7 @@ describe("graph model", () => {
         expect(overlap).toBe(false);
       }
     }
-    for (const e of g.edges) expect(layout.nodes.get(e.from)!.x).toBeLessThan(layout.nodes.get(e.to)!.x);
+    for (const e of g.edges) expect(layout.nodes.get(e.from)!.y).toBeLessThan(layout.nodes.get(e.to)!.y);
     expect(layout.edges).toHaveLength(g.edges.length);
     for (const points of layout.edges) expect(points.length).toBeGreaterThanOrEqual(2);
     expect(layoutGraph(buildGraph([]))).toEqual({ width: 0, height: 0, nodes: new Map(), edges: [] });
@@ -115,5 +117,50 @@ describe("durations", () => {
     expect(formatElapsed(552_000)).toBe("9m 12s");
     expect(formatElapsed(7_510_000)).toBe("2h 05m 10s");
     expect(formatElapsed(100_000_000)).toBe("1d 3h");
+  });
+});
+
+describe("a graph of ten subagents", () => {
+  // Ten Agent calls from the main agent, each with its subagent; the last three wait
+  // on earlier ones (as an orchestrator's plan does).
+  const steps: ChainStep[] = [];
+  for (let i = 0; i < 10; i++) {
+    steps.push(step(`task-${i}`, { waitsFor: i >= 7 ? [`task-${i - 7}`, `task-${i - 6}`] : [], name: `Task number ${i}` }));
+    steps.push(step(`agent-${i}`, { kind: "subagent", parentStepId: `task-${i}`, agentType: "general-purpose" }));
+  }
+  const model = withMainAgent(buildGraph([chain(steps)]), "running");
+  const layout = layoutGraph(model);
+
+  test("has the main agent as its root, above every call it made", () => {
+    expect(model.nodes[0]?.id).toBe(MAIN_NODE);
+    const roots = model.edges.filter((e) => e.from === MAIN_NODE).map((e) => e.to);
+    expect(roots).toEqual(["task-0", "task-1", "task-2", "task-3", "task-4", "task-5", "task-6"]);
+    const main = layout.nodes.get(MAIN_NODE) as { x: number; y: number };
+    for (let i = 0; i < 10; i++) {
+      const task = layout.nodes.get(`task-${i}`) as { y: number };
+      const agent = layout.nodes.get(`agent-${i}`) as { y: number };
+      expect(task.y).toBeGreaterThan(main.y);
+      // Each subagent sits under the call that spawned it.
+      expect(agent.y).toBeGreaterThan(task.y);
+    }
+  });
+
+  test("no edge runs through a node other than its own two", () => {
+    const inside = (p: { x: number; y: number }, n: { x: number; y: number }) =>
+      p.x > n.x + 1 && p.x < n.x + NODE_WIDTH - 1 && p.y > n.y + 1 && p.y < n.y + NODE_HEIGHT - 1;
+    model.edges.forEach((edge, i) => {
+      const points = layout.edges[i] ?? [];
+      for (let k = 0; k + 1 < points.length; k++) {
+        const a = points[k] as { x: number; y: number };
+        const b = points[k + 1] as { x: number; y: number };
+        for (let t = 0; t <= 1; t += 0.05) {
+          const p = { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
+          for (const [id, n] of layout.nodes) {
+            if (id === edge.from || id === edge.to) continue;
+            expect(inside(p, n), `${edge.from}→${edge.to} crosses ${id}`).toBe(false);
+          }
+        }
+      }
+    });
   });
 });

@@ -10,6 +10,38 @@ export interface GraphNode {
   readonly step: ChainStep;
   readonly chainId: string;
   readonly chainName?: string;
+  /** The session's main agent (not a step): the root every top-level step hangs from. */
+  readonly main?: boolean;
+}
+
+/** The main agent's node id (no step id can be it: step ids never hold NUL). */
+export const MAIN_NODE = "\u0000main";
+
+/**
+ * The graph with the main agent as its root: a node for the session's main thread,
+ * with a "spawned" edge to every step no other step spawned (its Task/Agent calls, a
+ * compiled chain's first steps). `status` is the main agent's (running while the
+ * session is live).
+ */
+export function withMainAgent(model: GraphModel, status: StepStatus, label = "Main agent"): GraphModel {
+  if (model.nodes.length === 0) return model;
+  const main: GraphNode = {
+    id: MAIN_NODE,
+    chainId: "",
+    main: true,
+    step: { id: MAIN_NODE, chainId: "", name: label, kind: "task", status, waitsFor: [] },
+  };
+  const known = new Set(model.nodes.map((n) => n.id));
+  const roots = model.nodes.filter((n) => n.step.parentStepId === undefined || !known.has(n.step.parentStepId));
+  // A step that waits on another is reached through it; only the first ones hang from main.
+  const edges: GraphEdge[] = roots
+    .filter((n) => n.step.waitsFor.every((w) => !known.has(w)))
+    .map((n) => ({ kind: "parent" as const, from: MAIN_NODE, to: n.id }));
+  return {
+    nodes: [main, ...model.nodes],
+    edges: [...edges, ...model.edges],
+    shapeKey: `main\u0003${model.shapeKey}\u0003${edges.length}`,
+  };
 }
 
 export interface GraphEdge {
@@ -53,7 +85,7 @@ export function buildGraph(chains: readonly Chain[]): GraphModel {
   return { nodes, edges, shapeKey };
 }
 
-export const NODE_WIDTH = 200;
+export const NODE_WIDTH = 232;
 export const NODE_HEIGHT = 58;
 
 export interface Point {
@@ -72,11 +104,15 @@ export interface GraphLayout {
 
 const MARGIN = 16;
 
-/** Lays the graph out left to right (dagre). */
+/**
+ * Lays the graph out top to bottom (dagre): the main agent on top, the steps it spawned
+ * below it, each subagent under the call that spawned it. Edges are routed around
+ * nodes (dagre's dummy nodes on long edges).
+ */
 export function layoutGraph(model: GraphModel): GraphLayout {
   if (model.nodes.length === 0) return { width: 0, height: 0, nodes: new Map(), edges: [] };
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 56, edgesep: 12, marginx: MARGIN, marginy: MARGIN });
+  g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 64, edgesep: 16, marginx: MARGIN, marginy: MARGIN });
   g.setDefaultEdgeLabel(() => ({}));
   for (const node of model.nodes) g.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
   model.edges.forEach((edge, i) => g.setEdge(edge.from, edge.to, { weight: edge.kind === "parent" ? 2 : 1 }, `e${i}`));
@@ -93,8 +129,23 @@ export function layoutGraph(model: GraphModel): GraphLayout {
     width = Math.max(width, x + NODE_WIDTH);
     height = Math.max(height, y + NODE_HEIGHT);
   }
+  // Node centres' heights: a point at one is in a rank's band (only vertical travel is
+  // free there, down a column dagre kept clear); any other point is in a gap between
+  // ranks, where horizontal travel crosses nothing.
+  const bands = new Set<number>();
+  for (const p of nodes.values()) bands.add(Math.round(p.y + NODE_HEIGHT / 2));
+  const inGap = (p: Point) => !bands.has(Math.round(p.y));
   const edges = model.edges.map((edge, i) => {
-    const points = (g.edge({ v: edge.from, w: edge.to, name: `e${i}` })?.points ?? []).map((p: Point) => ({ x: p.x, y: p.y }));
+    const raw = (g.edge({ v: edge.from, w: edge.to, name: `e${i}` })?.points ?? []).map((p: Point) => ({ x: p.x, y: p.y }));
+    const from = nodes.get(edge.from);
+    const to = nodes.get(edge.to);
+    if (from === undefined || to === undefined) return raw;
+    const points = orthogonal(
+      { x: from.x + NODE_WIDTH / 2, y: from.y + NODE_HEIGHT },
+      raw.slice(1, -1),
+      { x: to.x + NODE_WIDTH / 2, y: to.y },
+      inGap,
+    );
     for (const p of points) {
       width = Math.max(width, p.x);
       height = Math.max(height, p.y);
@@ -102,6 +153,32 @@ export function layoutGraph(model: GraphModel): GraphLayout {
     return points;
   });
   return { width: Math.ceil(width + MARGIN), height: Math.ceil(height + MARGIN), nodes, edges };
+}
+
+/**
+ * An edge from the bottom centre of its source to the top centre of its target through
+ * dagre's interior points, in vertical and horizontal runs only: horizontal runs only in
+ * the gaps between ranks, vertical runs down the columns dagre reserved, so no run
+ * crosses a node.
+ */
+function orthogonal(start: Point, interior: readonly Point[], end: Point, inGap: (p: Point) => boolean): Point[] {
+  const pts = [start, ...interior, end];
+  const out: Point[] = [start];
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const a = pts[i] as Point;
+    const b = pts[i + 1] as Point;
+    if (a.x === b.x || a.y === b.y) {
+      out.push(b);
+    } else if (i > 0 && inGap(a)) {
+      out.push({ x: b.x, y: a.y }, b);
+    } else if (i + 1 < pts.length - 1 && inGap(b)) {
+      out.push({ x: a.x, y: b.y }, b);
+    } else {
+      const mid = (a.y + b.y) / 2;
+      out.push({ x: a.x, y: mid }, { x: b.x, y: mid }, b);
+    }
+  }
+  return out;
 }
 
 /** An SVG path through points, its corners rounded (a quadratic curve through each midpoint). */

@@ -3,7 +3,8 @@
 // (and, for a text search, cached per event).
 import { formatUsd } from "../../../lib/usage";
 import type { JsonValue, WorkspaceEvent } from "../../../generated";
-import { toolHeadline } from "./tools";
+import { agentOf, isCompaction, isFolded, type ToolIndex } from "./fold";
+import { responseText, toolHeadline } from "./tools";
 
 /** The filter kinds of the timeline. */
 export type RowKind = "prompt" | "tool" | "step" | "file" | "error" | "session" | "other";
@@ -102,8 +103,8 @@ export function shortenPaths(text: string, cwd: string | undefined): string {
   return text.includes(prefix) ? text.split(prefix).join("") : text;
 }
 
-/** The row model of an event; `cwd` shortens the paths inside it. */
-export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
+/** The row model of an event; `cwd` shortens the paths inside it, `nameOf` names steps. */
+export function toRow(event: WorkspaceEvent, cwd?: string, nameOf: (stepId: string) => string = (id) => id): TimelineRow {
   const base = { seq: event.seq, timestamp: event.timestamp, type: event.type, kind: rowKind(event) };
   const row = (label: string, text: string, stepId?: string): TimelineRow => ({
     ...base,
@@ -134,20 +135,26 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
       return row("chain started", event.chainId);
     case "chain:completed":
       return row("chain done", `${event.chainId}: ${event.status}`);
-    case "step:spawned":
+    case "step:spawned": {
+      const known = nameOf(event.stepId);
+      const name =
+        known !== event.stepId
+          ? known
+          : `${event.name}${event.agentType !== undefined && event.agentType !== event.name ? ` (${event.agentType})` : ""}`;
       return row(
         `${event.kind} spawned`,
-        `${event.name}${event.agentType !== undefined && event.agentType !== event.name ? ` (${event.agentType})` : ""}${
-          event.waitsFor.length > 0 ? ` · waits for ${event.waitsFor.join(", ")}` : ""
-        }`,
+        `${name}${event.waitsFor.length > 0 ? ` · waits for ${event.waitsFor.map(nameOf).join(", ")}` : ""}`,
         event.stepId,
       );
+    }
     case "step:started":
-      return row("step started", event.stepId, event.stepId);
-    case "step:completed":
-      return row("step done", `${event.stepId}${event.result !== undefined ? ` → ${jsonLine(event.result)}` : ""}`, event.stepId);
+      return row("step started", nameOf(event.stepId), event.stepId);
+    case "step:completed": {
+      const result = event.result !== undefined ? (responseText(event.result) ?? jsonLine(event.result)) : undefined;
+      return row("step done", `${nameOf(event.stepId)}${result !== undefined ? ` → ${result}` : ""}`, event.stepId);
+    }
     case "step:failed":
-      return row("step failed", `${event.stepId}: ${event.error}`, event.stepId);
+      return row("step failed", `${nameOf(event.stepId)}: ${event.error}`, event.stepId);
     case "interaction:awaiting-input":
       return row("awaiting input", event.prompt, event.stepId);
     case "interaction:input-received":
@@ -157,7 +164,7 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
     case "permission:decided":
       return row("permission", `${event.behavior}${event.message !== undefined ? `: ${event.message}` : ""}`);
     case "command:issued":
-      return row("command", `${event.command}${event.stepId !== undefined ? ` ${event.stepId}` : ""}${event.reason !== undefined ? ` · ${event.reason}` : ""}`);
+      return row("command", `${event.command}${event.stepId !== undefined ? ` ${nameOf(event.stepId)}` : ""}${event.reason !== undefined ? ` · ${event.reason}` : ""}`);
     case "command:acknowledged":
       return row("command ack", `${event.commandId}${event.note !== undefined ? ` · ${event.note}` : ""}`);
     case "file:created":
@@ -185,9 +192,46 @@ export function toRow(event: WorkspaceEvent, cwd?: string): TimelineRow {
       const tokens = event.usage !== undefined ? `${event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens} in / ${event.usage.outputTokens} out tokens${cost}` : "";
       return row("assistant", event.text !== "" ? event.text : tokens, event.stepId);
     }
-    case "agent:event":
+    case "agent:event": {
+      if (isCompaction(event)) {
+        const p = event.payload;
+        const o = typeof p === "object" && p !== null && !Array.isArray(p) ? p : {};
+        const trigger = typeof o["trigger"] === "string" ? o["trigger"] : "";
+        const instructions = typeof o["custom_instructions"] === "string" ? o["custom_instructions"] : "";
+        return row("compacted", ["conversation compacted", trigger, instructions].filter((t) => t !== "").join(" · "));
+      }
       return row(event.name, jsonLine(event.payload));
+    }
   }
+}
+
+/**
+ * The row of a tool call's `started` event with its outcome (when it came) in place:
+ * "src/a.ts · 1.2 s", "npm test · failed: Exit code 1", "npm test · running…".
+ */
+export function toolCallRow(
+  event: Extract<WorkspaceEvent, { type: "tool:used" }>,
+  outcome: Extract<WorkspaceEvent, { type: "tool:used" }> | undefined,
+  cwd?: string,
+): TimelineRow {
+  if (outcome === undefined || event.status !== "started") {
+    const row = toRow(event, cwd);
+    return event.status === "started" ? { ...row, text: oneLine(`${shortenPaths(toolHeadline(event.toolName, event.input), cwd)} · running…`) } : row;
+  }
+  const headline = shortenPaths(toolHeadline(event.toolName, event.input ?? outcome.input), cwd);
+  const took = outcome.durationMs !== undefined ? formatMs(outcome.durationMs) : "";
+  const failed = outcome.status === "failed";
+  const status = failed ? `failed${outcome.error !== undefined ? `: ${outcome.error}` : ""}` : took;
+  return {
+    seq: event.seq,
+    timestamp: event.timestamp,
+    type: event.type,
+    kind: failed ? "error" : "tool",
+    label: event.toolName,
+    text: oneLine([headline, status].filter((t) => t !== "").join(" · ")),
+    failed,
+    ...(event.stepId !== undefined ? { stepId: event.stepId } : {}),
+  };
 }
 
 /** "850 ms", "3.1 s", "2m 05s". */
@@ -254,15 +298,37 @@ export function matchesFilter(event: WorkspaceEvent, filter: RowFilter): boolean
   return needle === "" || searchableText(event).includes(needle);
 }
 
+/** How rows fold (see fold.ts), and which agent's rows are shown. */
+export interface RowFold {
+  readonly tools: ToolIndex;
+  readonly showLifecycle: boolean;
+  /** Only this agent's rows: a step id, or MAIN_AGENT; undefined: every agent's. */
+  readonly agent?: string;
+}
+
+/** The main agent, as a value of `RowFold.agent`. */
+export const MAIN_AGENT = "\u0000main";
+
 /**
- * The positions (in `events`) of the events that pass `filter`, or undefined when
- * nothing is filtered (every position passes: no array is built).
+ * The positions (in `events`) of the events that pass `filter` (and are not folded by
+ * `fold`), or undefined when nothing is filtered or folded (every position passes: no
+ * array is built).
  */
-export function filterPositions(events: readonly WorkspaceEvent[], filter: RowFilter): number[] | undefined {
-  if (!isFiltering(filter)) return undefined;
+export function filterPositions(events: readonly WorkspaceEvent[], filter: RowFilter, fold?: RowFold): number[] | undefined {
+  if (!isFiltering(filter) && fold === undefined) return undefined;
   const out: number[] = [];
   for (let i = 0; i < events.length; i++) {
-    if (matchesFilter(events[i] as WorkspaceEvent, filter)) out.push(i);
+    const event = events[i] as WorkspaceEvent;
+    if (fold !== undefined) {
+      if (isFolded(event, fold.tools, fold.showLifecycle)) continue;
+      if (fold.agent !== undefined && (agentOf(event) ?? MAIN_AGENT) !== fold.agent) continue;
+    }
+    if (matchesFilter(event, filter)) out.push(i);
+    else if (fold !== undefined && event.type === "tool:used" && event.toolUseId !== undefined) {
+      // A call's row stands for its outcome too (a failed call is an error).
+      const outcome = fold.tools.outcomes.get(event.toolUseId);
+      if (outcome !== undefined && matchesFilter(outcome, filter)) out.push(i);
+    }
   }
   return out;
 }

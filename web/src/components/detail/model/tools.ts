@@ -181,7 +181,16 @@ export type ToolView =
       readonly result?: string;
     }
   | { readonly kind: "question"; readonly questions: readonly Question[] }
+  | { readonly kind: "todo"; readonly todos: readonly Todo[] }
   | { readonly kind: "json" };
+
+/** One item of a TodoWrite list. */
+export interface Todo {
+  readonly content: string;
+  readonly status: "pending" | "in_progress" | "completed";
+  /** The present-tense form Claude shows while working on it. */
+  readonly activeForm?: string;
+}
 
 /** A line diff of two strings (as an Edit's old and new string). A diff that takes too
  * long (huge or very different strings) shows the old lines removed and the new added. */
@@ -331,6 +340,20 @@ export function describeTool(call: Pick<ToolCall, "toolName" | "input" | "respon
         ...(result !== undefined ? { result } : {}),
       };
     }
+    case "TodoWrite": {
+      const list = input?.["todos"];
+      if (!Array.isArray(list)) return { kind: "json" };
+      const todos: Todo[] = list.flatMap((t) => {
+        const to = obj(t);
+        const content = str(to, "content");
+        if (content === undefined) return [];
+        const raw = str(to, "status");
+        const status = raw === "completed" || raw === "in_progress" ? raw : "pending";
+        const activeForm = str(to, "activeForm");
+        return [{ content, status, ...(activeForm !== undefined ? { activeForm } : {}) }];
+      });
+      return { kind: "todo", todos };
+    }
     case "AskUserQuestion": {
       const list = input?.["questions"];
       if (!Array.isArray(list)) return { kind: "json" };
@@ -398,7 +421,12 @@ export function toolHeadline(toolName: string, input: JsonValue | undefined): st
       return str(o, "query") ?? "";
     case "TodoWrite": {
       const todos = o?.["todos"];
-      return Array.isArray(todos) ? `${todos.length} todos` : "";
+      if (!Array.isArray(todos)) return "";
+      const items = todos.map((t) => obj(t));
+      const done = items.filter((t) => str(t, "status") === "completed").length;
+      const now = items.find((t) => str(t, "status") === "in_progress");
+      const current = now !== undefined ? (str(now, "activeForm") ?? str(now, "content")) : undefined;
+      return `${done}/${todos.length} done${current !== undefined ? ` · ${current}` : ""}`;
     }
     default: {
       if (o === undefined) return "";

@@ -1,0 +1,767 @@
+//! The commit step on the NATS JetStream store (`--store nats://…`), where several
+//! instances share one log. One thread per instance owns the local copy of the stream
+//! (SQLite), the authoritative projection and the read model, and does two jobs in
+//! stream order:
+//!
+//! - **Follow**: every message the stream gets, from any instance, is written to the
+//!   local copy, folded into the projection and the read model, and published to the
+//!   socket hub, once, in seq order.
+//! - **Commit**: operations are decided against the projection exactly as on the
+//!   embedded store (`ops::Stager`), then appended with `Nats-Expected-Last-Sequence` =
+//!   the last seq this instance applied. If another instance appended first, JetStream
+//!   refuses, nothing is stored: the staged sessions are restored from the read model,
+//!   the thread catches up with the stream and decides again (bounded). Refusals that
+//!   depend on state (404, 409) are checked against the stream's head the same way, so
+//!   a session created on another instance a moment ago is found.
+//!
+//! An instance's own events are applied as soon as JetStream acknowledged them; the
+//! follower then skips them by seq. Callers hear back only after that, so a write is in
+//! the read model and queued to every local socket when its request returns, and on
+//! every other instance a moment later.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chainwatch_shared::{EventId, EventKind, SessionId, WorkspaceEvent};
+use tokio::sync::{mpsc, oneshot};
+
+use super::commit::{Job, Request};
+use super::ops::Stager;
+use super::projection::Projection;
+use super::read_model::ReadModel;
+use super::{CommitConfig, Core, CoreError, Publisher, rebuild};
+use crate::store::nats::{AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog};
+use crate::store::{LogReader, LogWriter, LoggedEvent, Scope, SqliteWriter, StoreError};
+
+/// An operation the NATS store's commit thread may decide more than once: after losing
+/// a race to another instance, it runs again on the state that won.
+pub(super) trait Retry: Send {
+    /// Runs the operation against the stager; a refusal is returned, not yet answered.
+    fn attempt(&mut self, stager: &mut Stager<'_>) -> Result<(), CoreError>;
+    /// Answers the caller: the last attempt's value once its commit is durable, or the
+    /// error.
+    fn finish(self: Box<Self>, result: Result<(), CoreError>);
+}
+
+struct RetryJob<T, F> {
+    operation: F,
+    reply: oneshot::Sender<Result<T, CoreError>>,
+    value: Option<T>,
+}
+
+impl<T, F> Retry for RetryJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
+{
+    fn attempt(&mut self, stager: &mut Stager<'_>) -> Result<(), CoreError> {
+        let value = (self.operation.clone())(stager)?;
+        self.value = Some(value);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, result: Result<(), CoreError>) {
+        let RetryJob { reply, value, .. } = *self;
+        let answer = result.and_then(|()| value.ok_or(CoreError::Unavailable));
+        let _ = reply.send(answer);
+    }
+}
+
+/// Wraps a typed operation and its reply channel into a [`Retry`] job.
+pub(super) fn retry_job<T, F>(
+    operation: F,
+    reply: oneshot::Sender<Result<T, CoreError>>,
+) -> Box<dyn Retry>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Stager<'_>) -> Result<T, CoreError> + Clone + Send + 'static,
+{
+    Box::new(RetryJob {
+        operation,
+        reply,
+        value: None,
+    })
+}
+
+/// A [`Retry`] job run once, as the embedded store's commit thread runs every job.
+pub(super) fn once(mut job: Box<dyn Retry>) -> Job {
+    Box::new(move |stager| match job.attempt(stager) {
+        Ok(()) => Some(Box::new(move |committed| job.finish(committed))),
+        Err(error) => {
+            job.finish(Err(error));
+            None
+        }
+    })
+}
+
+type Exec = Box<dyn Retry>;
+
+/// A plain job in a [`Retry`]'s clothes: it answers a refusal itself, and cannot be
+/// decided a second time.
+struct Once {
+    job: Option<Job>,
+    settle: Option<super::commit::Settle>,
+}
+
+impl Retry for Once {
+    fn attempt(&mut self, stager: &mut Stager<'_>) -> Result<(), CoreError> {
+        match self.job.take() {
+            Some(job) => match job(stager) {
+                Some(settle) => {
+                    self.settle = Some(settle);
+                    Ok(())
+                }
+                // Refused and already answered by the job.
+                None => Err(CoreError::Invalid(String::new())),
+            },
+            None => Err(CoreError::Invalid(
+                "this operation cannot be decided twice".into(),
+            )),
+        }
+    }
+
+    fn finish(self: Box<Self>, result: Result<(), CoreError>) {
+        if let Some(settle) = self.settle {
+            settle(result);
+        }
+    }
+}
+
+/// Why the NATS store could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicatedError {
+    /// Connecting or the stream failed.
+    #[error(transparent)]
+    Nats(#[from] NatsError),
+    /// The local copy failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+/// Messages taken from the follower in one go (one local transaction).
+const FOLLOW_BATCH: usize = 4096;
+/// Messages the follower may hold before it waits for the commit thread.
+const FOLLOW_QUEUE: usize = 65_536;
+
+/// Starts the commit thread of an instance on the NATS store: rebuilds state from the
+/// local copy, connects, checks the copy belongs to the stream, catches up with the
+/// stream and only then returns, so the instance serves current state from the start.
+/// `hub` hears every event; `local` (the file watcher) only this instance's own.
+pub fn start(
+    mirror: SqliteWriter,
+    mirror_path: &Path,
+    reader: &dyn LogReader,
+    nats: NatsConfig,
+    hub: Arc<dyn Publisher>,
+    local: Option<Arc<dyn Publisher>>,
+    config: CommitConfig,
+) -> Result<(Core, JoinHandle<()>), ReplicatedError> {
+    let started = Instant::now();
+    let (projection, latest) = rebuild(reader).map_err(CoreError::from)?;
+    let mirror_last_id = match latest {
+        0 => None,
+        seq => reader
+            .read(Scope::All, seq - 1, seq, 1)
+            .map_err(CoreError::from)?
+            .pop()
+            .map(|e| e.event_id.0),
+    };
+    tracing::info!(
+        events = latest,
+        sessions = projection.sessions.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "rebuilt state from the local copy of the stream"
+    );
+    let read = Arc::new(ReadModel::new(projection.clone(), latest));
+    let (tx, rx) = mpsc::channel(config.queue.max(1));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread_read = read.clone();
+    let path = mirror_path.display().to_string();
+    let thread = std::thread::Builder::new()
+        .name("chainwatch-commit".into())
+        .spawn(move || {
+            let opened = open(nats, &path, latest, mirror_last_id);
+            let (log, follow) = match opened {
+                Ok(opened) => opened,
+                Err(error) => {
+                    let _ = ready_tx.send(Err(error));
+                    return;
+                }
+            };
+            let retries = log.config().max_conflict_retries;
+            let ack_timeout = log.config().ack_timeout;
+            let mut replicator = Replicator {
+                log: StagingLog { mirror, nats: log },
+                follow,
+                follow_open: true,
+                projection,
+                applied: latest,
+                read: thread_read,
+                hub,
+                local,
+                max_batch: config.max_batch.max(1),
+                prices: config.prices,
+                start_watch: config.start_watch,
+                retries,
+                ack_timeout,
+            };
+            replicator.catch_up_at_start();
+            let _ = ready_tx.send(Ok(()));
+            replicator.run(rx);
+        })
+        .map_err(|e| {
+            CoreError::Store(StoreError::Unusable {
+                path: "commit thread".into(),
+                reason: e.to_string(),
+            })
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            let _ = thread.join();
+            return Err(error.into());
+        }
+        Err(_) => {
+            let _ = thread.join();
+            return Err(CoreError::Unavailable.into());
+        }
+    }
+    tracing::info!(
+        seq = read.latest_seq(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "caught up with the stream; serving"
+    );
+    Ok((Core::replicated(tx, read), thread))
+}
+
+fn open(
+    nats: NatsConfig,
+    mirror_path: &str,
+    latest: u64,
+    mirror_last_id: Option<String>,
+) -> Result<(NatsLog, mpsc::Receiver<Followed>), NatsError> {
+    let mut log = NatsLog::connect(nats)?;
+    let stream = log.config().stream.clone();
+    let mismatch = |reason: String| NatsError::Mirror {
+        path: mirror_path.to_owned(),
+        stream: stream.clone(),
+        reason,
+    };
+    if latest > 0 {
+        let head = log.head().map_err(|e| NatsError::Stream {
+            stream: stream.clone(),
+            reason: e.to_string(),
+        })?;
+        if head < latest {
+            return Err(mismatch(format!(
+                "the copy ends at seq {latest}, the stream at {head}"
+            )));
+        }
+        if let (Some(ours), Some(theirs)) = (&mirror_last_id, log.event_id_at(latest)?) {
+            if ours != &theirs {
+                return Err(mismatch(format!(
+                    "seq {latest} is event {ours} here and {theirs} in the stream"
+                )));
+            }
+        }
+    }
+    let follow = log.follow(latest, FOLLOW_QUEUE);
+    Ok((log, follow))
+}
+
+/// The writer the stager sees: eventId lookups go to the local copy (complete up to the
+/// applied seq, which is the stream's head whenever an append lands); retention purges
+/// the stream. Appends go through [`Replicator`], never through this.
+struct StagingLog {
+    mirror: SqliteWriter,
+    nats: NatsLog,
+}
+
+impl LogWriter for StagingLog {
+    fn append(&mut self, _events: &[LoggedEvent]) -> Result<(), StoreError> {
+        Err(StoreError::Unusable {
+            path: "NATS stream".into(),
+            reason: "appends go through the replicated commit step".into(),
+        })
+    }
+
+    fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError> {
+        self.mirror.seq_of(event_id)
+    }
+
+    fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError> {
+        self.nats
+            .purge_sessions(sessions)
+            .map_err(|e| StoreError::Unreachable(e.to_string()))
+    }
+}
+
+struct Replicator {
+    log: StagingLog,
+    follow: mpsc::Receiver<Followed>,
+    follow_open: bool,
+    projection: Projection,
+    applied: u64,
+    read: Arc<ReadModel>,
+    hub: Arc<dyn Publisher>,
+    local: Option<Arc<dyn Publisher>>,
+    max_batch: usize,
+    prices: Arc<super::pricing::PriceTable>,
+    start_watch: Option<Arc<dyn super::StartWatch>>,
+    retries: usize,
+    ack_timeout: Duration,
+}
+
+enum Next {
+    Request(Option<Request>),
+    Followed(Option<Followed>),
+}
+
+impl Replicator {
+    fn run(&mut self, mut requests: mpsc::Receiver<Request>) {
+        loop {
+            let first = {
+                {
+                    let follow = &mut self.follow;
+                    let follow_open = self.follow_open;
+                    let next = self.log.nats.block_on(async {
+                        tokio::select! {
+                            request = requests.recv() => Next::Request(request),
+                            followed = follow.recv(), if follow_open => Next::Followed(followed),
+                        }
+                    });
+                    match next {
+                        Next::Request(Some(request)) => request,
+                        Next::Request(None) => return,
+                        Next::Followed(Some(first)) => {
+                            self.apply_followed_from(first);
+                            continue;
+                        }
+                        Next::Followed(None) => {
+                            tracing::error!(
+                                "the stream follower stopped; this instance no longer hears other instances"
+                            );
+                            self.follow_open = false;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut executions: Vec<Exec> = Vec::new();
+            let mut shutdown = None;
+            let mut next = Some(first);
+            while let Some(request) = next.take() {
+                match request {
+                    Request::Shutdown(done) => {
+                        shutdown = Some(done);
+                        break;
+                    }
+                    Request::Retry(job) => executions.push(job),
+                    // Only the embedded store's Core sends these: decided once.
+                    Request::Execute(job) => executions.push(Box::new(Once {
+                        job: Some(job),
+                        settle: None,
+                    })),
+                }
+                if executions.len() < self.max_batch {
+                    next = requests.try_recv().ok();
+                }
+            }
+            self.commit(executions);
+            if let Some(done) = shutdown {
+                tracing::info!(seq = self.applied, "commit thread stopped");
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    /// Applies `first` and whatever else the follower has ready.
+    fn apply_followed_from(&mut self, first: Followed) {
+        let mut batch = vec![first];
+        while batch.len() < FOLLOW_BATCH {
+            match self.follow.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        self.apply_followed(batch);
+    }
+
+    /// Applies everything the follower has ready, without waiting.
+    fn drain_followed(&mut self) {
+        while let Ok(first) = self.follow.try_recv() {
+            self.apply_followed_from(first);
+        }
+    }
+
+    fn catch_up_at_start(&mut self) {
+        let started = Instant::now();
+        let before = self.applied;
+        // Start-up waits as long as messages keep coming: a large stream takes time.
+        self.catch_up(Duration::from_secs(10));
+        tracing::info!(
+            from = before,
+            to = self.applied,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "caught up with the stream"
+        );
+    }
+
+    /// Applies the stream up to its current head. Gives up after `idle` without a
+    /// message (a purged tail is never delivered) or when NATS cannot be asked.
+    fn catch_up(&mut self, idle: Duration) {
+        let head = match self.log.nats.head() {
+            Ok(head) => head,
+            Err(error) => {
+                tracing::warn!(%error, "cannot ask the stream for its head");
+                return;
+            }
+        };
+        while self.applied < head && self.follow_open {
+            let follow = &mut self.follow;
+            let next = self
+                .log
+                .nats
+                .block_on(async { tokio::time::timeout(idle, follow.recv()).await });
+            match next {
+                Ok(Some(first)) => self.apply_followed_from(first),
+                Ok(None) => self.follow_open = false,
+                Err(_) => {
+                    tracing::warn!(
+                        applied = self.applied,
+                        head,
+                        "the stream's head was not delivered in time"
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Decides and appends `work`, retrying what lost a race after catching up.
+    fn commit(&mut self, mut work: Vec<Exec>) {
+        let mut round = 0;
+        while !work.is_empty() {
+            round += 1;
+            let last = round > self.retries;
+            let (again, later) = self.round(work, last);
+            if !again.is_empty() {
+                self.catch_up(self.ack_timeout);
+            }
+            // Operations that did not fit under the atomic batch limit go next, as a
+            // round of their own.
+            work = again;
+            if !later.is_empty() {
+                self.commit(later);
+            }
+        }
+    }
+
+    /// One decision and append. Returns the operations to decide again (lost a race,
+    /// or refused on state the stream has moved past) and those that did not fit.
+    fn round(&mut self, work: Vec<Exec>, last: bool) -> (Vec<Exec>, Vec<Exec>) {
+        self.drain_followed();
+        let mut staged: Vec<(Arc<WorkspaceEvent>, LoggedEvent)> = Vec::new();
+        let mut staged_ids = std::collections::HashMap::new();
+        let mut accepted: Vec<Exec> = Vec::new();
+        let mut refused: Vec<(Exec, CoreError)> = Vec::new();
+        let mut later: Vec<Exec> = Vec::new();
+        let mut next_seq = self.applied + 1;
+        let now = chrono::Utc::now();
+        let mut work = work.into_iter();
+        while let Some(mut job) = work.next() {
+            let before = staged.len();
+            let result = {
+                let mut stager = Stager {
+                    projection: &mut self.projection,
+                    next_seq: &mut next_seq,
+                    staged: &mut staged,
+                    staged_ids: &mut staged_ids,
+                    writer: &mut self.log,
+                    prices: &self.prices,
+                    start_watch: self.start_watch.as_deref(),
+                    // No start-up snapshot on the NATS store yet (the copy is rebuilt).
+                    snapshots: None,
+                    now,
+                };
+                job.attempt(&mut stager)
+            };
+            if staged.len() > MAX_ATOMIC_BATCH && before > 0 {
+                // Over the atomic batch limit: this operation and the rest wait for
+                // the next round; undo everything and decide the ones before again.
+                let events: Vec<Arc<WorkspaceEvent>> =
+                    staged.iter().map(|(e, _)| e.clone()).collect();
+                self.rollback(&events);
+                later.push(job);
+                later.extend(work);
+                let mut again: Vec<Exec> = accepted;
+                again.extend(refused.into_iter().map(|(job, _)| job));
+                return (again, later);
+            }
+            match result {
+                Ok(()) => accepted.push(job),
+                // Input errors hold whatever the state; the rest are checked against the
+                // stream's head below.
+                Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
+                    refused.push((job, error))
+                }
+                Err(error) => job.finish(Err(error)),
+            }
+        }
+        let mut again: Vec<Exec> = Vec::new();
+        let mut appended = true;
+        if staged.is_empty() {
+            // Nothing to store (a duplicate eventId, a no-op): the answer stands.
+            for job in accepted {
+                job.finish(Ok(()));
+            }
+        } else {
+            let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
+            match self.append(&events, &logged) {
+                Ok(()) => {
+                    self.apply_own(events, logged);
+                    for job in accepted {
+                        job.finish(Ok(()));
+                    }
+                }
+                Err(error) => {
+                    self.rollback(&events);
+                    appended = false;
+                    match error {
+                        AppendError::Conflict if !last => {
+                            again.extend(accepted);
+                            again.extend(refused.drain(..).map(|(job, _)| job));
+                        }
+                        other => {
+                            let failure = self.failure(other, last);
+                            for job in accepted {
+                                job.finish(Err(failure.clone_error()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !refused.is_empty() {
+            // A refusal stands only if the stream had nothing newer than what it was
+            // decided on (a session created on another instance a moment ago, …).
+            let moved =
+                appended && !last && self.log.nats.head().is_ok_and(|head| head > self.applied);
+            for (job, error) in refused {
+                if moved {
+                    again.push(job);
+                } else {
+                    job.finish(Err(error));
+                }
+            }
+        }
+        (again, later)
+    }
+
+    fn append(
+        &mut self,
+        events: &[Arc<WorkspaceEvent>],
+        logged: &[LoggedEvent],
+    ) -> Result<(), AppendError> {
+        if logged.len() <= MAX_ATOMIC_BATCH {
+            return self.log.nats.append(logged, self.applied);
+        }
+        if !events
+            .iter()
+            .all(|e| matches!(e.kind, EventKind::SessionPruned {}))
+        {
+            return Err(AppendError::TooLarge(format!(
+                "one request may produce at most {MAX_ATOMIC_BATCH} events on the NATS store (JetStream's atomic batch limit), this one produced {}; send smaller batches",
+                logged.len()
+            )));
+        }
+        // Retention's `session:pruned` events are independent of each other: stored in
+        // chunks, each chunk whole.
+        let mut after = self.applied;
+        for chunk in logged.chunks(MAX_ATOMIC_BATCH) {
+            self.log.nats.append(chunk, after)?;
+            after += chunk.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn failure(&self, error: AppendError, last: bool) -> Failure {
+        match error {
+            AppendError::Conflict => {
+                debug_assert!(last);
+                Failure::Unreachable(format!(
+                    "the NATS stream is busy: this write lost the race to other instances {} times in a row",
+                    self.retries
+                ))
+            }
+            AppendError::Unreachable(message) => Failure::Unreachable(message),
+            AppendError::TooLarge(message) => Failure::TooLarge(message),
+            AppendError::Refused(message) => Failure::Refused(message),
+        }
+    }
+
+    /// Restores the sessions the refused commit touched from the read model, which
+    /// holds exactly the stream up to `applied`.
+    fn rollback(&mut self, events: &[Arc<WorkspaceEvent>]) {
+        let touched: HashSet<&SessionId> = events.iter().map(|e| &e.session_id).collect();
+        for id in touched {
+            match self.read.with_session(id, Clone::clone) {
+                Some(record) => {
+                    self.projection.sessions.insert(id.clone(), record);
+                }
+                None => {
+                    self.projection.sessions.remove(id);
+                }
+            }
+        }
+    }
+
+    /// This instance's own events, acknowledged by JetStream (already in the
+    /// projection: the stager folded them).
+    fn apply_own(&mut self, events: Vec<Arc<WorkspaceEvent>>, logged: Vec<LoggedEvent>) {
+        self.persist(&events, &logged);
+        self.read.apply(&events);
+        self.hub.publish(&logged);
+        if let Some(local) = &self.local {
+            local.publish(&logged);
+        }
+        if let Some(last) = logged.last() {
+            self.applied = last.seq;
+        }
+    }
+
+    /// Messages from the stream: every instance's events, in stream order.
+    fn apply_followed(&mut self, batch: Vec<Followed>) {
+        let mut events = Vec::with_capacity(batch.len());
+        let mut logged = Vec::with_capacity(batch.len());
+        let mut newest = self.applied;
+        for item in batch {
+            if item.seq <= self.applied {
+                // This instance's own, applied when JetStream acknowledged it.
+                continue;
+            }
+            newest = newest.max(item.seq);
+            let Some((event, json)) = decode(&item) else {
+                continue;
+            };
+            self.projection.apply(&event);
+            logged.push(LoggedEvent {
+                seq: event.seq,
+                event_id: event.event_id.clone(),
+                session_id: event.session_id.clone(),
+                global: event.kind.is_global(),
+                json,
+            });
+            events.push(Arc::new(event));
+        }
+        if !events.is_empty() {
+            self.persist(&events, &logged);
+            self.read.apply(&events);
+            self.hub.publish(&logged);
+            if let Some(local) = &self.local {
+                // The watcher watches the sessions started through this instance, and
+                // must hear when one of them ends elsewhere.
+                let ends: Vec<LoggedEvent> = events
+                    .iter()
+                    .zip(&logged)
+                    .filter(|(e, _)| {
+                        matches!(
+                            e.kind,
+                            EventKind::SessionEnded { .. } | EventKind::SessionPruned {}
+                        )
+                    })
+                    .map(|(_, l)| l.clone())
+                    .collect();
+                if !ends.is_empty() {
+                    local.publish(&ends);
+                }
+            }
+        }
+        self.applied = newest;
+    }
+
+    /// Writes events to the local copy. A `session:pruned` first removes the session's
+    /// earlier events, as the purge did in the stream. Retries until the disk takes
+    /// them: the copy must stay gap-free for replays.
+    fn persist(&mut self, events: &[Arc<WorkspaceEvent>], logged: &[LoggedEvent]) {
+        let pruned: Vec<(&SessionId, u64)> = events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::SessionPruned {}))
+            .map(|e| (&e.session_id, e.seq))
+            .collect();
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let result = if pruned.is_empty() {
+                self.log.mirror.append(logged)
+            } else {
+                let sessions: Vec<SessionId> = pruned.iter().map(|(s, _)| (*s).clone()).collect();
+                let keep: Vec<LoggedEvent> = logged
+                    .iter()
+                    .filter(|e| {
+                        !pruned
+                            .iter()
+                            .any(|(s, seq)| *s == &e.session_id && e.seq < *seq)
+                    })
+                    .cloned()
+                    .collect();
+                self.log
+                    .mirror
+                    .delete_sessions(&sessions)
+                    .and_then(|_| self.log.mirror.append(&keep))
+            };
+            match result {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::error!(%error, "cannot write the local copy of the stream; retrying");
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a stream message. Its seq is the stream sequence whatever the JSON says (a
+/// message published by something else than Chainwatch is re-encoded with it).
+fn decode(item: &Followed) -> Option<(WorkspaceEvent, Arc<str>)> {
+    let mut event: WorkspaceEvent = match serde_json::from_slice(&item.payload) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(seq = item.seq, %error, "a stream message is not a Chainwatch event; skipped");
+            return None;
+        }
+    };
+    if event.seq == item.seq {
+        let json = std::str::from_utf8(&item.payload).ok()?;
+        return Some((event, Arc::from(json)));
+    }
+    event.seq = item.seq;
+    let json = serde_json::to_string(&event).ok()?;
+    Some((event, Arc::from(json)))
+}
+
+/// Why a commit failed for good, cloned to every caller of it.
+enum Failure {
+    Unreachable(String),
+    TooLarge(String),
+    Refused(String),
+}
+
+impl Failure {
+    fn clone_error(&self) -> CoreError {
+        match self {
+            Self::Unreachable(message) => {
+                CoreError::Store(StoreError::Unreachable(message.clone()))
+            }
+            Self::TooLarge(message) => CoreError::Invalid(message.clone()),
+            Self::Refused(message) => CoreError::Store(StoreError::Unusable {
+                path: "NATS stream".into(),
+                reason: message.clone(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Appending a commit to the stream. One event is one publish carrying its eventId as
+//! `Nats-Msg-Id`; several are one atomic batch (`Nats-Batch-*` headers, ADR-50), stored
+//! whole or not at all. Either way the first message carries
+//! `Nats-Expected-Last-Sequence`: the stream must still end where this instance last
+//! applied it, or the append is refused and nothing is stored.
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+
+use super::{MAX_ATOMIC_BATCH, NatsLog, subject};
+use chainwatch_shared::SessionId;
+
+use crate::store::LoggedEvent;
+
+/// Why an append did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another instance appended first (or the message id was stored before): catch up
+    /// and decide again.
+    #[error("the stream moved on since this instance last applied it")]
+    Conflict,
+    /// NATS did not answer or cannot be reached; the append may or may not land.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The commit is too large for JetStream (an event over `max_payload`, more events
+    /// than an atomic batch takes): the request must be smaller.
+    #[error("{0}")]
+    TooLarge(String),
+    /// JetStream refused the append for another reason.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl NatsLog {
+    /// Appends `events` (seqs `after + 1 ..`) if the stream still ends at `after`;
+    /// returns once JetStream acknowledged them (stored, and replicated when R > 1).
+    pub fn append(&self, events: &[LoggedEvent], after: u64) -> Result<(), AppendError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        if events.len() > MAX_ATOMIC_BATCH {
+            return Err(AppendError::TooLarge(format!(
+                "{} events in one commit, more than JetStream's atomic batch limit of {MAX_ATOMIC_BATCH}",
+                events.len()
+            )));
+        }
+        if !self.connected() {
+            return Err(AppendError::Unreachable(self.unreachable()));
+        }
+        let stream = &self.config.stream;
+        let expected = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        let ack = if let [event] = events {
+            let message = PublishMessage::build()
+                .payload(bytes::Bytes::copy_from_slice(event.json.as_bytes()))
+                .message_id(event.event_id.as_str())
+                .expected_last_sequence(after);
+            let subject = subject(stream, event.session_id.as_str());
+            self.block_on(async {
+                self.js
+                    .send_publish(subject, message)
+                    .await
+                    .map_err(classify)?
+                    .await
+                    .map_err(classify)
+            })?
+        } else {
+            let batch = uuid::Uuid::new_v4().simple().to_string();
+            self.block_on(async {
+                let last = events.len() - 1;
+                for (index, event) in events.iter().enumerate() {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("Nats-Batch-Id", batch.as_str());
+                    headers.insert("Nats-Batch-Sequence", (index + 1).to_string().as_str());
+                    if index == 0 {
+                        headers.insert("Nats-Expected-Last-Sequence", after.to_string().as_str());
+                    }
+                    let subject = subject(stream, event.session_id.as_str());
+                    let payload = bytes::Bytes::copy_from_slice(event.json.as_bytes());
+                    if index == 0 {
+                        // The batch starts with a request (ADR-50): the server opens the
+                        // batch and answers, so the rest can stream without replies.
+                        self.client
+                            .request_with_headers(subject, headers, payload)
+                            .await
+                            .map_err(|e| AppendError::Unreachable(e.to_string()))?;
+                    } else if index < last {
+                        // No reply asked: the commit's acknowledgement covers the batch,
+                        // and a gap or an unknown batch fails the commit.
+                        self.client
+                            .publish_with_headers(subject, headers, payload)
+                            .await
+                            .map_err(|e| AppendError::Unreachable(e.to_string()))?;
+                    } else {
+                        headers.insert("Nats-Batch-Commit", "1");
+                        let message = PublishMessage::build().headers(headers).payload(payload);
+                        return self
+                            .js
+                            .send_publish(subject, message)
+                            .await
+                            .map_err(classify)?
+                            .await
+                            .map_err(classify);
+                    }
+                }
+                Err(AppendError::Refused("empty batch".into()))
+            })?
+        };
+        if ack.duplicate {
+            // The eventId was published before within the duplicate window, by an
+            // instance this one has not caught up with: decide again after catching up.
+            return Err(AppendError::Conflict);
+        }
+        if ack.sequence != after + expected {
+            return Err(AppendError::Refused(format!(
+                "JetStream stored the commit at {} but {} was expected; is something else publishing to {}.events.>?",
+                ack.sequence,
+                after + expected,
+                self.config.stream
+            )));
+        }
+        Ok(())
+    }
+
+    /// Removes every message of the given sessions from the stream (retention); returns
+    /// how many went.
+    pub fn purge_sessions(&self, sessions: &[SessionId]) -> Result<u64, AppendError> {
+        if !self.connected() {
+            return Err(AppendError::Unreachable(self.unreachable()));
+        }
+        let mut purged = 0;
+        for session in sessions {
+            let filter = subject(&self.config.stream, session.as_str());
+            let stream = self.stream.clone();
+            let answer = self.block_on(async move { stream.purge().filter(filter).await });
+            purged += answer
+                .map_err(|e| AppendError::Unreachable(format!("purge: {e}")))?
+                .purged;
+        }
+        Ok(purged)
+    }
+}
+
+fn classify(error: async_nats::jetstream::context::PublishError) -> AppendError {
+    match error.kind() {
+        PublishErrorKind::WrongLastSequence | PublishErrorKind::WrongLastMessageId => {
+            AppendError::Conflict
+        }
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
+            AppendError::Unreachable(format!("JetStream did not acknowledge the append: {error}"))
+        }
+        PublishErrorKind::MaxPayloadExceeded => AppendError::TooLarge(format!(
+            "an event is larger than the NATS server's max_payload: {error}"
+        )),
+        // No responder: the stream's leader is being elected (a node was lost), or the
+        // stream was deleted. Either way nothing was stored.
+        PublishErrorKind::StreamNotFound => AppendError::Unreachable(format!(
+            "JetStream has no leader for the stream right now (an election after a node loss, or the stream was deleted): {error}"
+        )),
+        _ => {
+            // The batch's own failures (a wrong expected sequence inside a batch is
+            // reported with the same code) and anything else JetStream says.
+            let text = error.to_string();
+            if text.contains("wrong last sequence") || text.contains("10071") {
+                AppendError::Conflict
+            } else {
+                AppendError::Refused(format!("JetStream refused the append: {text}"))
+            }
+        }
+    }
+}

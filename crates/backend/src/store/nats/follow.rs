@@ -1,0 +1,91 @@
+//! Following the stream: an ordered consumer (single-replica, no acks, recreated by the
+//! client on any gap) from the message after the instance's last applied seq, handing
+//! each message to the commit thread in stream order. When the consumer fails for good
+//! (the server restarted, the consumer was deleted), a new one starts after the last
+//! message handed on, so nothing is skipped and nothing is handed on twice.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use async_nats::jetstream::stream::Stream;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+/// One message of the stream, as the follower hands it on.
+#[derive(Debug)]
+pub struct Followed {
+    /// Its stream sequence: the event's seq.
+    pub seq: u64,
+    /// The event's JSON.
+    pub payload: bytes::Bytes,
+}
+
+/// How long to wait before recreating a consumer that failed.
+const RETRY: Duration = Duration::from_millis(250);
+
+pub(super) fn spawn(
+    runtime: &tokio::runtime::Handle,
+    stream: Stream,
+    after: u64,
+    capacity: usize,
+) -> mpsc::Receiver<Followed> {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    runtime.spawn(run(stream, after, tx));
+    rx
+}
+
+async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>) {
+    loop {
+        let config = OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: after + 1,
+            },
+            ..Default::default()
+        };
+        let messages = match stream.create_consumer(config).await {
+            Ok(consumer) => consumer.messages().await,
+            Err(error) => {
+                tracing::debug!(%error, after, "cannot create the stream consumer yet; retrying");
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        let mut messages = match messages {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::debug!(%error, after, "cannot consume the stream yet; retrying");
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        while let Some(next) = messages.next().await {
+            let message = match next {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!(%error, after, "stream consumer failed; starting a new one");
+                    break;
+                }
+            };
+            let seq = match message.info() {
+                Ok(info) => info.stream_sequence,
+                Err(error) => {
+                    tracing::warn!(%error, "a stream message without its metadata; starting a new consumer");
+                    break;
+                }
+            };
+            if seq <= after {
+                continue;
+            }
+            after = seq;
+            let followed = Followed {
+                seq,
+                payload: message.payload.clone(),
+            };
+            if tx.send(followed).await.is_err() {
+                // The commit thread is gone: the server is stopping.
+                return;
+            }
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
