@@ -19,6 +19,7 @@ import type {
   PermissionRequest,
   PushKey,
   PushSubscription,
+  SearchResults,
   Session,
   SessionDetail,
   SessionId,
@@ -157,6 +158,32 @@ export function createApi(options: ApiOptions = {}) {
     return data as T;
   }
 
+  /** A GET whose answer is not JSON (an export): its body as a Blob. */
+  async function download(path: string, query?: Query): Promise<Blob> {
+    const headers: Record<string, string> = {};
+    const token = typeof options.token === "function" ? options.token() : options.token;
+    if (token !== undefined && token !== "") headers["Authorization"] = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await doFetch(`${base}${path}${queryString(query)}`, { method: "GET", headers });
+    } catch (err) {
+      throw new ApiError(0, "network", `GET ${path}: the server could not be reached (${String(err)})`);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let error = new ApiError(response.status, `http_${response.status}`, `GET ${path}: ${response.status} ${text.slice(0, 200)}`);
+      try {
+        const data: unknown = JSON.parse(text);
+        if (isErrorBody(data)) error = new ApiError(response.status, data.error, data.message);
+      } catch {
+        // Not an error body: keep the text.
+      }
+      if (error.isUnauthorized) options.onUnauthorized?.(error);
+      throw error;
+    }
+    return response.blob();
+  }
+
   const session = (id: SessionId) => `/api/sessions/${encodeURIComponent(id)}`;
 
   return {
@@ -187,6 +214,12 @@ export function createApi(options: ApiOptions = {}) {
     /** 409 (ApiError.isConflict) when the request was already decided: the first answer wins. */
     decidePermission: (id: SessionId, requestId: string, body: DecidePermission) =>
       request<PermissionRequest>("POST", `${session(id)}/permissions/${encodeURIComponent(requestId)}`, body),
+
+    /** Full-text search across the sessions the caller may see, newest first. */
+    search: (q: string, query: { sessionId?: SessionId; since?: number; limit?: number } = {}) =>
+      request<SearchResults>("GET", "/api/search", undefined, { q, ...query }),
+    /** A session as JSONL (every event) or Markdown (the conversation). */
+    exportSession: (id: SessionId, format: "jsonl" | "markdown") => download(`${session(id)}/export`, { format }),
 
     listFiles: (id: SessionId) => request<FileTree>("GET", `${session(id)}/files`),
     readFile: (id: SessionId, path: string) =>

@@ -26,6 +26,7 @@ mod machine;
 mod payload;
 mod procfs;
 mod report;
+mod search;
 mod server;
 mod sockets;
 mod sqlite_ref;
@@ -61,6 +62,8 @@ struct Plan {
     fanout: Duration,
     fanout_sockets: Vec<usize>,
     catch_up_events: u64,
+    search_events: u64,
+    search_queries: usize,
     hook_calls: usize,
     /// Sessions created per second in the seed's workload (`creation`).
     creation_rate: f64,
@@ -85,6 +88,8 @@ impl Plan {
             fanout: Duration::from_secs(5),
             fanout_sockets: vec![1000, 10_000],
             catch_up_events: 1_000_000,
+            search_events: 1_000_000,
+            search_queries: 400,
             hook_calls: 100,
             creation_rate: 100.0,
             settle: Duration::from_secs(1),
@@ -101,6 +106,8 @@ impl Plan {
             fanout: Duration::from_millis(600),
             fanout_sockets: vec![1000, 10_000],
             catch_up_events: 100_000,
+            search_events: 100_000,
+            search_queries: 100,
             hook_calls: 20,
             settle: Duration::from_millis(400),
             ..Self::full()
@@ -122,6 +129,8 @@ impl Plan {
             "fanoutSockets": self.fanout_sockets,
             "fanoutBatch": sockets::FANOUT_BATCH,
             "catchUpEvents": self.catch_up_events,
+            "searchEvents": self.search_events,
+            "searchQueriesPerRun": self.search_queries,
             "hookCallsPerRun": self.hook_calls,
             "creationRatePerSec": self.creation_rate,
         })
@@ -130,7 +139,7 @@ impl Plan {
 
 /// The sections `--only` can pick.
 const SECTIONS: &[&str] = &[
-    "ingest", "creation", "latency", "sockets", "catchup", "hook",
+    "ingest", "creation", "latency", "sockets", "catchup", "search", "hook",
 ];
 
 struct Options {
@@ -141,7 +150,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,hook]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".into()
+    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,search,hook]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".into()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -396,6 +405,9 @@ async fn bench(options: Options) -> Result<(), String> {
     }
     if wants("catchup") {
         catch_up_section(&options, &plan, scratch.path(), &mut results).await?;
+    }
+    if wants("search") {
+        search_section(&options, &plan, scratch.path(), &mut results).await?;
     }
     if wants("hook") {
         hook_section(&options, &plan, scratch.path(), &mut results).await?;
@@ -911,6 +923,66 @@ async fn catch_up_section(
             full_fold,
         )
         .detail("the first start after the log was written, or after a snapshot was refused"),
+    );
+    Ok(())
+}
+
+async fn search_section(
+    options: &Options,
+    plan: &Plan,
+    scratch: &Path,
+    results: &mut Results,
+) -> Result<(), String> {
+    let dir = scratch.join("search");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let count = plan.search_events;
+    progress!("search: writing {count} conversation events through the server's store");
+    let db = dir.join("chainwatch.db");
+    tokio::task::spawn_blocking(move || search::fill(&db, count))
+        .await
+        .map_err(|e| e.to_string())??;
+    progress!("search: starting chainwatch; its indexer catches up from the log");
+    let (server, _) = Server::chainwatch(&options.bin, &dir).await?;
+    let indexed = search::wait_indexed(server.addr, count, Duration::from_secs(1800)).await?;
+    let queries = search::queries(plan.search_queries);
+    search::run(server.addr, &queries[..queries.len().min(20)]).await?;
+    let (mut p50, mut p99, mut hits) = (vec![], vec![], 0);
+    for run in 0..plan.runs {
+        progress!("search: run {}/{}", run + 1, plan.runs);
+        let (times, found) = search::run(server.addr, &queries).await?;
+        let sorted = stats::sorted(times);
+        p50.push(stats::percentile(&sorted, 50.0));
+        p99.push(stats::percentile(&sorted, 99.0));
+        hits += found;
+    }
+    let _ = server.stop();
+    let events = report::thousands(count as f64);
+    results.figures.push(Figure::new(
+        "search.p50",
+        format!("search over {events} indexed events, p50"),
+        Unit::Millis,
+        p50,
+    ));
+    results.figures.push(
+        Figure::new(
+            "search.p99",
+            format!("search over {events} indexed events, p99"),
+            Unit::Millis,
+            p99,
+        )
+        .target(Target {
+            on_ratio: false,
+            higher_is_better: false,
+            floor: 100.0,
+            aim: 20.0,
+        })
+        .detail(format!(
+            "{} queries per run over HTTP, one at a time (common words, rare words, two-word ANDs, prefixes; up to 50 hits each, {} hits in all); index caught up from the log at start in {:.1} s ({} events/s)",
+            plan.search_queries,
+            report::thousands(hits as f64),
+            indexed.as_secs_f64(),
+            report::thousands(count as f64 / indexed.as_secs_f64().max(0.001))
+        )),
     );
     Ok(())
 }

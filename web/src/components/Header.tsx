@@ -3,6 +3,7 @@ import type { Route } from "../lib/route";
 import { routeHref } from "../lib/route";
 import type { ConnectionState } from "../socket/client";
 import { ConnectionBadge } from "./ConnectionBadge";
+import { SearchPalette } from "./conversation/SearchPalette";
 import { DesktopAlertsToggle } from "./DesktopAlertsToggle";
 import { PushPanel } from "./notify/PushPanel";
 
@@ -44,6 +45,7 @@ export function Header(props: {
         </NavLink>
       </nav>
       <div className="app-header__tools">
+        <SearchPalette />
         <DesktopAlertsToggle />
         <PushPanel />
         {props.signedIn ? (

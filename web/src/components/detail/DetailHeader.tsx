@@ -3,6 +3,7 @@
 import type { Chain, Session } from "../../generated";
 import { sessionTitle } from "../../lib/names";
 import { useNow } from "../../lib/time";
+import { UsageBar } from "../conversation/UsageBar";
 import { isTerminalStatus } from "../../state/events";
 import { formatElapsed, subagentCount } from "./model/graph";
 
@@ -83,6 +84,7 @@ export function DetailHeader(props: { session: Session; chains: readonly Chain[]
         <Count label="steps" name="steps" value={c.steps} />
         <Count label="events" name="events" value={c.events} />
       </div>
+      <UsageBar session={session} />
       {session.summary !== undefined ? <p className="detail-header__summary">{session.summary}</p> : null}
     </header>
   );

@@ -3,8 +3,10 @@
 // (`#/sessions/<id>?tab=graph&step=…`, `?event=<seq>`, `?tab=files&file=…`), so a link
 // opens the same view. The one component the app renders for a selected session.
 import type { SessionStatus, StepStatus } from "../../generated";
-import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { useSessionDetail, useWorkspace } from "../../state/useWorkspace";
+import { ReplayPanel } from "../conversation/ReplayPanel";
+import { TranscriptPanel } from "../conversation/TranscriptPanel";
 import { ChainGraph } from "./ChainGraph";
 import { DetailHeader } from "./DetailHeader";
 import { EventInspector } from "./EventInspector";
@@ -20,6 +22,7 @@ import "./detail.css";
 
 const TAB_LABELS: Record<DetailTab, string> = {
   timeline: "Timeline",
+  transcript: "Transcript",
   graph: "Chain graph",
   files: "Files",
   terminal: "Terminal",
@@ -71,6 +74,7 @@ export function SessionDetail(props: { sessionId: string }) {
   const chains = detail?.chains ?? EMPTY;
   const timeline = useTimeline(sessionId, store.api, detail, state.epoch);
   const { buffer, version } = timeline;
+  const [replaying, setReplaying] = useState(false);
 
   const hash = useSyncExternalStore(subscribeHash, currentHash, () => "");
   const parsed = parseDetailHash(hash);
@@ -153,6 +157,14 @@ export function SessionDetail(props: { sessionId: string }) {
     );
   }
 
+  if (replaying) {
+    return (
+      <article className="detail" data-session-id={sessionId} aria-label={`Session ${sessionId} replayed`}>
+        <ReplayPanel api={store.api} session={session} onClose={() => setReplaying(false)} />
+      </article>
+    );
+  }
+
   return (
     <article className="detail" data-session-id={sessionId} aria-label={`Session ${sessionId} in detail`}>
       <DetailHeader session={session} chains={chains} />
@@ -172,6 +184,9 @@ export function SessionDetail(props: { sessionId: string }) {
             {TAB_LABELS[tab]}
           </button>
         ))}
+        <button type="button" className="detail-tab detail-tab--replay" data-testid="replay-open" onClick={() => setReplaying(true)} title="See the session as it stood at any event">
+          Replay
+        </button>
       </div>
       <div
         className={inspector !== null ? "detail-body detail-body--inspecting" : "detail-body"}
@@ -182,6 +197,17 @@ export function SessionDetail(props: { sessionId: string }) {
         <div className="detail-body__main">
           {params.tab === "timeline" ? (
             <Timeline data={timeline} total={session.counts.events} cwd={session.cwd} chains={chains} selectedSeq={params.event} onSelect={openEvent} />
+          ) : null}
+          {params.tab === "transcript" ? (
+            <TranscriptPanel
+              events={buffer.events}
+              version={version}
+              chains={chains}
+              hasOlder={buffer.hasOlder}
+              loadingOlder={timeline.loadingOlder}
+              onLoadOlder={timeline.loadOlder}
+              onOpenEvent={openEvent}
+            />
           ) : null}
           {params.tab === "graph" ? <ChainGraph chains={chains} mainStatus={mainStatusOf(session.status)} selected={params.step} onSelect={openStep} /> : null}
           {params.tab === "files" ? (

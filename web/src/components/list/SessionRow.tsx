@@ -4,6 +4,7 @@ import { sessionHref } from "../../lib/route";
 import { formatDuration, since } from "../../lib/time";
 import { sessionLabel } from "../../state/notices";
 import { needsAttention } from "../../state/selectors";
+import { CostCell } from "../conversation/UsageBar";
 import { StatusBadge } from "../StatusBadge";
 import { StepProgress } from "../StepProgress";
 
@@ -79,6 +80,7 @@ export const SessionRow = memo(function SessionRow(props: SessionRowProps) {
         {s.counts.toolCalls}
         {s.counts.failures > 0 ? <span className="session-row__failures"> · {s.counts.failures} failed</span> : null}
       </td>
+      <CostCell session={s} />
     </tr>
   );
 });

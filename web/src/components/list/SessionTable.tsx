@@ -39,6 +39,7 @@ export function SessionTable(props: {
           {header(mode === "live" ? "Age" : "Duration", "age")}
           {header("Steps", "steps")}
           <th scope="col">Tools</th>
+          <th scope="col">Cost</th>
         </tr>
       </thead>
       <tbody ref={nav.containerRef} onKeyDown={nav.onKeyDown}>

@@ -2,9 +2,9 @@
 // `#/sessions/<id>?event=<seq>`, so a link names the session and what is selected in it.
 // The query sits inside the hash (the app routes by hash); lib/route.ts ignores it.
 
-export type DetailTab = "timeline" | "graph" | "files" | "terminal";
+export type DetailTab = "timeline" | "transcript" | "graph" | "files" | "terminal";
 
-export const DETAIL_TABS: readonly DetailTab[] = ["timeline", "graph", "files", "terminal"];
+export const DETAIL_TABS: readonly DetailTab[] = ["timeline", "transcript", "graph", "files", "terminal"];
 
 export interface DetailParams {
   readonly tab: DetailTab;
