@@ -386,6 +386,9 @@ async fn the_hook_reports_a_real_transcript_once_and_the_totals_match() {
             .env("CHAINWATCH_URL", &url)
             .env("CHAINWATCH_SPOOL_DIR", &spool)
             .env("CHAINWATCH_HOOK_TIMEOUT_MS", "5000")
+            // Report only: an attended Stop waits in the background for a page answer,
+            // which this transcript test never gives.
+            .env("CLAUDE_CODE_SESSION_ATTENDED", "0")
             .env_remove("CHAINWATCH_TOKEN")
             .env_remove("CHAINWATCH_TRANSCRIPT_MAX_BYTES")
             .stdin(Stdio::piped())
