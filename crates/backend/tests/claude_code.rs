@@ -230,6 +230,8 @@ fn pause_holds_the_next_tool_call_until_resume() {
     );
     let session = ws.session_id();
     tool_event(&ws, &session, "sleep 2", "started");
+    // Past the PreToolUse hook of `sleep 2` (see skip_denies_the_next_call_with_the_reason).
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let pause = command(
         &ws,
         &session,
@@ -276,6 +278,8 @@ fn cancel_while_held_stops_claude() {
     );
     let session = ws.session_id();
     tool_event(&ws, &session, "sleep 2", "started");
+    // Past the PreToolUse hook of `sleep 2` (see skip_denies_the_next_call_with_the_reason).
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     command(&ws, &session, json!({"type": "pause"}));
     tool_event(&ws, &session, "touch cancelled.txt", "started");
     let cancel = command(
@@ -327,6 +331,11 @@ fn skip_denies_the_next_call_with_the_reason() {
     );
     let session = ws.session_id();
     tool_event(&ws, &session, "sleep 2", "started");
+    // `started` is posted at the top of the call's PreToolUse hook, which then reads the
+    // pending commands: a skip issued at once may (rightly) skip `sleep 2` itself. This
+    // scenario is a skip issued while a tool runs, so it waits until the hook has let
+    // `sleep 2` run (it runs for 2 s).
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let skip = command(
         &ws,
         &session,
