@@ -299,8 +299,14 @@ impl Hub {
         let owner = self.owner(session).flatten();
         let mut lagging = Vec::new();
         for (&id, client) in &registry.clients {
-            if client.reach.sees(owner.as_deref())
-                && client
+            if !client.reach.sees(owner.as_deref()) {
+                continue;
+            }
+            // The socket's task takes every frame it forwards off this count, so every
+            // frame queued adds to it, these included.
+            let queued = client.queued_bytes.fetch_add(frame.len(), Ordering::AcqRel);
+            if queued + frame.len() > self.limits.queue_bytes
+                || client
                     .queue
                     .try_send(Outbound::Frame(frame.clone()))
                     .is_err()
