@@ -19,7 +19,7 @@ function session(id: string, patch: Partial<Session>): Session {
     updatedAt: new Date().toISOString(),
     watch: { watched: true },
     counts: { events: 9, prompts: 1, toolCalls: 4, failures: 0, steps: 4, stepsCompleted: 3, fileChanges: 2 },
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, requests: 0, unpricedRequests: 0, contextTokens: 0 },
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, requests: 0, unpricedRequests: 0, contextTokens: 0, reportedRequests: 0 },
     pendingPermissions: [],
     pendingCommands: [],
     lastSeq: 9,

@@ -247,6 +247,7 @@ impl Application {
                 ))
                 .configure(crate::api::configure)
                 .route("/ws", web::get().to(crate::api::socket::upgrade))
+                .route("/v1/logs", web::post().to(crate::api::otlp::logs))
                 .default_service(web::get().to(crate::web::asset))
         })
         .disable_signals()

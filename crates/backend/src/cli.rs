@@ -82,6 +82,12 @@ pub struct InstallArgs {
     /// PATH, else this binary's absolute path followed by `hook`].
     #[arg(long)]
     pub command: Option<String>,
+    /// Also point Claude Code's OpenTelemetry logs at the server (`POST /v1/logs`), so
+    /// its own per-request cost and tokens are used: writes (or removes) the settings'
+    /// `env` for it, with the `CHAINWATCH_URL` and `CHAINWATCH_TOKEN` of this shell.
+    /// Needs `--user` (Claude Code ignores exporter settings in project settings).
+    #[arg(long)]
+    pub telemetry: bool,
 }
 
 impl InstallArgs {
@@ -96,6 +102,7 @@ impl InstallArgs {
         Options {
             target,
             dry_run: self.dry_run,
+            telemetry: self.telemetry,
             command: self
                 .command
                 .unwrap_or_else(crate::hook::install::default_command),

@@ -240,6 +240,8 @@ mod tests {
                     cost_usd: None,
                     message_id: None,
                     step_id: None,
+                    prompt_id: None,
+                    superseded: None,
                 },
             ),
             event(3, tool(ToolStatus::Started, None)),

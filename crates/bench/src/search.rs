@@ -77,6 +77,8 @@ fn event(i: u64) -> chainwatch::store::LoggedEvent {
                 cost_usd: None,
                 message_id: None,
                 step_id: None,
+                prompt_id: None,
+                superseded: None,
             },
             3 => EventKind::ToolUsed {
                 tool_name: "Bash".into(),

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::ids::{ChainId, CommandId, EventId, RequestId, SessionId, StepId};
 use crate::model::{
     ChainStatus, CommandType, PermissionBehavior, SessionStatus, StepKind, StepSpec, TokenUsage,
-    WatchState,
+    UsageFigures, WatchState,
 };
 
 /// A stored event: the envelope the server assigns plus what happened.
@@ -471,6 +471,52 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         step_id: Option<StepId>,
+        /// The prompt it answers (Claude Code's `promptId`): what joins it to the
+        /// client's telemetry for the same prompt.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        prompt_id: Option<String>,
+        /// Set by the server when telemetry (`usage:reported`) already gave this
+        /// prompt's figures: the usage is shown but not summed into the session's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        superseded: Option<bool>,
+    },
+    /// One API request's tokens and cost as the agent's own telemetry reported them
+    /// (Claude Code's OpenTelemetry `claude_code.api_request`, received on `/v1/logs`).
+    /// For its prompt they replace the estimate summed from `message:assistant`:
+    /// the server puts the estimate it takes back in `replaces`, and marks later
+    /// messages of that prompt `superseded`, so the fold only adds and nothing counts
+    /// twice.
+    #[serde(rename = "usage:reported", rename_all = "camelCase")]
+    UsageReported {
+        /// The prompt the request served (`prompt.id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        prompt_id: Option<String>,
+        /// The model that answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        model: Option<String>,
+        /// The request's tokens.
+        usage: TokenUsage,
+        /// Its cost in US dollars, as the agent computed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        cost_usd: Option<f64>,
+        /// How long the request took.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional, type = "number")]
+        duration_ms: Option<u64>,
+        /// The API's request id, when the client gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        request_id: Option<String>,
+        /// Set by the server: the price-table estimate of this prompt that this report
+        /// takes back out of the session's totals (on the prompt's first report only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        replaces: Option<UsageFigures>,
     },
     /// Retention removed an ended session and its events; lists drop it.
     #[serde(rename = "session:pruned", rename_all = "camelCase")]
@@ -516,6 +562,7 @@ impl EventKind {
         "message:assistant",
         "session:pruned",
         "agent:event",
+        "usage:reported",
     ];
 
     /// The `type` name of this event (the serde tag; a unit test keeps the two equal).
@@ -552,6 +599,7 @@ impl EventKind {
             Self::MessageAssistant { .. } => 24,
             Self::SessionPruned { .. } => 25,
             Self::AgentEvent { .. } => 26,
+            Self::UsageReported { .. } => 27,
         }
     }
 
@@ -583,7 +631,8 @@ impl EventKind {
             | Self::PermissionDecided { .. }
             | Self::CommandIssued { .. }
             | Self::CommandAcknowledged { .. }
-            | Self::MessageAssistant { .. } => true,
+            | Self::MessageAssistant { .. }
+            | Self::UsageReported { .. } => true,
             Self::FileCreated { .. }
             | Self::FileModified { .. }
             | Self::FileDeleted { .. }

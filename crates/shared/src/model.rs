@@ -142,6 +142,52 @@ pub struct SessionUsage {
     /// The newest request's prompt size (input plus cache tokens): the context used.
     #[ts(type = "number")]
     pub context_tokens: u64,
+    /// Requests whose figures came from the agent's telemetry (`usage:reported`)
+    /// rather than from the price table.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub reported_requests: u64,
+}
+
+/// Summed token and cost figures of some requests: what a `usage:reported` takes back
+/// out of a session's totals when telemetry replaces a prompt's estimate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageFigures {
+    /// Input tokens not read from or written to the cache.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub output_tokens: u64,
+    /// Input tokens read from the cache.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the cache.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub cache_creation_tokens: u64,
+    /// The cost in US dollars.
+    #[serde(default)]
+    pub cost_usd: f64,
+    /// Requests.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub requests: u64,
+    /// Requests without a price.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub unpriced_requests: u64,
+}
+
+impl UsageFigures {
+    /// Whether nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// A question the agent waits on, shown in the dashboard until someone answers it.

@@ -14,6 +14,7 @@ import type { StepKind } from "./StepKind";
 import type { StepSpec } from "./StepSpec";
 import type { TokenUsage } from "./TokenUsage";
 import type { ToolStatus } from "./ToolStatus";
+import type { UsageFigures } from "./UsageFigures";
 import type { WatchState } from "./WatchState";
 import type { JsonValue } from "./serde_json/JsonValue";
 
@@ -398,7 +399,46 @@ messageId?: string,
 /**
  * The subagent's step, for a subagent's message.
  */
-stepId?: StepId, } | { "type": "session:pruned", } | { "type": "agent:event", 
+stepId?: StepId, 
+/**
+ * The prompt it answers (Claude Code's `promptId`): what joins it to the
+ * client's telemetry for the same prompt.
+ */
+promptId?: string, 
+/**
+ * Set by the server when telemetry (`usage:reported`) already gave this
+ * prompt's figures: the usage is shown but not summed into the session's.
+ */
+superseded?: boolean, } | { "type": "usage:reported", 
+/**
+ * The prompt the request served (`prompt.id`).
+ */
+promptId?: string, 
+/**
+ * The model that answered.
+ */
+model?: string, 
+/**
+ * The request's tokens.
+ */
+usage: TokenUsage, 
+/**
+ * Its cost in US dollars, as the agent computed it.
+ */
+costUsd?: number, 
+/**
+ * How long the request took.
+ */
+durationMs?: number, 
+/**
+ * The API's request id, when the client gave one.
+ */
+requestId?: string, 
+/**
+ * Set by the server: the price-table estimate of this prompt that this report
+ * takes back out of the session's totals (on the prompt's first report only).
+ */
+replaces?: UsageFigures, } | { "type": "session:pruned", } | { "type": "agent:event", 
 /**
  * The agent's name for the event, e.g. Claude Code's `hook_event_name`.
  */

@@ -35,4 +35,9 @@ unpricedRequests: number,
 /**
  * The newest request's prompt size (input plus cache tokens): the context used.
  */
-contextTokens: number, };
+contextTokens: number, 
+/**
+ * Requests whose figures came from the agent's telemetry (`usage:reported`)
+ * rather than from the price table.
+ */
+reportedRequests: number, };

@@ -65,6 +65,7 @@ export type * from "./SubmitInput";
 export type * from "./TokenUsage";
 export type * from "./ToolStatus";
 export type * from "./UpdateSession";
+export type * from "./UsageFigures";
 export type * from "./WatchState";
 export type * from "./WorkspaceEvent";
 export type * from "./serde_json/JsonValue";

@@ -32,6 +32,7 @@ export const GLOBAL_EVENT_TYPES: Readonly<Record<EventType, boolean>> = {
   "command:issued": true,
   "command:acknowledged": true,
   "message:assistant": true,
+  "usage:reported": true,
   "file:created": false,
   "file:modified": false,
   "file:deleted": false,

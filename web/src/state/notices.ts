@@ -141,6 +141,7 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
       case "agent:notification":
       case "agent:event":
       case "message:assistant":
+      case "usage:reported":
         break;
       default: {
         const _never: never = event;

@@ -608,6 +608,31 @@ describe("message:assistant", () => {
       requests: 2,
       unpricedRequests: 1,
       contextTokens: 8,
+      reportedRequests: 0,
     });
+  });
+
+  it("lets telemetry replace a prompt's estimate once, as projection.rs does", () => {
+    const usage = (i: number, o: number, r: number, w: number) => ({
+      inputTokens: i,
+      outputTokens: o,
+      cacheReadTokens: r,
+      cacheCreationTokens: w,
+    });
+    const state = fold([
+      started(1, "s1"),
+      ev(2, "s1", { type: "message:assistant", text: "", model: "m", usage: usage(10, 5, 0, 0), costUsd: 0.5, promptId: "p1" }),
+      ev(3, "s1", {
+        type: "usage:reported",
+        promptId: "p1",
+        model: "m",
+        usage: usage(12, 6, 0, 0),
+        costUsd: 0.25,
+        replaces: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0.5, requests: 1, unpricedRequests: 0 },
+      }),
+      ev(4, "s1", { type: "message:assistant", text: "", model: "m", usage: usage(99, 99, 0, 0), costUsd: 9, promptId: "p1", superseded: true }),
+    ]);
+    const u = session(state, "s1").usage;
+    expect([u.inputTokens, u.outputTokens, u.costUsd, u.requests, u.reportedRequests]).toEqual([12, 6, 0.25, 1, 1]);
   });
 });

@@ -268,6 +268,7 @@ export function emptyUsage(): SessionUsage {
     requests: 0,
     unpricedRequests: 0,
     contextTokens: 0,
+    reportedRequests: 0,
   };
 }
 
@@ -757,7 +758,10 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
     case "message:assistant": {
       // projection.rs: sum the usage; a request without a price counts as unpriced.
       const u = { ...(s.usage ?? emptyUsage()) };
-      if (event.usage !== undefined) {
+      if (event.usage !== undefined && event.superseded === true) {
+        // Telemetry already gave this prompt's figures: shown, not summed.
+        u.contextTokens = event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens;
+      } else if (event.usage !== undefined) {
         u.inputTokens += event.usage.inputTokens;
         u.outputTokens += event.usage.outputTokens;
         u.cacheReadTokens += event.usage.cacheReadTokens;
@@ -766,11 +770,38 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
         u.contextTokens = event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens;
         if (event.costUsd !== undefined) u.costUsd += event.costUsd;
         else u.unpricedRequests += 1;
-      } else if (event.costUsd !== undefined) {
+      } else if (event.costUsd !== undefined && event.superseded !== true) {
         u.costUsd += event.costUsd;
       }
       s.usage = u;
       activity();
+      break;
+    }
+
+    case "usage:reported": {
+      // projection.rs: take back the estimate the server says this report replaces,
+      // then add the telemetry's figures.
+      const u = { ...(s.usage ?? emptyUsage()) };
+      const r = event.replaces;
+      if (r !== undefined) {
+        u.inputTokens = Math.max(0, u.inputTokens - r.inputTokens);
+        u.outputTokens = Math.max(0, u.outputTokens - r.outputTokens);
+        u.cacheReadTokens = Math.max(0, u.cacheReadTokens - r.cacheReadTokens);
+        u.cacheCreationTokens = Math.max(0, u.cacheCreationTokens - r.cacheCreationTokens);
+        u.costUsd = Math.max(0, u.costUsd - r.costUsd);
+        u.requests = Math.max(0, u.requests - r.requests);
+        u.unpricedRequests = Math.max(0, u.unpricedRequests - r.unpricedRequests);
+      }
+      u.inputTokens += event.usage.inputTokens;
+      u.outputTokens += event.usage.outputTokens;
+      u.cacheReadTokens += event.usage.cacheReadTokens;
+      u.cacheCreationTokens += event.usage.cacheCreationTokens;
+      u.requests += 1;
+      u.reportedRequests = (u.reportedRequests ?? 0) + 1;
+      u.contextTokens = event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens;
+      if (event.costUsd !== undefined) u.costUsd += event.costUsd;
+      else u.unpricedRequests += 1;
+      s.usage = u;
       break;
     }
 

@@ -12,7 +12,7 @@ function s(id: string, patch: Partial<Session> = {}): Session {
     updatedAt: "2025-01-01T00:00:00.000Z",
     watch: { watched: false },
     counts: { events: 1, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 0 },
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, requests: 0, unpricedRequests: 0, contextTokens: 0 },
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, requests: 0, unpricedRequests: 0, contextTokens: 0, reportedRequests: 0 },
     pendingPermissions: [],
     pendingCommands: [],
     lastSeq: 1,

@@ -63,6 +63,7 @@ export function eventArea(event: WorkspaceEvent): "session" | "chain" | "step" |
     case "terminal:output":
     case "error:occurred":
     case "message:assistant":
+    case "usage:reported":
       return "activity";
     case "agent:notification":
     case "agent:event":

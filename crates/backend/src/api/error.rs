@@ -36,6 +36,9 @@ pub enum ApiError {
     /// Something failed inside the server.
     #[error("{0}")]
     Internal(String),
+    /// A body in a content type or encoding the route does not read.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 }
 
 impl ApiError {
@@ -56,6 +59,7 @@ impl ApiError {
             Self::Unprocessable(_) => "unprocessable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Forbidden(_) => "forbidden",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
         }
     }
 }
@@ -82,6 +86,7 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 

@@ -10,6 +10,7 @@ mod events;
 mod files;
 mod health;
 pub mod openapi;
+pub mod otlp;
 mod push;
 mod sessions;
 pub mod socket;

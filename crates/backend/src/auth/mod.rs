@@ -282,7 +282,8 @@ pub fn access(method: &Method, pattern: Option<&str>) -> Access {
             | "/api/events"
             | "/api/sessions/{id}/commands/{command_id}/ack"
             | "/api/sessions/{id}/awaiting-input"
-            | "/api/sessions/{id}/permissions",
+            | "/api/sessions/{id}/permissions"
+            | "/v1/logs",
         ) => Access::Roles(AGENT),
         _ => Access::Roles(OPERATOR),
     }

@@ -10,7 +10,7 @@ use chainwatch_shared::{
     AwaitingInput, Chain, ChainId, ChainStatus, ChainStep, Command, CommandStatus, CommandType,
     EventKind, FileChange, FileChangeKind, InputAnswer, PermissionDecision, PermissionRequest,
     RequestId, Session, SessionCounts, SessionDetail, SessionId, SessionStatus, SessionUsage,
-    StepId, StepKind, StepStatus, ToolStatus, WatchState, WorkspaceEvent,
+    StepId, StepKind, StepStatus, TokenUsage, ToolStatus, UsageFigures, WatchState, WorkspaceEvent,
 };
 
 /// How much of a session's first prompt it keeps as its name (`Session::first_prompt`).
@@ -47,6 +47,64 @@ pub struct SessionRecord {
     /// The newest prompts, each cut to `PROMPT_SEARCH_CHARS`: what a History search
     /// looks in besides the session's own fields.
     pub prompts: VecDeque<String>,
+    /// Per prompt (Claude Code's `promptId`; `""` for none): the price-table estimate
+    /// summed so far and whether telemetry has reported it, which is how the core
+    /// decides `usage:reported`'s `replaces` and `message:assistant`'s `superseded`.
+    #[serde(default)]
+    pub prompt_usage: HashMap<String, PromptLedger>,
+}
+
+/// One prompt's usage bookkeeping (see [`SessionRecord::prompt_usage`]).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PromptLedger {
+    /// The estimate summed into the session's totals (zero once telemetry replaced it).
+    pub estimate: UsageFigures,
+    /// Whether telemetry reported any request of this prompt.
+    pub reported: bool,
+}
+
+/// Adds summed figures to a session's totals.
+fn add_usage(total: &mut SessionUsage, f: &UsageFigures) {
+    total.input_tokens = total.input_tokens.saturating_add(f.input_tokens);
+    total.output_tokens = total.output_tokens.saturating_add(f.output_tokens);
+    total.cache_read_tokens = total.cache_read_tokens.saturating_add(f.cache_read_tokens);
+    total.cache_creation_tokens = total
+        .cache_creation_tokens
+        .saturating_add(f.cache_creation_tokens);
+    total.cost_usd += f.cost_usd;
+    total.requests = total.requests.saturating_add(f.requests);
+    total.unpriced_requests = total.unpriced_requests.saturating_add(f.unpriced_requests);
+}
+
+/// Takes summed figures back out of a session's totals (telemetry replaced them).
+fn take_usage(total: &mut SessionUsage, f: &UsageFigures) {
+    total.input_tokens = total.input_tokens.saturating_sub(f.input_tokens);
+    total.output_tokens = total.output_tokens.saturating_sub(f.output_tokens);
+    total.cache_read_tokens = total.cache_read_tokens.saturating_sub(f.cache_read_tokens);
+    total.cache_creation_tokens = total
+        .cache_creation_tokens
+        .saturating_sub(f.cache_creation_tokens);
+    // Never below zero: sums of floats in another order may differ in the last bits.
+    total.cost_usd = (total.cost_usd - f.cost_usd).max(0.0);
+    total.requests = total.requests.saturating_sub(f.requests);
+    total.unpriced_requests = total.unpriced_requests.saturating_sub(f.unpriced_requests);
+}
+
+/// Adds one request's figures to a sum.
+fn add_figures(total: &mut UsageFigures, usage: &TokenUsage, cost_usd: Option<f64>) {
+    total.input_tokens = total.input_tokens.saturating_add(usage.input_tokens);
+    total.output_tokens = total.output_tokens.saturating_add(usage.output_tokens);
+    total.cache_read_tokens = total
+        .cache_read_tokens
+        .saturating_add(usage.cache_read_tokens);
+    total.cache_creation_tokens = total
+        .cache_creation_tokens
+        .saturating_add(usage.cache_creation_tokens);
+    total.requests += 1;
+    match cost_usd {
+        Some(cost) => total.cost_usd += cost,
+        None => total.unpriced_requests += 1,
+    }
 }
 
 fn not_watched() -> WatchState {
@@ -98,6 +156,7 @@ impl SessionRecord {
             answers: VecDeque::new(),
             file_changes: VecDeque::new(),
             prompts: VecDeque::new(),
+            prompt_usage: HashMap::new(),
         };
         record.apply(event);
         Some(record)
@@ -607,28 +666,50 @@ impl SessionRecord {
             }
             EventKind::ErrorOccurred { .. } => s.counts.failures += 1,
             EventKind::MessageAssistant {
-                usage, cost_usd, ..
+                usage,
+                cost_usd,
+                prompt_id,
+                superseded,
+                ..
             } => {
                 if let Some(usage) = usage {
-                    let total = &mut s.usage;
-                    total.input_tokens = total.input_tokens.saturating_add(usage.input_tokens);
-                    total.output_tokens = total.output_tokens.saturating_add(usage.output_tokens);
-                    total.cache_read_tokens = total
-                        .cache_read_tokens
-                        .saturating_add(usage.cache_read_tokens);
-                    total.cache_creation_tokens = total
-                        .cache_creation_tokens
-                        .saturating_add(usage.cache_creation_tokens);
-                    total.requests += 1;
-                    total.context_tokens = usage.context_tokens();
-                    match cost_usd {
-                        Some(cost) => total.cost_usd += cost,
-                        None => total.unpriced_requests += 1,
+                    s.usage.context_tokens = usage.context_tokens();
+                    if *superseded != Some(true) {
+                        let mut figures = UsageFigures::default();
+                        add_figures(&mut figures, usage, *cost_usd);
+                        add_usage(&mut s.usage, &figures);
+                        let key = prompt_id.clone().unwrap_or_default();
+                        let ledger = self.prompt_usage.entry(key).or_default();
+                        add_figures(&mut ledger.estimate, usage, *cost_usd);
                     }
                 } else if let Some(cost) = cost_usd {
-                    s.usage.cost_usd += cost;
+                    if *superseded != Some(true) {
+                        s.usage.cost_usd += cost;
+                    }
                 }
                 self.activity();
+            }
+            EventKind::UsageReported {
+                prompt_id,
+                usage,
+                cost_usd,
+                replaces,
+                ..
+            } => {
+                if let Some(replaced) = replaces {
+                    take_usage(&mut s.usage, replaced);
+                }
+                let mut figures = UsageFigures::default();
+                add_figures(&mut figures, usage, *cost_usd);
+                add_usage(&mut s.usage, &figures);
+                s.usage.reported_requests += 1;
+                s.usage.context_tokens = usage.context_tokens();
+                let ledger = self
+                    .prompt_usage
+                    .entry(prompt_id.clone().unwrap_or_default())
+                    .or_default();
+                ledger.reported = true;
+                ledger.estimate = UsageFigures::default();
             }
             // Removal is the container's business (`Projection::apply`, the read model).
             EventKind::SessionPruned {} => {}

@@ -399,16 +399,38 @@ pub fn event_fields(kind: &EventKind) -> Result<(), CoreError> {
             cost_usd,
             message_id,
             step_id,
+            prompt_id,
+            superseded: _,
         } => {
             optional_text("text", Some(said), MAX_TEXT_LEN)?;
             name("model", model)?;
             name("messageId", message_id)?;
+            name("promptId", prompt_id)?;
             if cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
                 return Err(CoreError::Invalid(
                     "costUsd must be a finite number, not negative".into(),
                 ));
             }
             step(step_id)
+        }
+        EventKind::UsageReported {
+            prompt_id,
+            model,
+            usage: _,
+            cost_usd,
+            duration_ms: _,
+            request_id,
+            replaces: _,
+        } => {
+            name("promptId", prompt_id)?;
+            name("model", model)?;
+            name("requestId", request_id)?;
+            if cost_usd.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                return Err(CoreError::Invalid(
+                    "costUsd must be a finite number, not negative".into(),
+                ));
+            }
+            Ok(())
         }
         EventKind::SessionPruned {} => Ok(()),
     }

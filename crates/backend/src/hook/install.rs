@@ -240,14 +240,14 @@ pub enum Json {
 }
 
 impl Json {
-    fn get(&self, key: &str) -> Option<&Json> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Json> {
         match self {
             Self::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
-    fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
         match self {
             Self::Object(fields) => fields.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -255,7 +255,7 @@ impl Json {
     }
 
     /// Sets `key`, in place when present, appended when not; true when the value changed.
-    fn set(&mut self, key: &str, value: Json) -> bool {
+    pub(crate) fn set(&mut self, key: &str, value: Json) -> bool {
         let Self::Object(fields) = self else {
             return false;
         };
@@ -272,13 +272,13 @@ impl Json {
         }
     }
 
-    fn remove(&mut self, key: &str) {
+    pub(crate) fn remove(&mut self, key: &str) {
         if let Self::Object(fields) = self {
             fields.retain(|(k, _)| k != key);
         }
     }
 
-    fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Self::String(s) => Some(s),
             _ => None,
@@ -591,6 +591,9 @@ pub struct Options {
     pub dry_run: bool,
     /// The command to run (install only).
     pub command: String,
+    /// Also write (or remove) the settings `env` that points Claude Code's
+    /// OpenTelemetry logs at the server (`hook::telemetry`).
+    pub telemetry: bool,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> InstallError {
@@ -613,15 +616,33 @@ pub fn apply(options: &Options, remove: bool) -> Result<Changes, InstallError> {
     };
     let mut settings = parse(&old_text, &shown)?;
     let before = render(&settings);
-    let changes = if remove {
+    let config = HookConfig::from_env();
+    let mut changes = if remove {
         uninstall(&mut settings)?
     } else {
-        install(
-            &mut settings,
-            &entries(&HookConfig::from_env()),
-            &options.command,
-        )?
+        install(&mut settings, &entries(&config), &options.command)?
     };
+    if options.telemetry {
+        if let Target::Project(_) = options.target {
+            return Err(InstallError::Shape(
+                "--telemetry needs --user: Claude Code ignores OpenTelemetry exporter settings in a project's settings".into(),
+            ));
+        }
+        let env = super::telemetry::env(&config);
+        let keys = if remove {
+            super::telemetry::remove(&mut settings, &env)?
+        } else {
+            super::telemetry::set(&mut settings, &env)?
+        };
+        if !keys.is_empty() {
+            let list = format!("env {}", keys.join(", "));
+            if remove {
+                changes.removed.push(list);
+            } else {
+                changes.updated.push(list);
+            }
+        }
+    }
     let mut out = std::io::stdout().lock();
     if changes.is_empty() {
         let _ = writeln!(out, "{shown}: nothing to change");

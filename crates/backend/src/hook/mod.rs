@@ -23,6 +23,7 @@ pub mod payload;
 pub mod report;
 pub mod spool;
 pub mod steer;
+pub mod telemetry;
 pub mod transcript;
 
 use std::io::{IsTerminal, Write};

@@ -54,6 +54,10 @@ pub struct FileCursor {
     /// The usage of the newest message, held until the message is complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingUsage>,
+    /// The prompt being answered: the `promptId` of the newest `user` record read,
+    /// which the assistant's messages after it carry (it joins them to telemetry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_id: Option<String>,
 }
 
 /// A message's usage not reported yet.
@@ -68,6 +72,9 @@ pub struct PendingUsage {
     pub usage: TokenUsage,
     /// When the newest record of the message was written.
     pub at: Option<DateTime<Utc>>,
+    /// The prompt it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_id: Option<String>,
 }
 
 /// Cursors of one session, by file key (`main`, or `agent-<id>`).
@@ -302,6 +309,9 @@ fn record(
         if let Some(pending) = cursor.pending.take() {
             events.push(usage_event(session, file, &pending));
         }
+        if let Some(prompt) = prompt_id_of(line) {
+            cursor.prompt_id = Some(prompt);
+        }
         return;
     };
     let Some(message) = record.message else {
@@ -327,6 +337,7 @@ fn record(
                 model: message.model.clone(),
                 usage,
                 at: record.timestamp,
+                prompt_id: cursor.prompt_id.clone(),
             });
         }
     }
@@ -351,8 +362,22 @@ fn record(
             cost_usd: None,
             message_id: message.id,
             step_id: file.step_id.clone(),
+            prompt_id: cursor.prompt_id.clone(),
+            superseded: None,
         },
     });
+}
+
+/// The `promptId` of a `user` record, found without parsing the (maybe large) line.
+fn prompt_id_of(line: &[u8]) -> Option<String> {
+    const KEY: &[u8] = br#""promptId":""#;
+    if !memfind(line, br#""type":"user""#) {
+        return None;
+    }
+    let start = line.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let len = line[start..].iter().position(|&b| b == b'"')?;
+    let id = std::str::from_utf8(&line[start..start + len]).ok()?;
+    (!id.is_empty() && len <= 128 && !id.contains('\\')).then(|| id.to_owned())
 }
 
 /// The usage-only event of a message: one per message id.
@@ -375,6 +400,8 @@ fn usage_event(session: &SessionId, file: &TranscriptFile, pending: &PendingUsag
             cost_usd: None,
             message_id: Some(pending.message_id.clone()),
             step_id: file.step_id.clone(),
+            prompt_id: pending.prompt_id.clone(),
+            superseded: None,
         },
     }
 }

@@ -90,7 +90,8 @@ pub fn text(kind: &EventKind) -> Option<String> {
         | EventKind::CommandIssued { .. }
         | EventKind::CommandAcknowledged { .. }
         | EventKind::SessionPruned {}
-        | EventKind::AgentEvent { .. } => {}
+        | EventKind::AgentEvent { .. }
+        | EventKind::UsageReported { .. } => {}
     }
     if out.trim().is_empty() {
         return None;
@@ -195,7 +196,9 @@ mod tests {
                 usage: None,
                 cost_usd: None,
                 message_id: None,
-                step_id: None
+                step_id: None,
+                prompt_id: None,
+                superseded: None,
             }),
             None
         );

@@ -10,8 +10,10 @@ use std::sync::Mutex;
 use chainwatch_shared::{SearchHit, SessionId};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::vocab::{self, Vocabulary};
+
 /// The index schema's version; a file with another version is rebuilt.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Errors of the search index.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +85,8 @@ impl SearchIndex {
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version != SCHEMA_VERSION {
             conn.execute_batch(
-                "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS meta;",
+                "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS meta;
+                 DROP TABLE IF EXISTS terms;",
             )?;
         }
         conn.execute_batch(
@@ -91,8 +94,9 @@ impl SearchIndex {
              CREATE TABLE IF NOT EXISTS docs (seq INTEGER PRIMARY KEY, session_id TEXT NOT NULL,
                  type TEXT NOT NULL, timestamp TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS docs_session ON docs (session_id, seq);
+             CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
              CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text,
-                 tokenize = 'unicode61 remove_diacritics 2');",
+                 tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');",
         )?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let reader = open(path)?;
@@ -101,7 +105,10 @@ impl SearchIndex {
                 path: path.to_path_buf(),
                 reader: Mutex::new(reader),
             },
-            Writer { conn },
+            Writer {
+                conn,
+                vocabulary: Vocabulary::default(),
+            },
         ))
     }
 
@@ -116,11 +123,12 @@ impl SearchIndex {
         query: &Query<'_>,
         visible: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<SearchHit>, SearchError> {
-        let expression = match_expression(query.text).ok_or(SearchError::EmptyQuery)?;
         let conn = self
             .reader
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let expression =
+            vocab::match_expression(&conn, query.text)?.ok_or(SearchError::EmptyQuery)?;
         let sql = "SELECT d.seq, d.session_id, d.type, d.timestamp,
                           snippet(fts, 0, '', '', '…', 24)
                    FROM fts JOIN docs d ON d.seq = fts.rowid
@@ -159,25 +167,10 @@ impl SearchIndex {
     }
 }
 
-/// The FTS5 expression for what a person typed: every word must appear, the last one
-/// as a prefix (so results follow the typing). Words are quoted, so no character of the
-/// input is FTS syntax.
-pub fn match_expression(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(32)
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    if words.is_empty() {
-        return None;
-    }
-    Some(format!("{}*", words.join(" ")))
-}
-
 /// The indexer's connection.
 pub struct Writer {
     conn: Connection,
+    vocabulary: Vocabulary,
 }
 
 impl Writer {
@@ -203,6 +196,7 @@ impl Writer {
                 let seq = i64::try_from(d.seq).unwrap_or(i64::MAX);
                 if doc.execute(params![seq, d.session_id, d.kind, d.timestamp])? == 1 {
                     fts.execute(params![seq, d.text])?;
+                    self.vocabulary.add(&tx, &d.text)?;
                 }
             }
             tx.execute(
@@ -229,8 +223,10 @@ impl Writer {
 
     /// Empties the index (it belonged to another log).
     pub fn clear(&mut self) -> Result<(), SearchError> {
-        self.conn
-            .execute_batch("DELETE FROM fts; DELETE FROM docs; DELETE FROM meta;")?;
+        self.conn.execute_batch(
+            "DELETE FROM fts; DELETE FROM docs; DELETE FROM meta; DELETE FROM terms;",
+        )?;
+        self.vocabulary.forget();
         Ok(())
     }
 }

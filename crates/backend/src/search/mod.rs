@@ -9,6 +9,7 @@
 
 pub mod extract;
 pub mod index;
+pub mod vocab;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};

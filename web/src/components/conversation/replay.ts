@@ -20,7 +20,7 @@ function blank(id: string, at: string): SessionDetail {
     updatedAt: at,
     watch: { watched: false },
     counts: { events: 0, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 0 },
-    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, requests: 0, unpricedRequests: 0, contextTokens: 0 },
+    usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0, costUsd: 0, requests: 0, unpricedRequests: 0, contextTokens: 0, reportedRequests: 0 },
     pendingPermissions: [],
     pendingCommands: [],
     lastSeq: 0,

@@ -92,6 +92,8 @@ export function buildTranscript(events: readonly WorkspaceEvent[], chains: reado
   const items: TranscriptItem[] = [];
   const calls = new Map<string, number>();
   let prompt: number | undefined;
+  // Which prompt item a Claude Code promptId belongs to (from its messages).
+  const byPromptId = new Map<string, number>();
   for (const event of events) {
     switch (event.type) {
       case "prompt:submitted":
@@ -99,7 +101,10 @@ export function buildTranscript(events: readonly WorkspaceEvent[], chains: reado
         items.push({ kind: "prompt", seq: event.seq, text: event.prompt, timestamp: event.timestamp, costUsd: 0, tokens: 0, depth: 0 });
         break;
       case "message:assistant": {
-        if (prompt !== undefined) {
+        if (prompt !== undefined && event.promptId !== undefined && !byPromptId.has(event.promptId)) {
+          byPromptId.set(event.promptId, prompt);
+        }
+        if (prompt !== undefined && event.superseded !== true) {
           const p = items[prompt];
           if (p !== undefined && p.kind === "prompt") {
             items[prompt] = { ...p, costUsd: p.costUsd + (event.costUsd ?? 0), tokens: p.tokens + usageTokens(event.usage) };
@@ -114,6 +119,21 @@ export function buildTranscript(events: readonly WorkspaceEvent[], chains: reado
           ...(event.model !== undefined ? { model: event.model } : {}),
           ...where(event.stepId),
         });
+        break;
+      }
+      case "usage:reported": {
+        // Telemetry of a prompt: it replaces that prompt's estimate (projection.rs).
+        const at = event.promptId !== undefined ? (byPromptId.get(event.promptId) ?? prompt) : prompt;
+        const p = at !== undefined ? items[at] : undefined;
+        if (at !== undefined && p !== undefined && p.kind === "prompt") {
+          const r = event.replaces;
+          const back = r === undefined ? { cost: 0, tokens: 0 } : { cost: r.costUsd, tokens: r.inputTokens + r.outputTokens + r.cacheReadTokens + r.cacheCreationTokens };
+          items[at] = {
+            ...p,
+            costUsd: Math.max(0, p.costUsd - back.cost) + (event.costUsd ?? 0),
+            tokens: Math.max(0, p.tokens - back.tokens) + usageTokens(event.usage),
+          };
+        }
         break;
       }
       case "tool:used": {

@@ -174,6 +174,7 @@ impl Stager<'_> {
             self.announce_activity(&event.session_id, &event.kind)?;
             let kind = self.stamp_step(&event.session_id, event.kind);
             let kind = stamp_cost(self.prices, kind);
+            let kind = self.stamp_reported(&event.session_id, kind);
             // The server decides whether it watches a cwd, not the agent; a scoped
             // caller's sessions are its user's (checked in pass 1).
             let kind = match kind {
@@ -238,6 +239,65 @@ impl Stager<'_> {
             self.emit(session, update, None, None)?;
         }
         Ok(())
+    }
+
+    /// The one place telemetry and estimates meet: a `usage:reported` takes back the
+    /// estimate of its prompt (on the prompt's first report), and a `message:assistant`
+    /// of a prompt telemetry already reported is marked `superseded`. Whatever the
+    /// agent put in those two fields is replaced, so the totals cannot be skewed.
+    fn stamp_reported(&self, session: &SessionId, kind: EventKind) -> EventKind {
+        let ledger = |prompt: &Option<String>| {
+            self.projection
+                .sessions
+                .get(session)
+                .and_then(|r| r.prompt_usage.get(prompt.as_deref().unwrap_or_default()))
+        };
+        match kind {
+            EventKind::UsageReported {
+                prompt_id,
+                model,
+                usage,
+                cost_usd,
+                duration_ms,
+                request_id,
+                replaces: _,
+            } => {
+                let replaces = ledger(&prompt_id)
+                    .filter(|l| !l.reported && !l.estimate.is_empty())
+                    .map(|l| l.estimate.clone());
+                EventKind::UsageReported {
+                    prompt_id,
+                    model,
+                    usage,
+                    cost_usd,
+                    duration_ms,
+                    request_id,
+                    replaces,
+                }
+            }
+            EventKind::MessageAssistant {
+                text,
+                model,
+                usage,
+                cost_usd,
+                message_id,
+                step_id,
+                prompt_id,
+                superseded: _,
+            } => EventKind::MessageAssistant {
+                superseded: ledger(&prompt_id)
+                    .is_some_and(|l| l.reported)
+                    .then_some(true),
+                text,
+                model,
+                usage,
+                cost_usd,
+                message_id,
+                step_id,
+                prompt_id,
+            },
+            other => other,
+        }
     }
 
     /// File events without a step get the session's running step, so the files view can
@@ -313,6 +373,8 @@ fn stamp_cost(prices: &crate::core::pricing::PriceTable, kind: EventKind) -> Eve
             cost_usd: None,
             message_id,
             step_id,
+            prompt_id,
+            superseded,
         } => {
             let cost_usd = match (&model, &usage) {
                 (Some(model), Some(usage)) => prices.cost(model, usage),
@@ -325,8 +387,27 @@ fn stamp_cost(prices: &crate::core::pricing::PriceTable, kind: EventKind) -> Eve
                 cost_usd,
                 message_id,
                 step_id,
+                prompt_id,
+                superseded,
             }
         }
+        EventKind::UsageReported {
+            prompt_id,
+            model,
+            usage,
+            cost_usd: None,
+            duration_ms,
+            request_id,
+            replaces,
+        } => EventKind::UsageReported {
+            cost_usd: model.as_deref().and_then(|m| prices.cost(m, &usage)),
+            prompt_id,
+            model,
+            usage,
+            duration_ms,
+            request_id,
+            replaces,
+        },
         other => other,
     }
 }

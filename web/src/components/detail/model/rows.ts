@@ -43,6 +43,7 @@ export function rowKind(event: WorkspaceEvent): RowKind {
     case "interaction:awaiting-input":
     case "interaction:input-received":
     case "message:assistant":
+    case "usage:reported":
       return "prompt";
     case "tool:used":
       return event.status === "failed" ? "error" : "tool";
@@ -199,6 +200,11 @@ export function toRow(event: WorkspaceEvent, cwd?: string, nameOf: (stepId: stri
       const cost = event.costUsd !== undefined ? ` · ${formatUsd(event.costUsd)}` : "";
       const tokens = event.usage !== undefined ? `${event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens} in / ${event.usage.outputTokens} out tokens${cost}` : "";
       return row("assistant", event.text !== "" ? event.text : tokens, event.stepId);
+    }
+    case "usage:reported": {
+      const cost = event.costUsd !== undefined ? ` · ${formatUsd(event.costUsd)}` : "";
+      const took = event.durationMs !== undefined ? ` · ${formatMs(event.durationMs)}` : "";
+      return row("usage", `telemetry: ${event.usage.inputTokens + event.usage.cacheReadTokens + event.usage.cacheCreationTokens} in / ${event.usage.outputTokens} out tokens${cost}${took}${event.model !== undefined ? ` · ${event.model}` : ""}`);
     }
     case "agent:event": {
       if (isCompaction(event)) {
