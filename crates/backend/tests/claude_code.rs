@@ -25,6 +25,55 @@ fn types(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// The session's `message:assistant` events that report a request's usage, once there
+/// are as many as the model served requests in the main conversation and its subagents
+/// (the hook reads them from the transcript Claude Code writes).
+fn usage_messages(ws: &Workspace, session: &str) -> Vec<Value> {
+    let served = ws.model.requests().len();
+    wait_until(
+        "message:assistant usage for every request the model served",
+        Duration::from_secs(30),
+        || format!("{served} served; {:#?}", ws.events(session)),
+        || {
+            let found: Vec<Value> = ws
+                .events(session)
+                .into_iter()
+                .filter(|e| e["type"] == "message:assistant" && e["usage"].is_object())
+                .collect();
+            (found.len() >= served).then_some(found)
+        },
+    )
+}
+
+fn sum(events: &[Value], field: &str) -> u64 {
+    events
+        .iter()
+        .map(|e| e["usage"][field].as_u64().unwrap_or_default())
+        .sum()
+}
+
+/// The conversation of a real run as Chainwatch shows it: a word the scripted model said
+/// is found by search (as an assistant message of this session) and is in the
+/// Markdown export.
+fn said_is_searchable_and_exported(ws: &Workspace, session: &str, word: &str) {
+    let hits = wait_until(
+        "the word in the search index",
+        Duration::from_secs(15),
+        String::new,
+        || {
+            let results = ws.get(&format!("/search?q={word}"))["results"].clone();
+            results
+                .as_array()?
+                .iter()
+                .any(|h| h["sessionId"] == session && h["type"] == "message:assistant")
+                .then_some(results)
+        },
+    );
+    assert!(hits.to_string().contains(word), "{hits}");
+    let markdown = ws.get_text(&format!("/sessions/{session}/export?format=markdown"));
+    assert!(markdown.contains(word), "{markdown}");
+}
+
 fn pending_permission(ws: &Workspace, session: &str, tool: &str) -> Value {
     ws.wait_session(session, &format!("a pending {tool} permission"), |s| {
         s["pendingPermissions"]
@@ -113,6 +162,37 @@ fn permissions_allowed_and_denied_from_the_page_reach_claude() {
             .as_array()
             .is_some_and(Vec::is_empty)
     );
+    // The conversation: each reply's tokens (the scripted model's 10 input tokens a
+    // request) arrive as message:assistant, and the session's totals are their sum.
+    let usage = usage_messages(&ws, &session);
+    assert_eq!(usage.len(), ws.model.requests().len(), "one per request");
+    assert!(
+        usage.iter().all(|e| e["usage"]["inputTokens"] == 10),
+        "{usage:#?}"
+    );
+    assert!(
+        usage
+            .iter()
+            .all(|e| e["model"].is_string() && e["promptId"].is_string())
+    );
+    let totals = &ws.session(&session)["usage"];
+    assert_eq!(
+        totals["inputTokens"],
+        sum(&usage, "inputTokens"),
+        "{totals}"
+    );
+    assert_eq!(
+        totals["outputTokens"],
+        sum(&usage, "outputTokens"),
+        "{totals}"
+    );
+    assert_eq!(totals["cacheReadTokens"], sum(&usage, "cacheReadTokens"));
+    assert_eq!(
+        totals["cacheCreationTokens"],
+        sum(&usage, "cacheCreationTokens")
+    );
+    assert_eq!(totals["requests"], usage.len());
+    said_is_searchable_and_exported(&ws, &session, "Finished");
 }
 
 fn bash(command: &str) -> Turn {
@@ -159,7 +239,8 @@ fn acknowledged(ws: &Workspace, session: &str, command_id: &Value) -> Value {
 
 #[test]
 fn a_subagent_and_its_tool_calls_become_a_step() {
-    let ws = Workspace::new(Script {
+    // Also the telemetry run: installed with `hooks install --user --telemetry`.
+    let ws = Workspace::with_telemetry(Script {
         main: vec![
             Turn::Tool(
                 "Agent",
@@ -212,6 +293,93 @@ fn a_subagent_and_its_tool_calls_become_a_step() {
     assert_eq!(sub["status"], "completed");
     let inside = tool_event(&ws, &session, "echo inside-the-subagent", "succeeded");
     assert_eq!(inside["stepId"], sub["id"]);
+    telemetry_replaces_the_estimates_of_its_prompts(&ws, &session);
+}
+
+/// Claude Code's own telemetry reached `POST /v1/logs`: its `api_request` records are
+/// `usage:reported` events of this session, joined to the prompts its transcript
+/// messages name, and the session's totals count a prompt from telemetry when
+/// telemetry reported it and from the transcript's messages otherwise, never both.
+fn telemetry_replaces_the_estimates_of_its_prompts(ws: &Workspace, session: &str) {
+    let messages = usage_messages(ws, session);
+    let prompts: std::collections::BTreeSet<String> = messages
+        .iter()
+        .filter_map(|m| m["promptId"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!prompts.is_empty(), "{messages:#?}");
+    let by_prompt = |events: &[Value], prompt: &str, field: &str| -> u64 {
+        events
+            .iter()
+            .filter(|e| e["promptId"].as_str().unwrap_or_default() == prompt)
+            .map(|e| e["usage"][field].as_u64().unwrap_or_default())
+            .sum()
+    };
+    wait_until(
+        "usage:reported from Claude Code's telemetry, and totals that count each prompt once",
+        Duration::from_secs(30),
+        || {
+            format!(
+                "{:#?}\n{:#?}",
+                ws.session(session)["usage"],
+                ws.events(session)
+            )
+        },
+        || {
+            let events = ws.events(session);
+            let totals = ws.session(session)["usage"].clone();
+            if ws.events(session).len() != events.len() {
+                return None; // Something arrived between the two reads: look again.
+            }
+            let reported: Vec<Value> = events
+                .iter()
+                .filter(|e| e["type"] == "usage:reported")
+                .cloned()
+                .collect();
+            if reported.is_empty() {
+                return None;
+            }
+            let messages: Vec<Value> = events
+                .iter()
+                .filter(|e| e["type"] == "message:assistant" && e["usage"].is_object())
+                .cloned()
+                .collect();
+            // Every report names a prompt of this session's transcript.
+            assert!(
+                reported
+                    .iter()
+                    .all(|r| prompts.contains(r["promptId"].as_str().unwrap_or_default())),
+                "{reported:#?} vs {prompts:?}"
+            );
+            let mut keys: std::collections::BTreeSet<String> = prompts.clone();
+            keys.extend(
+                messages
+                    .iter()
+                    .map(|m| m["promptId"].as_str().unwrap_or_default().to_owned()),
+            );
+            let expected = |field: &str| -> u64 {
+                keys.iter()
+                    .map(|p| {
+                        if reported.iter().any(|r| r["promptId"] == p.as_str()) {
+                            by_prompt(&reported, p, field)
+                        } else {
+                            by_prompt(&messages, p, field)
+                        }
+                    })
+                    .sum()
+            };
+            let fields = [
+                "inputTokens",
+                "outputTokens",
+                "cacheReadTokens",
+                "cacheCreationTokens",
+            ];
+            fields
+                .iter()
+                .all(|f| totals[*f].as_u64() == Some(expected(f)))
+                .then_some(())
+                .filter(|()| totals["reportedRequests"].as_u64() == Some(reported.len() as u64))
+        },
+    );
 }
 
 #[test]

@@ -131,11 +131,22 @@ pub struct Workspace {
     /// The project folder Claude Code runs in.
     pub project: PathBuf,
     dir: tempfile::TempDir,
+    /// Installed with `--telemetry`: Claude Code exports its OpenTelemetry logs here.
+    telemetry: bool,
 }
 
 impl Workspace {
     /// Starts the model and the server, and prepares HOME with the hooks installed.
     pub fn new(script: Script) -> Self {
+        Self::build(script, false)
+    }
+
+    /// As [`Workspace::new`], installed with `hooks install --user --telemetry`.
+    pub fn with_telemetry(script: Script) -> Self {
+        Self::build(script, true)
+    }
+
+    fn build(script: Script, telemetry: bool) -> Self {
         let claude = claude();
         assert!(claude.exists());
         let dir = tempfile::tempdir().expect("tempdir");
@@ -158,10 +169,16 @@ impl Workspace {
             home,
             project,
             dir,
+            telemetry,
         };
+        let mut args = vec!["hooks", "install", "--user"];
+        if telemetry {
+            args.push("--telemetry");
+        }
         let out = Command::new(env!("CARGO_BIN_EXE_chainwatch"))
-            .args(["hooks", "install", "--user"])
+            .args(&args)
             .env_clear()
+            .env("CHAINWATCH_URL", workspace.url())
             .env("HOME", &workspace.home)
             .env("PATH", "/usr/bin:/bin")
             .output()
@@ -176,7 +193,7 @@ impl Workspace {
 
     /// The environment Claude Code (and so every hook) runs with.
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("HOME", self.home.to_string_lossy().into_owned()),
             ("PATH", "/usr/bin:/bin".to_owned()),
             ("TERM", "xterm-256color".to_owned()),
@@ -190,7 +207,13 @@ impl Workspace {
             // longer than 500 ms to store an event, and a late report is spooled, not
             // steered. Everything else is exactly what `hooks install` gives a user.
             ("CHAINWATCH_HOOK_TIMEOUT_MS", "3000".to_owned()),
-        ]
+        ];
+        if self.telemetry {
+            // Exported every half second rather than every 5 s, so a short run's
+            // records arrive while it runs as well as at its exit.
+            env.push(("OTEL_LOGS_EXPORT_INTERVAL", "500".to_owned()));
+        }
+        env
     }
 
     /// The server's base URL.
@@ -272,6 +295,17 @@ impl Workspace {
         let text = response.body_mut().read_to_string().expect("body");
         assert!(response.status().is_success(), "GET {path}: {text}");
         serde_json::from_str(&text).expect("json")
+    }
+
+    /// `GET /api…`, as text (exports).
+    pub fn get_text(&self, path: &str) -> String {
+        let mut response = Self::agent()
+            .get(format!("{}/api{path}", self.url()))
+            .call()
+            .expect("GET");
+        let text = response.body_mut().read_to_string().expect("body");
+        assert!(response.status().is_success(), "GET {path}: {text}");
+        text
     }
 
     /// `POST /api…` with a JSON body: the status and the answer.
