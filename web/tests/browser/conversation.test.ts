@@ -129,11 +129,12 @@ describe("the conversation", () => {
 
   it("replays the session as it stood at an earlier event with the scrubber", async () => {
     const R = "replayed-session";
+    // Started an hour ago; the permission was asked 10 min 5 s after the start.
     await postEvents(server, [
-      { sessionId: R, type: "session:started", cwd: "/home/ada/src/replay", user: "ada", title: "Replay me" },
-      { sessionId: R, type: "chain:compiled", chainId: "plan", steps: [{ stepId: "s1", name: "Read", waitsFor: [] }, { stepId: "s2", name: "Write", waitsFor: ["s1"] }] },
-      { sessionId: R, type: "step:started", chainId: "plan", stepId: "s1" },
-      { sessionId: R, type: "permission:requested", requestId: "perm-1", toolName: "Bash", toolInput: { command: "rm -rf build" } },
+      { sessionId: R, type: "session:started", cwd: "/home/ada/src/replay", user: "ada", title: "Replay me", timestamp: ago(3600) },
+      { sessionId: R, type: "chain:compiled", chainId: "plan", steps: [{ stepId: "s1", name: "Read", waitsFor: [] }, { stepId: "s2", name: "Write", waitsFor: ["s1"] }], timestamp: ago(3590) },
+      { sessionId: R, type: "step:started", chainId: "plan", stepId: "s1", timestamp: ago(3580) },
+      { sessionId: R, type: "permission:requested", requestId: "perm-1", toolName: "Bash", toolInput: { command: "rm -rf build" }, timestamp: ago(2995) },
     ]);
     await ok(server, "POST", `/api/sessions/${R}/permissions/perm-1`, { behavior: "allow" });
     await postEvents(server, [
@@ -158,6 +159,16 @@ describe("the conversation", () => {
     expect(await replay.getByTestId("replay-files").textContent()).toContain("None yet.");
     expect(await replay.getByTestId("replay-position").textContent()).toMatch(new RegExp(`^event ${asked + 1} of ${events.length}`));
     expect(await replay.locator('[data-testid="replay-events"] li').first().textContent()).toContain("Bash");
+    // The header's duration is the session's as of that event, and stands still.
+    const duration = replay.getByTestId("session-duration");
+    expect(await duration.textContent()).toBe("10m 05s");
+    expect(await duration.getAttribute("data-live")).toBe("false");
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await duration.textContent()).toBe("10m 05s");
+    // At the newest event (now), it is the hour the session has run.
+    await scrubber.fill(String(events.length - 1));
+    await expect.poll(() => duration.textContent()).toMatch(/^1h 00m 0\ds$/);
+    await scrubber.fill(String(asked));
     await page.mouse.move(0, 0);
     if (write) await page.screenshot({ path: join(OUT, "replay.png") });
     // The live view is unchanged by replaying.

@@ -89,7 +89,7 @@ export function ReplayPanel(props: { api: Api; session: Session; onClose: () => 
       </div>
       {state !== undefined ? (
         <div className="replay__body">
-          <DetailHeader session={state.session} chains={state.detail.chains} />
+          <DetailHeader session={state.session} chains={state.detail.chains} asOf={at?.timestamp} />
           <div className="replay__grid">
             <div>
               <h3>Waiting on a person</h3>

@@ -7,12 +7,20 @@ import { UsageBar } from "../conversation/UsageBar";
 import { isTerminalStatus } from "../../state/events";
 import { formatElapsed, subagentCount } from "./model/graph";
 
-function Duration(props: { session: Session }) {
-  const { session } = props;
-  const live = !isTerminalStatus(session.status);
+function Duration(props: { session: Session; asOf?: string | undefined }) {
+  const { session, asOf } = props;
+  // A replayed session stands still at its scrubbed event: it does not tick to now.
+  const live = asOf === undefined && !isTerminalStatus(session.status);
   const now = useNow(live ? 1000 : 3_600_000);
   const start = Date.parse(session.startedAt);
-  const end = session.endedAt !== undefined ? Date.parse(session.endedAt) : live ? now : Date.parse(session.updatedAt);
+  const end =
+    session.endedAt !== undefined
+      ? Date.parse(session.endedAt)
+      : asOf !== undefined
+        ? Date.parse(asOf)
+        : live
+          ? now
+          : Date.parse(session.updatedAt);
   const ms = Number.isNaN(start) || Number.isNaN(end) ? 0 : end - start;
   return (
     <span data-testid="session-duration" data-live={live}>
@@ -30,7 +38,8 @@ function Count(props: { label: string; value: number; name: string; bad?: boolea
   );
 }
 
-export function DetailHeader(props: { session: Session; chains: readonly Chain[] }) {
+/** `asOf`: the time the header shows the session at (replay), instead of now. */
+export function DetailHeader(props: { session: Session; chains: readonly Chain[]; asOf?: string | undefined }) {
   const { session, chains } = props;
   const c = session.counts;
   return (
@@ -72,7 +81,7 @@ export function DetailHeader(props: { session: Session; chains: readonly Chain[]
         <div>
           <dt>duration</dt>
           <dd>
-            <Duration session={session} />
+            <Duration session={session} asOf={props.asOf} />
           </dd>
         </div>
       </dl>
