@@ -25,5 +25,6 @@ export function totalTokens(u: SessionUsage): number {
 /** One line: cost, tokens and context, for titles and headers. */
 export function describeUsage(u: SessionUsage): string {
   const unpriced = u.unpricedRequests > 0 ? ` (${u.unpricedRequests} request${u.unpricedRequests === 1 ? "" : "s"} without a price)` : "";
-  return `${formatUsd(u.costUsd)}${unpriced} · ${formatTokens(u.inputTokens)} in · ${formatTokens(u.outputTokens)} out · ${formatTokens(u.cacheReadTokens)} cache read · ${formatTokens(u.cacheCreationTokens)} cache write · context ${formatTokens(u.contextTokens)}`;
+  const reported = u.reportedRequests > 0 ? ` (${u.reportedRequests} of ${u.requests} from Claude Code's telemetry)` : "";
+  return `${formatUsd(u.costUsd)}${unpriced}${reported} · ${formatTokens(u.inputTokens)} in · ${formatTokens(u.outputTokens)} out · ${formatTokens(u.cacheReadTokens)} cache read · ${formatTokens(u.cacheCreationTokens)} cache write · context ${formatTokens(u.contextTokens)}`;
 }
