@@ -947,6 +947,8 @@ async fn search_section(
     let queries = search::queries(plan.search_queries);
     search::run(server.addr, &queries[..queries.len().min(20)]).await?;
     let (mut p50, mut p99, mut hits) = (vec![], vec![], 0);
+    let (mut direct50, mut direct99, mut old50, mut old99) = (vec![], vec![], vec![], vec![]);
+    let index = dir.join("search.db");
     for run in 0..plan.runs {
         progress!("search: run {}/{}", run + 1, plan.runs);
         let (times, found) = search::run(server.addr, &queries).await?;
@@ -954,15 +956,44 @@ async fn search_section(
         p50.push(stats::percentile(&sorted, 50.0));
         p99.push(stats::percentile(&sorted, 99.0));
         hits += found;
+        // References in the same run, on the same index file, in this process.
+        for (expression, p50s, p99s) in [
+            (search::Expression::Server, &mut direct50, &mut direct99),
+            (search::Expression::Fts5Prefix, &mut old50, &mut old99),
+        ] {
+            let (index, queries) = (index.clone(), queries.clone());
+            let times =
+                tokio::task::spawn_blocking(move || search::direct(&index, &queries, expression))
+                    .await
+                    .map_err(|e| e.to_string())??;
+            let sorted = stats::sorted(times);
+            p50s.push(stats::percentile(&sorted, 50.0));
+            p99s.push(stats::percentile(&sorted, 99.0));
+        }
     }
     let _ = server.stop();
     let events = report::thousands(count as f64);
-    results.figures.push(Figure::new(
-        "search.p50",
-        format!("search over {events} indexed events, p50"),
-        Unit::Millis,
-        p50,
-    ));
+    results.figures.push(
+        Figure::new(
+            "search.p50",
+            format!("search over {events} indexed events, p50"),
+            Unit::Millis,
+            p50,
+        )
+        .against("the same queries on the index file, in-process", direct50),
+    );
+    results.figures.push(
+        Figure::new(
+            "search.fts5_prefix.p99",
+            format!("FTS5's own prefix query (before the vocabulary), {events} events, p99"),
+            Unit::Millis,
+            old99,
+        )
+        .detail(format!(
+            "the last word as `\"w\"*` on the same index file, in-process (its 2- and 3-character prefixes still use the prefix indexes); p50 {:.2} ms",
+            stats::percentile(&stats::sorted(old50.clone()), 50.0)
+        )),
+    );
     results.figures.push(
         Figure::new(
             "search.p99",
@@ -970,6 +1001,7 @@ async fn search_section(
             Unit::Millis,
             p99,
         )
+        .against("the same queries on the index file, in-process", direct99)
         .target(Target {
             on_ratio: false,
             higher_is_better: false,

@@ -183,6 +183,51 @@ pub async fn run(addr: SocketAddr, queries: &[String]) -> Result<(Vec<f64>, u64)
     Ok((times, hits))
 }
 
+/// Which expression the in-process reference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expression {
+    /// The server's: the last word expanded by `chainwatch::search::vocab`.
+    Server,
+    /// FTS5's own prefix query for the last word (`"w"*`), as the server ran it before
+    /// the vocabulary: FTS5 merges every matching term's postings before the first row.
+    Fts5Prefix,
+}
+
+/// The same queries run straight on the index file (`search.db`) in this process, with
+/// the server's SQL: the engine's own time, without HTTP or the server. Returns the
+/// latency of each query in ms.
+pub fn direct(
+    index: &Path,
+    queries: &[String],
+    expression: Expression,
+) -> Result<Vec<f64>, String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(index, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| e.to_string())?;
+    let sql = "SELECT d.seq, d.session_id, d.type, d.timestamp, snippet(fts, 0, '', '', '…', 24)
+               FROM fts JOIN docs d ON d.seq = fts.rowid
+               WHERE fts MATCH ?1 AND fts.rowid > 0 ORDER BY fts.rowid DESC LIMIT 50";
+    let mut times = Vec::with_capacity(queries.len());
+    for q in queries {
+        let text = q.replace("%20", " ");
+        let started = Instant::now();
+        let expr = match expression {
+            Expression::Server => chainwatch::search::vocab::match_expression(&conn, &text)
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default(),
+            Expression::Fts5Prefix => {
+                let words: Vec<String> = text.split(' ').map(|w| format!("\"{w}\"")).collect();
+                format!("{}*", words.join(" "))
+            }
+        };
+        let mut statement = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+        let mut rows = statement.query([&expr]).map_err(|e| e.to_string())?;
+        while rows.next().map_err(|e| e.to_string())?.is_some() {}
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(times)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -482,6 +482,18 @@ pub enum EventKind {
         #[ts(optional)]
         superseded: Option<bool>,
     },
+    /// Retention removed an ended session and its events; lists drop it.
+    #[serde(rename = "session:pruned", rename_all = "camelCase")]
+    SessionPruned {},
+    /// Anything else an agent reported, kept whole (a hook event Chainwatch does not map
+    /// yet, for example). Never rejected: agents add events faster than we do.
+    #[serde(rename = "agent:event", rename_all = "camelCase")]
+    AgentEvent {
+        /// The agent's name for the event, e.g. Claude Code's `hook_event_name`.
+        name: String,
+        /// The raw payload.
+        payload: Value,
+    },
     /// One API request's tokens and cost as the agent's own telemetry reported them
     /// (Claude Code's OpenTelemetry `claude_code.api_request`, received on `/v1/logs`).
     /// For its prompt they replace the estimate summed from `message:assistant`:
@@ -517,18 +529,6 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         replaces: Option<UsageFigures>,
-    },
-    /// Retention removed an ended session and its events; lists drop it.
-    #[serde(rename = "session:pruned", rename_all = "camelCase")]
-    SessionPruned {},
-    /// Anything else an agent reported, kept whole (a hook event Chainwatch does not map
-    /// yet, for example). Never rejected: agents add events faster than we do.
-    #[serde(rename = "agent:event", rename_all = "camelCase")]
-    AgentEvent {
-        /// The agent's name for the event, e.g. Claude Code's `hook_event_name`.
-        name: String,
-        /// The raw payload.
-        payload: Value,
     },
 }
 

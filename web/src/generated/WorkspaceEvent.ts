@@ -412,7 +412,15 @@ promptId?: string,
  * Set by the server when telemetry (`usage:reported`) already gave this
  * prompt's figures: the usage is shown but not summed into the session's.
  */
-superseded?: boolean, } | { "type": "usage:reported", 
+superseded?: boolean, } | { "type": "session:pruned", } | { "type": "agent:event", 
+/**
+ * The agent's name for the event, e.g. Claude Code's `hook_event_name`.
+ */
+name: string, 
+/**
+ * The raw payload.
+ */
+payload: JsonValue, } | { "type": "usage:reported", 
 /**
  * The prompt the request served (`prompt.id`).
  */
@@ -441,12 +449,4 @@ requestId?: string,
  * Set by the server: the price-table estimate of this prompt that this report
  * takes back out of the session's totals (on the prompt's first report only).
  */
-replaces?: UsageFigures, } | { "type": "session:pruned", } | { "type": "agent:event", 
-/**
- * The agent's name for the event, e.g. Claude Code's `hook_event_name`.
- */
-name: string, 
-/**
- * The raw payload.
- */
-payload: JsonValue, });
+replaces?: UsageFigures, });

@@ -96,7 +96,7 @@ impl SearchIndex {
              CREATE INDEX IF NOT EXISTS docs_session ON docs (session_id, seq);
              CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
              CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(text,
-                 tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');",
+                 tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');",
         )?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let reader = open(path)?;

@@ -167,11 +167,31 @@ pub(crate) fn samples() -> Vec<EventKind> {
             cost_usd: Some(0.0012),
             message_id: Some("msg_1".into()),
             step_id: None,
+            prompt_id: Some("p-1".into()),
+            superseded: Some(true),
         },
         EventKind::SessionPruned {},
         EventKind::AgentEvent {
             name: "PreCompact".into(),
             payload: json!({"trigger": "auto"}),
+        },
+        EventKind::UsageReported {
+            prompt_id: Some("p-1".into()),
+            model: Some("claude-opus-5-5".into()),
+            usage: crate::model::TokenUsage {
+                input_tokens: 12,
+                output_tokens: 6,
+                cache_read_tokens: 0,
+                cache_creation_tokens: 0,
+            },
+            cost_usd: Some(0.25),
+            duration_ms: Some(900),
+            request_id: Some("req_1".into()),
+            replaces: Some(crate::model::UsageFigures {
+                input_tokens: 10,
+                requests: 1,
+                ..Default::default()
+            }),
         },
     ]
 }

@@ -94,7 +94,7 @@ pub async fn logs(
             Outcome::Usage(event) => {
                 // A session this caller cannot reach is refused like a missing one.
                 match reach.check(state.core.read(), event.session_id.clone()) {
-                    Ok(_) => events.push(event),
+                    Ok(_) => events.push(*event),
                     Err(_) => refused.push(format!(
                         "session {} is not known to this server (or not this token's)",
                         event.session_id
@@ -143,7 +143,7 @@ fn answer(encoding: Encoding, refused: &[String]) -> HttpResponse {
         Encoding::Protobuf => {
             use prost::Message;
             let response = proto::ExportLogsServiceResponse {
-                partial_success: (!refused.is_empty()).then(|| proto::ExportLogsPartialSuccess {
+                partial_success: (!refused.is_empty()).then_some(proto::ExportLogsPartialSuccess {
                     rejected_log_records: rejected,
                     error_message: message,
                 }),

@@ -88,25 +88,25 @@ pub mod any_value {
     pub enum Value {
         /// `string_value`.
         #[prost(string, tag = "1")]
-        StringValue(String),
+        String(String),
         /// `bool_value`.
         #[prost(bool, tag = "2")]
-        BoolValue(bool),
+        Bool(bool),
         /// `int_value`.
         #[prost(int64, tag = "3")]
-        IntValue(i64),
+        Int(i64),
         /// `double_value`.
         #[prost(double, tag = "4")]
-        DoubleValue(f64),
+        Double(f64),
         /// `array_value` (not read).
         #[prost(bytes, tag = "5")]
-        ArrayValue(Vec<u8>),
+        Array(Vec<u8>),
         /// `kvlist_value` (not read).
         #[prost(bytes, tag = "6")]
-        KvlistValue(Vec<u8>),
+        Kvlist(Vec<u8>),
         /// `bytes_value` (not read).
         #[prost(bytes, tag = "7")]
-        BytesValue(Vec<u8>),
+        Bytes(Vec<u8>),
     }
 }
 

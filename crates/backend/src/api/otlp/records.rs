@@ -82,10 +82,10 @@ pub fn from_protobuf(body: &[u8]) -> Result<Vec<Record>, Malformed> {
         ))
     })?;
     let attr = |v: Option<proto::AnyValue>| match v.and_then(|v| v.value) {
-        Some(proto::any_value::Value::StringValue(s)) => Attr::Str(s),
-        Some(proto::any_value::Value::IntValue(i)) => Attr::Int(i),
-        Some(proto::any_value::Value::DoubleValue(d)) => Attr::Double(d),
-        Some(proto::any_value::Value::BoolValue(b)) => Attr::Bool(b),
+        Some(proto::any_value::Value::String(s)) => Attr::Str(s),
+        Some(proto::any_value::Value::Int(i)) => Attr::Int(i),
+        Some(proto::any_value::Value::Double(d)) => Attr::Double(d),
+        Some(proto::any_value::Value::Bool(b)) => Attr::Bool(b),
         _ => Attr::Other,
     };
     let mut records = Vec::new();
@@ -223,7 +223,7 @@ fn attributes(holder: &Value, at: &str) -> Result<HashMap<String, Attr>, Malform
 #[derive(Debug)]
 pub enum Outcome {
     /// An API request: its event.
-    Usage(NewEvent),
+    Usage(Box<NewEvent>),
     /// Another kind of record: accepted, not stored.
     Ignored,
     /// An API request that cannot be used, and why.
@@ -294,7 +294,7 @@ pub fn to_event(record: &Record) -> Outcome {
             when.as_bytes(),
         ],
     };
-    Outcome::Usage(NewEvent {
+    Outcome::Usage(Box::new(NewEvent {
         event_id: Some(EventId(format!("otel-{}", ids::hash(&identity)))),
         session_id: SessionId::new(session),
         timestamp,
@@ -307,5 +307,5 @@ pub fn to_event(record: &Record) -> Outcome {
             request_id,
             replaces: None,
         },
-    })
+    }))
 }
