@@ -349,3 +349,29 @@ fn cursors_survive_a_round_trip_on_disk() {
     save_cursors(&path, &reading.cursors).unwrap();
     assert_eq!(load_cursors(&path), reading.cursors);
 }
+
+#[test]
+fn messages_carry_the_prompt_id_of_the_user_record_before_them() {
+    let reading = read_all(&fixture("echo-session.jsonl"), true);
+    let prompts: Vec<Option<String>> = reading
+        .events
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::MessageAssistant { prompt_id, .. } => prompt_id.clone(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert!(!prompts.is_empty());
+    assert!(
+        prompts
+            .iter()
+            .all(|p| p.as_deref() == Some("5083ef67-d0ad-4a6a-80ed-c0c9e6594ee5")),
+        "{prompts:?}"
+    );
+    // The prompt survives in the cursor, for the messages a later run reads.
+    let cursor = reading.cursors.files.values().next().unwrap();
+    assert_eq!(
+        cursor.prompt_id.as_deref(),
+        Some("5083ef67-d0ad-4a6a-80ed-c0c9e6594ee5")
+    );
+}
