@@ -39,6 +39,9 @@ pub enum InstallError {
     /// A part of the settings has a shape Claude Code would not accept either.
     #[error("{0}; fix it by hand, nothing was changed")]
     Shape(String),
+    /// `--telemetry` for a project's settings, which Claude Code does not read it from.
+    #[error("--telemetry needs --user: Claude Code ignores OpenTelemetry exporter settings in a project's settings; nothing was changed")]
+    TelemetryNeedsUser,
     /// No home directory to find the user settings in.
     #[error("cannot find the home directory (HOME is not set); use --project DIR")]
     NoHome,
@@ -624,9 +627,7 @@ pub fn apply(options: &Options, remove: bool) -> Result<Changes, InstallError> {
     };
     if options.telemetry {
         if let Target::Project(_) = options.target {
-            return Err(InstallError::Shape(
-                "--telemetry needs --user: Claude Code ignores OpenTelemetry exporter settings in a project's settings".into(),
-            ));
+            return Err(InstallError::TelemetryNeedsUser);
         }
         let env = super::telemetry::env(&config);
         let keys = if remove {
