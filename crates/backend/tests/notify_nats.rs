@@ -100,6 +100,30 @@ async fn one_item_is_announced_and_settled_once_across_two_instances() {
     assert_eq!(settled[0].body["outcome"], "allow");
     assert_eq!(settled[0].body["by"], "local");
 
+    // Answered within the quiet delay: no instance says anything, not even after the
+    // stand-by instances' takeover delay.
+    let (status, body) = a
+        .post(
+            "/api/sessions/s1/permissions",
+            json!({"requestId": "p2", "toolName": "Bash", "toolInput": {"command": "ls"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = a
+        .post(
+            "/api/sessions/s1/permissions/p2",
+            json!({"behavior": "allow"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let noise: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.body["itemId"] == "p2")
+        .collect();
+    assert!(noise.is_empty(), "{noise:#?}");
+
     // A question asked through B: once as well.
     let (status, body) = b
         .post(

@@ -230,8 +230,15 @@ impl Notifier {
                     .unwrap_or(false);
             if !waiting {
                 if item.announced.is_none() {
-                    open.remove(&key);
-                    continue;
+                    if !self.claims.shared() {
+                        open.remove(&key);
+                        continue;
+                    }
+                    // Settled before this instance's quiet delay ran out: another
+                    // instance may have announced it and died since. Stand by as for
+                    // an item announced elsewhere (a claim finds nothing to settle when
+                    // nobody announced it).
+                    item.announced = Some(Vec::new());
                 }
                 let (at, tries) = *item.settling.get_or_insert_with(|| {
                     // The announcing instance settles at once; the others stand by.
