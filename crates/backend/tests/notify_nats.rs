@@ -55,7 +55,7 @@ async fn wait_notices(
             "no {state} notice for {item}: {:#?}",
             receiver.received()
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
@@ -212,4 +212,70 @@ async fn a_survivor_settles_what_a_killed_instance_announced_once() {
     assert_eq!(settled[0].body["outcome"], "deny");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(notices(&receiver, &both, "settled", "p1").len(), 1);
+}
+
+/// Figures, printed, asserting nothing (a debug build unless run with --release):
+/// `cargo test -p chainwatch --test notify_nats figures -- --ignored --nocapture`.
+/// A permission request acknowledged → its waiting webhook at the receiver, quiet delay
+/// 0, sequentially: one instance on the embedded store, then two instances on one NATS
+/// stream (the claim in JetStream KV on the way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "measurement, run by hand"]
+async fn figures() {
+    const ITEMS: usize = 100;
+    async fn measure(label: &str, asker: &TestServer, receiver: &Receiver, paths: &[&str]) {
+        asker.create_session("f").await;
+        let mut gaps = Vec::new();
+        for n in 0..ITEMS {
+            let item = format!("f{n}");
+            let (status, _) = asker
+                .post(
+                    "/api/sessions/f/permissions",
+                    json!({"requestId": item, "toolName": "Bash", "toolInput": {"command": "ls"}}),
+                )
+                .await;
+            assert_eq!(status, 201);
+            let acked = Instant::now();
+            wait_notices(receiver, paths, "waiting", &item).await;
+            gaps.push(acked.elapsed());
+        }
+        gaps.sort_unstable();
+        let pct = |p: f64| gaps[((gaps.len() as f64 * p) as usize).min(gaps.len() - 1)];
+        println!(
+            "{label}: request acknowledged -> waiting webhook: p50 {:?} p99 {:?} ({ITEMS} sequential)",
+            pct(0.5),
+            pct(0.99)
+        );
+    }
+    let quiet = |c: &mut chainwatch::config::Config| c.notify.quiet = Duration::ZERO;
+    let receiver = Receiver::start(&[]).await;
+    let hook = receiver.url("/one");
+    let one = TestServer::spawn_with(|c| {
+        c.notify.webhooks = vec![hook.parse().unwrap()];
+        quiet(c);
+    });
+    measure("embedded store, one instance", &one, &receiver, &["/one"]).await;
+    one.stop().await;
+
+    let nats = NatsServer::start();
+    let receiver = Receiver::start(&[]).await;
+    let mk = |hook: String| {
+        let store = store(&nats.url(), "FIG2");
+        TestServer::spawn_with(move |c| {
+            c.store = store;
+            c.notify.webhooks = vec![hook.parse().unwrap()];
+            quiet(c);
+        })
+    };
+    let a = mk(receiver.url("/a"));
+    let b = mk(receiver.url("/b"));
+    measure("NATS, two instances", &a, &receiver, &["/a", "/b"]).await;
+    let doubled = receiver
+        .received()
+        .iter()
+        .filter(|r| r.body["state"] == "waiting")
+        .count();
+    println!("waiting notices sent for {ITEMS} items: {doubled}");
+    a.stop().await;
+    b.stop().await;
 }
