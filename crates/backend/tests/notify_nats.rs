@@ -3,7 +3,7 @@
 //! receiver, so the receiver sees which instance sent what), one waiting item → one
 //! "waiting" post and one "settled" post in all; and when the instance that announced
 //! is killed with -9, a survivor sends the settled post, once.
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;
 mod nats_support;
