@@ -67,7 +67,7 @@ export const SUBSCRIBE_TIMEOUT_MS = 15_000;
 export function subscribeFailure(err: unknown): string {
   const name = err instanceof DOMException ? err.name : "";
   const detail = err instanceof Error ? err.message : String(err);
-  if (name === "NotAllowedError") return "notifications are blocked for this site in the browser's settings";
+  if (name === "NotAllowedError") return "Notifications are blocked for this site in the browser's settings.";
   if (name === "TimeoutError" || name === "AbortError" || /push service/i.test(detail)) {
     return `This browser could not reach its push service (${detail}). Push goes through the browser maker's push service (Google's for Chrome and Chromium), which must be reachable from this device; webhooks and ntfy work without it (docs/NOTIFY.md)`;
   }
@@ -97,9 +97,9 @@ async function subscribe(registration: ServiceWorkerRegistration, publicKey: str
 /** Asks for permission (from a click), subscribes and registers with the server. */
 export async function enablePush(): Promise<void> {
   const registration = await registerWorker();
-  if (registration === undefined) throw new Error("this browser cannot take push notifications here");
+  if (registration === undefined) throw new Error("This browser cannot take push notifications here.");
   const permission = await Notification.requestPermission();
-  if (permission !== "granted") throw new Error("notifications are blocked for this site in the browser's settings");
+  if (permission !== "granted") throw new Error("Notifications are blocked for this site in the browser's settings.");
   const { publicKey } = await api.pushKey();
   await navigator.serviceWorker.ready;
   let subscription = await registration.pushManager.getSubscription();

@@ -275,13 +275,18 @@ describe("the installed app's push notifications", () => {
     // Debian's Chromium offline has no push service: subscribing never answers.
     const offline = await Browser.launch();
     try {
-      await offline.context.grantPermissions(["notifications"], { origin: server.pageUrl });
       const page = await offline.context.newPage();
       await page.addInitScript((t) => sessionStorage.setItem("chainwatch.token", t), GRACE);
       await page.goto(`${server.pageUrl}/#/`);
       await waitLive(page);
       await page.getByRole("button", { name: "Notifications" }).click();
       const panel = page.getByRole("dialog", { name: "Notifications" });
+      // Notifications not allowed for the site: said so, nothing subscribed.
+      await panel.getByRole("button", { name: "Turn on push on this browser" }).click();
+      await expect
+        .poll(() => panel.getByRole("alert").textContent(), { timeout: 10_000 })
+        .toBe("Notifications are blocked for this site in the browser's settings.");
+      await offline.context.grantPermissions(["notifications"], { origin: server.pageUrl });
       await panel.getByRole("button", { name: "Turn on push on this browser" }).click();
       await expect
         .poll(() => panel.getByRole("alert").textContent(), { timeout: 30_000 })
