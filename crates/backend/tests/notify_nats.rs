@@ -279,3 +279,72 @@ async fn figures() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_instance_does_not_announce_again_what_was_announced() {
+    let nats = NatsServer::start();
+    let receiver = Receiver::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        let hook = receiver.url(&format!("/{name}"));
+        Instance::start(
+            &dir.path().join(name),
+            &nats.url(),
+            "AGAIN",
+            &[
+                "--notify-webhook",
+                &hook,
+                "--notify-quiet-secs",
+                "1",
+                "--notify-takeover-secs",
+                "1",
+            ],
+        )
+    };
+    let mut instances = vec![start("a"), start("b")];
+    let http = reqwest::Client::new();
+    for instance in &instances {
+        instance.wait_healthy(&http).await;
+    }
+    let base = instances[0].base();
+    for (path, body) in [
+        ("/api/sessions", json!({"id": "s1", "cwd": "/work/project"})),
+        (
+            "/api/sessions/s1/awaiting-input",
+            json!({"requestId": "q1", "prompt": "Which branch?"}),
+        ),
+    ] {
+        let response = http
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+    let both = ["/a", "/b"];
+    wait_notices(&receiver, &both, "waiting", "q1").await;
+    // Both restart (a deploy): each picks the open question up again from the stream,
+    // waits out the quiet delay, and finds it claimed.
+    for instance in &mut instances {
+        instance.kill();
+        instance.restart();
+    }
+    for instance in &instances {
+        instance.wait_healthy(&http).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notices(&receiver, &both, "waiting", "q1").len(), 1);
+    // Answered: settled once, by one of them (neither announced it in this life).
+    let answered = http
+        .post(format!("{}/api/sessions/s1/input", instances[1].base()))
+        .json(&json!({"text": "main"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.status().is_success(), "{}", answered.status());
+    let settled = wait_notices(&receiver, &both, "settled", "q1").await;
+    assert_eq!(settled[0].body["outcome"], "answered");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notices(&receiver, &both, "settled", "q1").len(), 1);
+}
