@@ -6,7 +6,7 @@ import { stepName } from "../../lib/names";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, type Api } from "../../api";
 import type { Chain, FileContent, FileTree, Session } from "../../generated";
-import { buildTree, formatSize, groupByStep, type TouchedFile, type TreeNode } from "./model/files";
+import { buildTree, changedCount, formatSize, groupByStep, type TouchedFile, type TreeNode } from "./model/files";
 import { FileChanges } from "./FileChanges";
 import { findStep } from "./model/graph";
 import type { ToolCall } from "./model/tools";
@@ -79,10 +79,6 @@ function Content(props: { api: Api; sessionId: string; path: string; version: nu
   );
 }
 
-/** Distinct files the session created, modified or deleted. */
-export function changedCount(touched: readonly TouchedFile[]): number {
-  return new Set(touched.filter((f) => f.accesses.some((a) => a !== "read")).map((f) => f.path)).size;
-}
 
 export interface FilesPanelProps {
   readonly api: Api;
