@@ -25,6 +25,10 @@ pub enum Turn {
     /// Writes this plan to the plan file Claude Code named (plan mode), with `Write`.
     WritePlan(&'static str),
     /// Calls several tools at once (parallel calls, e.g. subagents), then waits.
+    #[allow(
+        dead_code,
+        reason = "used by tests/record_session.rs, which shares this module"
+    )]
     Tools(Vec<(&'static str, Value)>),
 }
 
@@ -144,6 +148,10 @@ impl Model {
 
     /// From now on, `$CWD` in the scripted tool inputs is `cwd` (the project folder,
     /// known only once the workspace exists; Write and Edit want absolute paths).
+    #[allow(
+        dead_code,
+        reason = "used by tests/record_session.rs, which shares this module"
+    )]
     pub fn set_cwd(&self, cwd: &str) {
         *self.shared.cwd.lock().expect("lock") = Some(cwd.to_owned());
     }
