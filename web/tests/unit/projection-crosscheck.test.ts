@@ -58,7 +58,7 @@ describe("the reducer folds the fixture logs as the Rust projection does", () =>
       let state = initialState();
       for (const event of events) {
         state = applyEvent(state, event);
-        if (event.type === "session:started") {
+        if (event.type === "session:started" && !state.details.has(event.sessionId)) {
           // The page opens the session as soon as it exists: its detail is then empty.
           const session = state.sessions.get(event.sessionId);
           if (session !== undefined) state = loadDetail(state, { ...session, chains: [], answers: [], fileChanges: [] });
