@@ -646,5 +646,7 @@ impl EventKind {
     }
 }
 
+pub mod examples;
+
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,9 @@
 //! a key only while it still holds the value this would write.
 
 use super::config::HookConfig;
-use super::install::{InstallError, Json};
+use serde_json::{Map, Value as Json};
+
+use super::install::{self, InstallError};
 
 /// The variables and values for a server and token.
 pub fn env(config: &HookConfig) -> Vec<(&'static str, String)> {
@@ -35,7 +37,7 @@ fn env_object(settings: &mut Json, create: bool) -> Result<Option<&mut Json>, In
         if !create {
             return Ok(None);
         }
-        settings.set("env", Json::Object(Vec::new()));
+        install::set(settings, "env", Json::Object(Map::new()));
     }
     match settings.get_mut("env") {
         Some(env @ Json::Object(_)) => Ok(Some(env)),
@@ -52,7 +54,7 @@ pub fn set(settings: &mut Json, vars: &[(&str, String)]) -> Result<Vec<String>, 
     };
     Ok(vars
         .iter()
-        .filter(|(key, value)| env.set(key, Json::String(value.clone())))
+        .filter(|(key, value)| install::set(env, key, Json::String(value.clone())))
         .map(|(key, _)| (*key).to_owned())
         .collect())
 }
@@ -65,7 +67,7 @@ pub fn remove(settings: &mut Json, vars: &[(&str, String)]) -> Result<Vec<String
     let mut removed = Vec::new();
     for (key, value) in vars {
         if env.get(key).and_then(Json::as_str) == Some(value.as_str()) {
-            env.remove(key);
+            install::remove(env, key);
             removed.push((*key).to_owned());
         }
     }
@@ -103,7 +105,11 @@ mod tests {
         assert!(set(&mut settings, &vars).unwrap().is_empty(), "idempotent");
         // A value someone changed since is theirs: uninstall leaves it.
         if let Some(env) = settings.get_mut("env") {
-            env.set("OTEL_LOGS_EXPORTER", Json::String("otlp,console".into()));
+            install::set(
+                env,
+                "OTEL_LOGS_EXPORTER",
+                Json::String("otlp,console".into()),
+            );
         }
         let removed = remove(&mut settings, &vars).unwrap();
         assert_eq!(removed.len(), 4);
