@@ -190,7 +190,10 @@ routes! {
         Get "/api/openapi.json" => openapi::document, PUBLIC, None;
         Get "/ws" => socket::upgrade, READ, Listed;
         // OTLP/HTTP, not REST: its bodies are OpenTelemetry's (docs/HOOKS.md "Telemetry").
-        Post "/v1/logs" => otlp::logs, AGENT, Body;
+        // Each record's session is checked against the caller's reach and refused alone
+        // (OTLP partial success, not a 404), so it is filtered like a list
+        // (tests/telemetry.rs walks the user scope with real bodies).
+        Post "/v1/logs" => otlp::logs, AGENT, Listed;
     ]
 }
 
