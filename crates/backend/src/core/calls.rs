@@ -42,11 +42,36 @@ pub struct CallMemory {
     changed: HashSet<String>,
 }
 
-/// A stable hash of a JSON value (the same value gives the same hash in every run of
-/// one build, which is all a snapshot needs: it is tied to the build).
+/// A stable hash of a JSON value, without serializing it (the same value gives the same
+/// hash in every run of one build, which is all a snapshot needs: it is tied to the
+/// build). Objects hash the same whatever their keys' order, as `Value`'s `==` compares.
 fn hash_json(value: &Value) -> u64 {
+    fn feed(value: &Value, h: &mut std::hash::DefaultHasher) {
+        match value {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => (2u8, n.to_string()).hash(h),
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(items) => {
+                (4u8, items.len()).hash(h);
+                items.iter().for_each(|i| feed(i, h));
+            }
+            Value::Object(map) => {
+                (5u8, map.len()).hash(h);
+                // Sum of per-entry hashes: independent of the keys' order.
+                let mut sum = 0u64;
+                for (k, v) in map {
+                    let mut entry = std::hash::DefaultHasher::new();
+                    k.hash(&mut entry);
+                    feed(v, &mut entry);
+                    sum = sum.wrapping_add(entry.finish());
+                }
+                sum.hash(h);
+            }
+        }
+    }
     let mut hasher = std::hash::DefaultHasher::new();
-    value.to_string().hash(&mut hasher);
+    feed(value, &mut hasher);
     hasher.finish()
 }
 
@@ -191,6 +216,15 @@ mod tests {
         // A late outcome of the denied call is not counted again; another call's is.
         assert_eq!(memory.finished("t1"), (false, None));
         assert_eq!(memory.finished("t2"), (true, None));
+    }
+
+    #[test]
+    fn inputs_hash_alike_whatever_the_order_of_their_keys() {
+        let a: Value = serde_json::from_str(r#"{"command":"ls","description":"list"}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"description":"list","command":"ls"}"#).unwrap();
+        assert_eq!(hash_json(&a), hash_json(&b));
+        assert_ne!(hash_json(&a), hash_json(&json!({"command": "ls"})));
+        assert_ne!(hash_json(&json!(["a", "b"])), hash_json(&json!(["b", "a"])));
     }
 
     #[test]
