@@ -259,6 +259,12 @@ async function compareWithFreshLoads(): Promise<void> {
   if (process.env["CHAINWATCH_REPLAY_LOG"] === "1") {
     console.log(`${await headerFacts(timeline)}\n${await timelineFacts(timeline)}\n${await filesFacts(files)}`);
   }
+  // The side panel says the same (once there is something to say: the cwd is not watched).
+  if (counts.fileChanges > 0) {
+    await expect.poll(() => timeline.getByTestId("files-changed").innerText(), { timeout: 10_000 }).toBe(
+      `${counts.fileChanges} ${counts.fileChanges === 1 ? "file" : "files"} changed`,
+    );
+  }
   // The Files tab's "changed" is the server's fileChanges.
   expect(await files.getByTestId("files-summary").innerText()).toContain(`${counts.fileChanges} changed`);
 }
