@@ -3,8 +3,6 @@
 // state is computed exactly as the live one is.
 import type { Session, SessionDetail, WorkspaceEvent } from "../../generated";
 import { applyEvents, initialState, loadDetail, type SessionDetailState } from "../../state/reducer";
-import { changedCount, touchedFiles } from "../detail/model/files";
-import { pairToolCalls } from "../detail/model/tools";
 
 export interface ReplayState {
   readonly session: Session;
@@ -38,11 +36,7 @@ export function replayAt(id: string, events: readonly WorkspaceEvent[], seq: num
   if (first === undefined) return undefined;
   const upto = events.filter((e) => e.seq <= seq && e.sessionId === id);
   const state = applyEvents(loadDetail(initialState(), blank(id, first.timestamp)), upto);
-  const folded = state.sessions.get(id);
+  const session = state.sessions.get(id);
   const detail = state.details.get(id);
-  if (folded === undefined || detail === undefined) return undefined;
-  // Distinct files changed is the server's count (the reducer does not fold it): from
-  // every event up to `seq`, by the Files tab's definition, which is the server's.
-  const fileChanges = changedCount(touchedFiles(detail.fileChanges, pairToolCalls(upto), folded.cwd));
-  return { session: { ...folded, counts: { ...folded.counts, fileChanges } }, detail };
+  return session !== undefined && detail !== undefined ? { session, detail } : undefined;
 }
