@@ -113,6 +113,14 @@ fn permissions_allowed_and_denied_from_the_page_reach_claude() {
             .as_array()
             .is_some_and(Vec::is_empty)
     );
+    // The denied call never ran and no hook event names it again: the denial settled it
+    // as a failed call (core/calls.rs), so no call of the session stays "started".
+    let counts = &ws.session(&session)["counts"];
+    assert_eq!(
+        (counts["toolCalls"].as_u64(), counts["failures"].as_u64()),
+        (Some(2), Some(1)),
+        "{counts}"
+    );
 }
 
 fn bash(command: &str) -> Turn {
