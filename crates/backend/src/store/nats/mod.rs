@@ -241,18 +241,31 @@ impl NatsLog {
         if let Some(token) = &config.token {
             options = options.token(token.clone());
         }
-        if let Some(ca) = &config.tls_ca {
-            options = options.add_root_certificates(ca.clone());
-        }
-        if let Some((cert, key)) = &config.tls_client {
-            options = options.add_client_certificate(cert.clone(), key.clone());
-        }
         let servers: Vec<async_nats::ServerAddr> = config
             .servers
             .iter()
             .map(|s| s.parse())
             .collect::<Result<_, _>>()
             .map_err(|e: std::io::Error| connect_error(e.to_string()))?;
+        // The client reads no credentials from URLs itself: `nats://user:pass@host` and
+        // `nats://token@host` are applied here, unless a flag gave them.
+        if config.user.is_none() && config.token.is_none() {
+            if let Some(addr) = servers.iter().find(|a| a.has_user_pass()) {
+                match (addr.username(), addr.password()) {
+                    (Some(user), Some(password)) => {
+                        options = options.user_and_password(user.into(), password.into());
+                    }
+                    (Some(token), None) => options = options.token(token.into()),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(ca) = &config.tls_ca {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let Some((cert, key)) = &config.tls_client {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
         let client = options
             .connect(servers)
             .await
