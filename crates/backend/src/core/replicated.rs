@@ -488,6 +488,11 @@ impl Replicator {
         let mut accepted: Vec<Exec> = Vec::new();
         let mut refused: Vec<(Exec, CoreError)> = Vec::new();
         let mut later: Vec<Exec> = Vec::new();
+        // For each accepted operation, the staged events up to and including its own.
+        let mut horizons: Vec<usize> = Vec::new();
+        // Whether every accepted operation staged at most one event (then the commit
+        // needs no atomic batch: see `NatsLog::append_chain`).
+        let mut single = true;
         let mut next_seq = self.applied + 1;
         let now = chrono::Utc::now();
         let mut work = work.into_iter();
@@ -522,7 +527,11 @@ impl Replicator {
                 return (again, later);
             }
             match result {
-                Ok(()) => accepted.push(job),
+                Ok(()) => {
+                    single &= staged.len() - before <= 1;
+                    horizons.push(staged.len());
+                    accepted.push(job);
+                }
                 // Input errors hold whatever the state; the rest are checked against the
                 // stream's head below.
                 Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
@@ -539,7 +548,38 @@ impl Replicator {
                 job.finish(Ok(()));
             }
         } else {
-            let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
+            let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
+            if single && logged.len() > 1 {
+                // One event per operation: a chain of publishes, of which a prefix
+                // lands; the operations past it are decided again (or fail).
+                let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
+                let rest = events.split_off(landed);
+                logged.truncate(landed);
+                if landed > 0 {
+                    self.apply_own(events, logged);
+                }
+                if let Some(error) = error {
+                    self.rollback(&rest);
+                    appended = false;
+                    let retry = matches!(error, AppendError::Conflict) && !last;
+                    let failure = (!retry).then(|| self.failure(error, last));
+                    for (job, horizon) in accepted.into_iter().zip(horizons) {
+                        match &failure {
+                            _ if horizon <= landed => job.finish(Ok(())),
+                            None => again.push(job),
+                            Some(failure) => job.finish(Err(failure.clone_error())),
+                        }
+                    }
+                    if retry {
+                        again.extend(refused.drain(..).map(|(job, _)| job));
+                    }
+                } else {
+                    for job in accepted {
+                        job.finish(Ok(()));
+                    }
+                }
+                return self.settle_refused(refused, appended, last, again, later);
+            }
             match self.append(&events, &logged) {
                 Ok(()) => {
                     self.apply_own(events, logged);
@@ -565,9 +605,21 @@ impl Replicator {
                 }
             }
         }
+        self.settle_refused(refused, appended, last, again, later)
+    }
+
+    /// Answers the refused operations of a round, or decides them again when the
+    /// stream had something newer than what they were decided on (a session created on
+    /// another instance a moment ago, …).
+    fn settle_refused(
+        &mut self,
+        refused: Vec<(Exec, CoreError)>,
+        appended: bool,
+        last: bool,
+        mut again: Vec<Exec>,
+        later: Vec<Exec>,
+    ) -> (Vec<Exec>, Vec<Exec>) {
         if !refused.is_empty() {
-            // A refusal stands only if the stream had nothing newer than what it was
-            // decided on (a session created on another instance a moment ago, …).
             let moved =
                 appended && !last && self.log.nats.head().is_ok_and(|head| head > self.applied);
             for (job, error) in refused {
