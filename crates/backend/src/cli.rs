@@ -293,6 +293,11 @@ pub struct ServeArgs {
     /// Milliseconds one webhook or push attempt may take.
     #[arg(long, env = "CHAINWATCH_NOTIFY_TIMEOUT_MS", default_value_t = 10_000)]
     pub notify_timeout_ms: u64,
+    /// Several instances on one NATS stream: seconds after an item settled before an
+    /// instance that did not announce it sends the settled notice itself (the announcing
+    /// instance may have died).
+    #[arg(long, env = "CHAINWATCH_NOTIFY_TAKEOVER_SECS", default_value_t = 15)]
+    pub notify_takeover_secs: u64,
     /// Committed events buffered for the notifier (past it: dropped, counted, logged).
     #[arg(long, env = "CHAINWATCH_NOTIFY_QUEUE", default_value_t = 4096)]
     pub notify_queue: usize,
@@ -376,6 +381,7 @@ impl ServeArgs {
         config.notify.backoff = Duration::from_millis(self.notify_backoff_ms.max(1));
         config.notify.timeout = Duration::from_millis(self.notify_timeout_ms.max(1));
         config.notify.queue = self.notify_queue.max(1);
+        config.notify.takeover = Duration::from_secs(self.notify_takeover_secs);
         config.notify.push_allow_http = self.push_allow_http;
         config.notify.vapid_contact = self.vapid_contact;
         config.files.roots = self.files_roots;

@@ -26,11 +26,19 @@ export function useNotices(store: WorkspaceStore): void {
           const href = sessionHref(notice.sessionId);
           const action =
             notice.kind === "permission"
-              ? { label: "Allow or deny", href: "#/needs-you" }
+              ? { label: "Details", href: "#/needs-you" }
               : notice.kind === "question"
                 ? { label: "Answer", href: "#/needs-you" }
                 : undefined;
-          pushToast({ key: notice.key, tone: tone(notice.kind), title: notice.title, body: notice.body, href, ...(action !== undefined ? { action } : {}) });
+          pushToast({
+            key: notice.key,
+            tone: tone(notice.kind),
+            title: notice.title,
+            body: notice.body,
+            href,
+            ...(action !== undefined ? { action } : {}),
+            ...(notice.requestId !== undefined && notice.kind === "permission" ? { decide: { sessionId: notice.sessionId, requestId: notice.requestId } } : {}),
+          });
           notifyDesktop({ tag: notice.key, title: notice.title, body: notice.body, href });
         }
         // Answered or decided anywhere (another tab, the terminal): the toast goes.

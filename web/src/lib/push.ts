@@ -56,20 +56,55 @@ export async function currentSubscription(): Promise<globalThis.PushSubscription
   return (await registration?.pushManager.getSubscription()) ?? null;
 }
 
+/**
+ * How long subscribing may take. The browser asks its push service (Google's for Chrome
+ * and Chromium, Mozilla's for Firefox, Apple's for Safari) for an endpoint; a browser
+ * that cannot reach it may never answer (Debian's Chromium offline waits forever).
+ */
+export const SUBSCRIBE_TIMEOUT_MS = 15_000;
+
+/** Why subscribing failed, in words a person can act on. */
+export function subscribeFailure(err: unknown): string {
+  const name = err instanceof DOMException ? err.name : "";
+  const detail = err instanceof Error ? err.message : String(err);
+  if (name === "NotAllowedError") return "Notifications are blocked for this site in the browser's settings.";
+  if (name === "TimeoutError" || name === "AbortError" || /push service/i.test(detail)) {
+    return `This browser could not reach its push service (${detail}). Push goes through the browser maker's push service (Google's for Chrome and Chromium), which must be reachable from this device; webhooks and ntfy work without it (docs/NOTIFY.md)`;
+  }
+  return `The browser refused to subscribe (${detail})`;
+}
+
+async function subscribe(registration: ServiceWorkerRegistration, publicKey: string): Promise<globalThis.PushSubscription> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DOMException(`no answer from the push service in ${SUBSCRIBE_TIMEOUT_MS / 1000} s`, "TimeoutError")),
+      SUBSCRIBE_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([
+      registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(publicKey) }),
+      timeout,
+    ]);
+  } catch (err) {
+    throw new Error(subscribeFailure(err));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Asks for permission (from a click), subscribes and registers with the server. */
 export async function enablePush(): Promise<void> {
   const registration = await registerWorker();
-  if (registration === undefined) throw new Error("this browser cannot take push notifications here");
+  if (registration === undefined) throw new Error("This browser cannot take push notifications here.");
   const permission = await Notification.requestPermission();
-  if (permission !== "granted") throw new Error("notifications are blocked for this site in the browser's settings");
+  if (permission !== "granted") throw new Error("Notifications are blocked for this site in the browser's settings.");
   const { publicKey } = await api.pushKey();
   await navigator.serviceWorker.ready;
   let subscription = await registration.pushManager.getSubscription();
   if (subscription === null) {
-    subscription = await registration.pushManager.subscribe({
-      userVisibleOnly: true,
-      applicationServerKey: base64UrlToBytes(publicKey),
-    });
+    subscription = await subscribe(registration, publicKey);
   }
   await api.subscribePush(toWire(subscription));
   await shareToken(registration);

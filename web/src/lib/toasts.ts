@@ -14,6 +14,14 @@ export interface Toast {
   readonly href: string | undefined;
   /** What to do about it, when there is something (a link). */
   readonly action: ToastAction | undefined;
+  /** A permission request it can answer in place (Allow / Deny), when it is one. */
+  readonly decide: ToastDecision | undefined;
+}
+
+/** The permission request a toast answers with its Allow and Deny buttons. */
+export interface ToastDecision {
+  readonly sessionId: string;
+  readonly requestId: string;
 }
 
 /** A toast's action: a labelled link (to where the item can be answered). */
@@ -30,7 +38,8 @@ export interface ToastInput {
   body?: string;
   href?: string;
   action?: ToastAction;
-  /** Dismissed after this long (default 8 s; errors 12 s). */
+  decide?: ToastDecision;
+  /** Dismissed after this long (default 8 s; errors 12 s; one that answers 60 s). */
   ttlMs?: number;
 }
 
@@ -54,6 +63,7 @@ export function pushToast(input: ToastInput): number {
     body: input.body,
     href: input.href,
     action: input.action,
+    decide: input.decide,
   };
   const kept = toasts.filter((t) => input.key === undefined || t.key !== input.key);
   for (const t of toasts) if (!kept.includes(t)) clearTimer(t.id);
@@ -63,7 +73,8 @@ export function pushToast(input: ToastInput): number {
     if (dropped !== undefined) clearTimer(dropped.id);
   }
   toasts = next;
-  const ttl = input.ttlMs ?? (input.tone === "error" ? 12_000 : 8_000);
+  // A toast with buttons stays long enough to be used (it goes at once when settled).
+  const ttl = input.ttlMs ?? (input.decide !== undefined ? 60_000 : input.tone === "error" ? 12_000 : 8_000);
   timers.set(
     id,
     setTimeout(() => dismissToast(id), ttl),

@@ -17,6 +17,8 @@ export interface Notice {
   readonly title: string;
   readonly body: string;
   readonly seq: number;
+  /** The question or permission request it is about. */
+  readonly requestId?: string;
 }
 
 /** How a session is named for people: see lib/names.ts (title, first prompt, folder, id). */
@@ -81,6 +83,7 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
           notices.push({
             ...base,
             key: `question:${event.sessionId}:${event.requestId}`,
+            requestId: event.requestId,
             kind: "question",
             title: isEndOfTurn(event.requestId) ? `${label} finished its turn` : `${label} asks`,
             body: shortText(event.prompt),
@@ -92,6 +95,7 @@ export function noticesFor(applied: readonly WorkspaceEvent[], state: State): No
           notices.push({
             ...base,
             key: `permission:${event.sessionId}:${event.requestId}`,
+            requestId: event.requestId,
             kind: "permission",
             title: `${label} wants to run ${event.toolName}`,
             body: summarizeInput(event.toolInput),

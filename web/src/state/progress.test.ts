@@ -48,6 +48,14 @@ describe("applyProgress", () => {
     expect(applyProgress(open, frame(10, { toolCalls: 4 }))).toBe(open);
   });
 
+  it("takes only the distinct files changed for a session open in detail, from a frame as new as it", () => {
+    const open = loadDetail(initialState(), { ...restSession("s", 3), chains: [], answers: [], fileChanges: [] });
+    const state = applyProgress(open, frame(10, { toolCalls: 4, fileChanges: 2 }));
+    expect(state.sessions.get("s")?.counts).toEqual(counts({ events: 3, fileChanges: 2 }));
+    const newer = loadDetail(initialState(), { ...restSession("s", 12), chains: [], answers: [], fileChanges: [] });
+    expect(applyProgress(newer, frame(10, { fileChanges: 2 }))).toBe(newer);
+  });
+
   it("does not count again an event the frame covered that arrives after it", () => {
     let state = applyProgress(loadSessions(initialState(), [restSession("s", 3)]), frame(10, { toolCalls: 4 }));
     // A resume's replay hands over an older global event after the live frame.

@@ -73,7 +73,7 @@ describe("session lifecycle", () => {
       failures: 2, // the failed tool call and the error
       steps: 0,
       stepsCompleted: 0,
-      fileChanges: 1,
+      fileChanges: 0, // distinct files changed: the server's figure (REST, progress frames)
     });
     expect(s).toMatchObject({ id: "s1", cwd: "/work/s1", hostname: "laptop", user: "ada", title: "fix the build" });
     expect(s.summary).toBe("looking at CI");
@@ -611,3 +611,49 @@ describe("message:assistant", () => {
     });
   });
 });
+
+describe("a tool call denied from the page", () => {
+  const push = { command: "git push --force" };
+  const base = (): State =>
+    loadDetail(fold([started(1, "s1")]), restDetail("s1", 1));
+  const opened = (state: State): State =>
+    fold(
+      [
+        ev(2, "s1", { type: "tool:used", toolName: "Bash", toolUseId: "t1", status: "started", input: push }),
+        ev(3, "s1", { type: "permission:requested", requestId: "r1", toolName: "Bash", toolInput: push }),
+      ],
+      state,
+    );
+
+  it("is settled by the denial as a failed call, like the server's fold", () => {
+    let state = opened(base());
+    expect(session(state, "s1").counts.toolCalls).toBe(0);
+    state = applyEvent(state, ev(4, "s1", { type: "permission:decided", requestId: "r1", behavior: "deny", message: "not today" }));
+    const s = session(state, "s1");
+    expect(s.pendingPermissions).toEqual([]);
+    expect(s.counts.toolCalls).toBe(1);
+    expect(s.counts.failures).toBe(1);
+  });
+
+  it("is counted by its outcome when allowed", () => {
+    let state = opened(base());
+    state = fold(
+      [
+        ev(4, "s1", { type: "permission:decided", requestId: "r1", behavior: "allow" }),
+        ev(5, "s1", { type: "tool:used", toolName: "Bash", toolUseId: "t1", status: "succeeded", input: push }),
+      ],
+      state,
+    );
+    expect(session(state, "s1").counts).toMatchObject({ toolCalls: 1, failures: 0 });
+  });
+
+  it("settles nothing when no call of that tool and input is open", () => {
+    let state = fold(
+      [ev(3, "s1", { type: "permission:requested", requestId: "r1", toolName: "Bash", toolInput: push })],
+      base(),
+    );
+    state = applyEvent(state, ev(4, "s1", { type: "permission:decided", requestId: "r1", behavior: "deny" }));
+    expect(session(state, "s1").counts).toMatchObject({ toolCalls: 0, failures: 0 });
+  });
+});
+

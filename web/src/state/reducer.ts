@@ -39,6 +39,7 @@ import type {
   WorkspaceEvent,
 } from "../generated";
 import { isGlobalEventType, isTerminalStatus } from "./events";
+import { denialsOf, sameJson } from "../lib/denials";
 
 /** How much of its first prompt a session keeps (projection.rs FIRST_PROMPT_CHARS). */
 export const FIRST_PROMPT_CHARS = 200;
@@ -278,17 +279,7 @@ function assign<T extends object, K extends keyof T>(obj: T, key: K, value: T[K]
 }
 
 /** JSON values equal as serde_json compares them: structurally, key order ignored. */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
-  }
-  const ak = Object.keys(a);
-  const bk = Object.keys(b);
-  const bo = b as Record<string, unknown>;
-  return ak.length === bk.length && ak.every((k) => Object.hasOwn(bo, k) && sameJson((a as Record<string, unknown>)[k], bo[k]));
-}
+export { sameJson };
 
 function bounded<T>(list: readonly T[], item: T, max: number): T[] {
   const next = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
@@ -459,8 +450,10 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
   const endStep = (stepId: StepId) => {
     if (s.currentStepId === stepId) delete s.currentStepId;
   };
+  // `counts.fileChanges` is the number of distinct files changed (core/calls.rs), which
+  // only the server can count from the whole session: the app takes it from REST and
+  // from progress frames (applyProgress), never counts it itself.
   const recordFile = (path: string, change: FileChangeKind, stepId: StepId | undefined) => {
-    s.counts.fileChanges += 1;
     if (fileChanges !== undefined) {
       const fc: FileChange = { path, change, at: event.timestamp, seq: event.seq };
       if (stepId !== undefined) fc.stepId = stepId;
@@ -676,6 +669,13 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
         seq: event.seq,
       });
       s.pendingPermissions = s.pendingPermissions.filter((p) => p.requestId !== event.requestId);
+      // A denied call never runs, so no later event settles it: the denial does, as a
+      // failed call (projection.rs, core/calls.rs). Decided from the session's own
+      // stream, when it is open here; a list hears it in the next progress frame.
+      if (request !== undefined && event.behavior === "deny" && detail !== undefined && settlesACall(detail.events, event)) {
+        s.counts.toolCalls += 1;
+        s.counts.failures += 1;
+      }
       settleWaiting();
       break;
     }
@@ -815,6 +815,16 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
   }
   if (current === undefined) unpark(st, id);
   return true;
+}
+
+/** Whether `decided` (a deny, not folded yet) settles an open call of the session's stream. */
+function settlesACall(events: readonly WorkspaceEvent[], decided: WorkspaceEvent): boolean {
+  function* withIt() {
+    yield* events;
+    yield decided;
+  }
+  for (const d of denialsOf(withIt()).values()) if (d.decided.seq === decided.seq) return true;
+  return false;
 }
 
 /** Adds a resolution in front, bounded; a repeat (same request) replaces the older one. */
@@ -1011,13 +1021,22 @@ export type ProgressFrame = Extract<ServerMessage, { type: "progress" }>;
  * Takes a session's counts from a `progress` frame. Every event of the session up to
  * `frame.seq` was sent to this socket before the frame, so a frame at least as new as
  * what the app folded replaces the counts outright. A session open in detail hears
- * its whole stream and counts it exactly itself: left alone. An older frame (a REST
+ * its whole stream and counts it exactly itself, but for `fileChanges` (distinct files,
+ * which only the server counts): that one figure is taken. An older frame (a REST
  * snapshot or a global event came after it) is dropped.
  */
 export function applyProgress(state: State, frame: ProgressFrame): State {
   const id = frame.sessionId;
   const known = state.sessions.get(id);
-  if (known === undefined || state.details.has(id) || frame.seq < known.lastSeq) return state;
+  if (known === undefined || frame.seq < known.lastSeq) return state;
+  if (state.details.has(id)) {
+    // Folded exactly here, except the distinct files changed, which only the server
+    // counts (core/calls.rs): taken from a frame as new as what was folded.
+    if (known.counts.fileChanges === frame.counts.fileChanges) return state;
+    const draft: Draft = { ...state, version: state.version + 1 };
+    draft.sessions.set(id, { ...known, counts: { ...known.counts, fileChanges: frame.counts.fileChanges } });
+    return draft;
+  }
   const draft: Draft = { ...state, version: state.version + 1 };
   const next: Session = { ...known, counts: frame.counts, lastSeq: frame.seq, updatedAt: frame.updatedAt };
   if (frame.firstPrompt !== undefined) next.firstPrompt = frame.firstPrompt;

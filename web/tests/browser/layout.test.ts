@@ -123,5 +123,25 @@ for (const width of [1280, 1920, 390]) {
         await page.close();
       });
     }
+
+    if (width === 390) {
+      it("session: every timeline row shows which agent did it, as a short mark", async () => {
+        const page = await browser.open(server, `#/sessions/${ID}`);
+        await page.locator(".tl-row").first().waitFor();
+        const marks = await page.locator(".tl-row").evaluateAll((rows) =>
+          rows.map((r) => {
+            const mark = r.querySelector(".tl-row__agent-short") as HTMLElement | null;
+            const box = mark?.getBoundingClientRect();
+            return { text: mark?.innerText.trim() ?? "", shown: box !== undefined && box.width > 0 && box.right <= window.innerWidth };
+          }),
+        );
+        expect(marks.length).toBeGreaterThan(5);
+        expect(marks.filter((m) => !m.shown || m.text === "")).toEqual([]);
+        // Subagents read A1, A2… (as in the agent filter), the main agent "main".
+        expect(new Set(marks.map((m) => m.text)).has("main")).toBe(true);
+        expect(marks.some((m) => /^A\d+$/.test(m.text))).toBe(true);
+        await page.close();
+      });
+    }
   });
 }

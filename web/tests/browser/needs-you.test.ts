@@ -56,7 +56,10 @@ describe("needs you", () => {
     ]);
     const toast = page.locator('.toast[data-toast-key="permission:push-1:perm-2"]');
     await toast.waitFor({ timeout: 2000 });
-    expect(await toast.locator(".toast__action").textContent()).toBe("Allow or deny");
+    // The action is in the toast: Allow and Deny, with the card one link away.
+    expect(await toast.getByRole("button", { name: "Allow" }).isVisible()).toBe(true);
+    expect(await toast.getByRole("button", { name: "Deny" }).isVisible()).toBe(true);
+    expect(await toast.locator(".toast__link").getAttribute("href")).toBe("#/needs-you");
     await ok(server, "POST", "/api/sessions/push-1/permissions/perm-2", { behavior: "deny", message: "not now" });
     await toast.waitFor({ state: "detached", timeout: 2000 });
     expect(browser.problems).toEqual([]);

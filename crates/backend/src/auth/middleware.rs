@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use chainwatch_shared::ErrorBody;
 
-use super::{Access, Principal, access};
+use super::{Access, Principal};
 use crate::state::AppState;
 
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> HttpResponse {
@@ -165,7 +165,8 @@ pub async fn guard(
         }
     }
 
-    let needed = access(req.method(), req.match_pattern().as_deref());
+    let pattern = req.match_pattern();
+    let needed = (security.routes.access)(req.method(), pattern.as_deref());
     match (needed, &principal) {
         (Access::Public, _) => {}
         (_, None) if secret.is_some() => {
@@ -192,6 +193,16 @@ pub async fn guard(
                 req.path()
             )
             .to_lowercase();
+            return Ok(req
+                .into_response(refuse(StatusCode::FORBIDDEN, "forbidden", message))
+                .map_into_right_body());
+        }
+        (_, Some(caller))
+            if caller.user.is_some()
+                && (security.routes.refuses_scoped)(req.method(), pattern.as_deref()) =>
+        {
+            let message =
+                "a user-scoped token reads events per session: GET /api/sessions/{id}/events";
             return Ok(req
                 .into_response(refuse(StatusCode::FORBIDDEN, "forbidden", message))
                 .map_into_right_body());

@@ -4,6 +4,7 @@
 //! them. Nothing else writes state, so nothing can change without an event.
 
 pub mod access;
+pub mod calls;
 pub mod commit;
 mod error;
 pub mod ops;

@@ -6,11 +6,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::calls::{self, CallMemory};
+
 use chainwatch_shared::{
     AwaitingInput, Chain, ChainId, ChainStatus, ChainStep, Command, CommandStatus, CommandType,
-    EventKind, FileChange, FileChangeKind, InputAnswer, PermissionDecision, PermissionRequest,
-    RequestId, Session, SessionCounts, SessionDetail, SessionId, SessionStatus, SessionUsage,
-    StepId, StepKind, StepStatus, ToolStatus, WatchState, WorkspaceEvent,
+    EventKind, FileChange, FileChangeKind, InputAnswer, PermissionBehavior, PermissionDecision,
+    PermissionRequest, RequestId, Session, SessionCounts, SessionDetail, SessionId, SessionStatus,
+    SessionUsage, StepId, StepKind, StepStatus, ToolStatus, WatchState, WorkspaceEvent,
 };
 
 /// How much of a session's first prompt it keeps as its name (`Session::first_prompt`).
@@ -47,6 +49,9 @@ pub struct SessionRecord {
     /// The newest prompts, each cut to `PROMPT_SEARCH_CHARS`: what a History search
     /// looks in besides the session's own fields.
     pub prompts: VecDeque<String>,
+    /// Open and denied tool calls, changed files (core/calls.rs).
+    #[serde(default)]
+    pub calls: CallMemory,
 }
 
 fn not_watched() -> WatchState {
@@ -98,6 +103,7 @@ impl SessionRecord {
             answers: VecDeque::new(),
             file_changes: VecDeque::new(),
             prompts: VecDeque::new(),
+            calls: CallMemory::default(),
         };
         record.apply(event);
         Some(record)
@@ -244,7 +250,11 @@ impl SessionRecord {
         change: FileChangeKind,
         step_id: &Option<StepId>,
     ) {
-        self.session.counts.file_changes += 1;
+        if let Some(path) = calls::relative_to_cwd(path, &self.session.cwd)
+            && self.calls.changed(path)
+        {
+            self.session.counts.file_changes += 1;
+        }
         if self.file_changes.len() == FILE_CHANGES_KEPT {
             self.file_changes.pop_front();
         }
@@ -493,6 +503,18 @@ impl SessionRecord {
                     .position(|p| &p.request_id == request_id)
                 {
                     let mut request = s.pending_permissions.remove(i);
+                    // A denied call never runs, so no later event settles it: the
+                    // denial does, as a failed call.
+                    if *behavior == PermissionBehavior::Deny
+                        && self.calls.deny(
+                            request.tool_use_id.as_deref(),
+                            &request.tool_name,
+                            &request.tool_input,
+                        )
+                    {
+                        s.counts.tool_calls += 1;
+                        s.counts.failures += 1;
+                    }
                     request.decision = Some(PermissionDecision {
                         behavior: *behavior,
                         message: message.clone(),
@@ -564,6 +586,7 @@ impl SessionRecord {
                 status,
                 tool_name,
                 input,
+                tool_use_id,
                 ..
             } => {
                 // The call a pending request asked about ran or failed: it was answered
@@ -576,14 +599,35 @@ impl SessionRecord {
                         p.tool_name == name && p.tool_input == input
                     });
                 }
+                let (counts, started_path) = match (status, tool_use_id) {
+                    (ToolStatus::Started, Some(id)) => {
+                        self.calls.started(id, tool_name, input.as_ref());
+                        (false, None)
+                    }
+                    (ToolStatus::Started, None) => (false, None),
+                    (_, Some(id)) => self.calls.finished(id),
+                    (_, None) => (true, None),
+                };
+                if *status == ToolStatus::Succeeded && calls::changes_file(tool_name) {
+                    let path = calls::input_path(input.as_ref())
+                        .map(str::to_owned)
+                        .or(started_path);
+                    if let Some(path) =
+                        path.and_then(|p| calls::relative_to_cwd(&p, &self.session.cwd))
+                        && self.calls.changed(path)
+                    {
+                        self.session.counts.file_changes += 1;
+                    }
+                }
                 let s = &mut self.session;
                 match status {
                     ToolStatus::Started => {}
-                    ToolStatus::Succeeded => s.counts.tool_calls += 1,
-                    ToolStatus::Failed => {
+                    ToolStatus::Succeeded if counts => s.counts.tool_calls += 1,
+                    ToolStatus::Failed if counts => {
                         s.counts.tool_calls += 1;
                         s.counts.failures += 1;
                     }
+                    ToolStatus::Succeeded | ToolStatus::Failed => {}
                 }
                 self.activity();
             }

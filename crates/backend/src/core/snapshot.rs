@@ -27,7 +27,7 @@ use crate::store::{LogReader, Scope, StoreError};
 
 /// The snapshot format and the fold's meaning. Bump it whenever `SessionRecord`'s
 /// fields or `SessionRecord::apply` change: older snapshots are then ignored.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// Events read per page when the tail is folded.
 const TAIL_PAGE: usize = 10_000;

@@ -446,14 +446,48 @@ impl<'a> Mapper<'a> {
         let Some(tool_use_id) = self.payload.tool_use_id() else {
             return vec![self.tool(ToolStatus::Succeeded)];
         };
-        vec![self.event(
+        let mut events = vec![self.event(
             "",
             EventKind::StepCompleted {
                 chain_id: ChainId::new(MAIN_CHAIN),
                 step_id: task_step(tool_use_id),
                 result: self.payload.get("tool_response").map(cap_json),
             },
-        )]
+        )];
+        events.extend(self.subagent_link(tool_use_id));
+        events
+    }
+
+    /// Claude Code names the subagent an Agent call started in the call's response
+    /// (`agentId`): that subagent's step is tied to the call exactly, where several calls
+    /// in parallel would otherwise leave SubagentStart to guess (see `spawning_task`).
+    fn subagent_link(&self, tool_use_id: &str) -> Option<NewEvent> {
+        let agent_id = self
+            .payload
+            .get("tool_response")?
+            .get("agentId")?
+            .as_str()
+            .filter(|id| !id.is_empty())?;
+        let agent_type = self
+            .payload
+            .get("tool_input")
+            .and_then(|i| i.get("subagent_type"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty());
+        Some(self.event(
+            "link",
+            EventKind::StepSpawned {
+                chain_id: ChainId::new(MAIN_CHAIN),
+                step_id: agent_step(agent_id),
+                name: cut(agent_type.unwrap_or("subagent"), MAX_NAME),
+                kind: StepKind::Subagent,
+                waits_for: Vec::new(),
+                parent_step_id: Some(task_step(tool_use_id)),
+                agent_type: agent_type.map(|a| cut(a, MAX_NAME)),
+                tool_use_id: None,
+                input: None,
+            },
+        ))
     }
 
     fn task_failed(&self) -> Vec<NewEvent> {
@@ -489,7 +523,7 @@ impl<'a> Mapper<'a> {
                     name: cut(agent_type.unwrap_or("subagent"), MAX_NAME),
                     kind: StepKind::Subagent,
                     waits_for: Vec::new(),
-                    parent_step_id: spawning_task(self.main_chain(), agent_type),
+                    parent_step_id: spawning_task(self.main_chain(), agent_type, agent_id),
                     agent_type: agent_type.map(|a| cut(a, MAX_NAME)),
                     tool_use_id: None,
                     input: None,
@@ -723,9 +757,25 @@ fn waits_for(chain: Option<&Chain>, parent: Option<&StepId>, new: &StepId) -> Ve
         .unwrap_or_default()
 }
 
-/// The Agent/Task step a new subagent belongs to.
-fn spawning_task(chain: Option<&Chain>, agent_type: Option<&str>) -> Option<StepId> {
+/// The Agent/Task step a new subagent belongs to: the call whose response named it
+/// (`agentId`, when that call's PostToolUse came first), else a guess.
+fn spawning_task(
+    chain: Option<&Chain>,
+    agent_type: Option<&str>,
+    agent_id: &str,
+) -> Option<StepId> {
     let chain = chain?;
+    let named = chain.steps.iter().find(|s| {
+        s.kind == StepKind::Task
+            && s.result
+                .as_ref()
+                .and_then(|r| r.get("agentId"))
+                .and_then(Value::as_str)
+                == Some(agent_id)
+    });
+    if let Some(task) = named {
+        return Some(task.id.clone());
+    }
     let has_child = |task: &ChainStep| {
         chain
             .steps

@@ -8,6 +8,7 @@
 //! each notice to the configured webhooks ([`webhook`]) and to the browsers that opted
 //! in to Web Push ([`push`]).
 
+pub mod claim;
 pub mod moments;
 pub mod push;
 pub mod schedule;
@@ -56,6 +57,10 @@ pub struct NotifyConfig {
     /// Take `http://` push endpoints (tests and local push services only; browsers'
     /// push services are all https).
     pub push_allow_http: bool,
+    /// With several instances on one NATS stream: how long, after an item settled, an
+    /// instance that did not announce it waits before sending its settled notice itself
+    /// (the one that announced may have died; default 15 s). See [`claim`].
+    pub takeover: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -71,6 +76,7 @@ impl Default for NotifyConfig {
             public_url: None,
             vapid_contact: "mailto:chainwatch@localhost".into(),
             push_allow_http: false,
+            takeover: Duration::from_secs(15),
         }
     }
 }
@@ -199,10 +205,17 @@ pub fn notifier(
         })
         .collect();
     sinks.extend(extra);
+    // Instances sharing a stream all hear every event: a claim picks who notifies.
+    let claims = match &config.store {
+        crate::store::StoreConfig::Sqlite => claim::Claims::Alone,
+        crate::store::StoreConfig::Nats(nats) => claim::Claims::nats((**nats).clone()),
+    };
     Ok(schedule::Notifier {
         read,
         sinks,
         quiet: notify.quiet,
         public_url: config.public_url(),
+        claims,
+        takeover: notify.takeover,
     })
 }

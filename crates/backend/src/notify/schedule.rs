@@ -3,7 +3,8 @@
 //! sink; once it stops waiting, one "settled" notice follows, and only for items that
 //! were announced. Deliveries of one item are ordered: its "settled" starts only after
 //! its "waiting" was delivered or given up, on every sink; different items never wait
-//! for each other.
+//! for each other. With several instances on one NATS stream, every instance tracks
+//! every item but only the holder of its claim ([`super::claim`]) sends its notices.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::claim::{Claim, Claims};
 use super::moments::{self, Opening};
 use crate::core::ReadModel;
 use crate::store::LoggedEvent;
@@ -24,6 +26,11 @@ use crate::store::LoggedEvent;
 pub const MAX_OPEN: usize = 10_000;
 /// How often announced items are checked for settling.
 const SETTLE_POLL: Duration = Duration::from_millis(250);
+/// How long a claim that NATS could not answer waits before it is asked again.
+const CLAIM_RETRY: Duration = Duration::from_secs(2);
+/// Claims for a settled notice tried before the item is given up (about 5 minutes of
+/// NATS not answering).
+const SETTLE_TRIES: u32 = 150;
 
 /// A notice with the session's owner, so per-user sinks can filter.
 #[derive(Debug, Clone)]
@@ -44,8 +51,25 @@ pub trait Sink: Send + Sync + 'static {
 struct Open {
     opening: Opening,
     due: Instant,
-    /// The "waiting" deliveries, one per sink, once announced.
+    /// The "waiting" deliveries, one per sink, once announced (empty when another
+    /// instance announced it: this one only stands by to settle it if that one died).
     announced: Option<Vec<JoinHandle<()>>>,
+    /// Whether this instance announced it.
+    mine: bool,
+    /// Once it stopped waiting: when to claim its settled notice, and tries so far.
+    settling: Option<(Instant, u32)>,
+}
+
+impl Open {
+    fn new(opening: Opening, due: Instant) -> Self {
+        Self {
+            opening,
+            due,
+            announced: None,
+            mine: false,
+            settling: None,
+        }
+    }
 }
 
 /// What the task needs.
@@ -58,6 +82,11 @@ pub struct Notifier {
     pub quiet: Duration,
     /// The base of links back to the page, without a trailing slash.
     pub public_url: String,
+    /// Who sends each item's notices when instances share a stream.
+    pub claims: Claims,
+    /// How long an instance that did not announce an item waits, once the item
+    /// settled, before it settles it itself (the announcing one may have died).
+    pub takeover: Duration,
 }
 
 impl Notifier {
@@ -74,7 +103,7 @@ impl Notifier {
                 },
                 () = tokio::time::sleep_until(wake) => {}
             }
-            self.tick(&mut open);
+            self.tick(&mut open).await;
         }
         // Let what was already handed to the sinks finish.
         for (_, item) in open {
@@ -134,11 +163,7 @@ impl Notifier {
                     return;
                 }
                 open.entry((opening.session_id.clone(), opening.item_id.clone()))
-                    .or_insert(Open {
-                        opening,
-                        due,
-                        announced: None,
-                    });
+                    .or_insert_with(|| Open::new(opening, due));
             }
         }
     }
@@ -146,9 +171,10 @@ impl Notifier {
     fn next_wake(&self, open: &HashMap<(SessionId, RequestId), Open>) -> Instant {
         let far = Instant::now() + Duration::from_secs(3600);
         open.values()
-            .map(|o| match o.announced {
-                None => o.due,
-                Some(_) => Instant::now() + SETTLE_POLL,
+            .map(|o| match (&o.announced, o.settling) {
+                (None, _) => o.due,
+                (Some(_), Some((at, _))) => at,
+                (Some(_), None) => Instant::now() + SETTLE_POLL,
             })
             .min()
             .unwrap_or(far)
@@ -188,42 +214,93 @@ impl Notifier {
                 None => return,
             }
         }
-        open.insert(
-            key,
-            Open {
-                opening,
-                due: Instant::now() + self.quiet,
-                announced: None,
-            },
-        );
+        open.insert(key, Open::new(opening, Instant::now() + self.quiet));
     }
 
-    fn tick(&self, open: &mut HashMap<(SessionId, RequestId), Open>) {
+    async fn tick(&self, open: &mut HashMap<(SessionId, RequestId), Open>) {
         let now = Instant::now();
         let keys: Vec<_> = open.keys().cloned().collect();
+        // Once NATS did not answer a claim, the rest of this round waits for the next
+        // one instead of each waiting out its own timeout.
+        let mut reachable = true;
         for key in keys {
-            let Some(item) = open.get(&key) else { continue };
-            let waiting = self
-                .read
-                .with_session(&key.0, |r| moments::still_waiting(r, &item.opening))
-                .unwrap_or(false);
+            let Some(item) = open.get_mut(&key) else {
+                continue;
+            };
+            let waiting = item.settling.is_none()
+                && self
+                    .read
+                    .with_session(&key.0, |r| moments::still_waiting(r, &item.opening))
+                    .unwrap_or(false);
             if !waiting {
-                if let Some(item) = open.remove(&key) {
-                    if let Some(before) = item.announced {
-                        self.settle(&item.opening, before);
+                if item.announced.is_none() {
+                    if !self.claims.shared() {
+                        open.remove(&key);
+                        continue;
+                    }
+                    // Settled before this instance's quiet delay ran out: another
+                    // instance may have announced it and died since. Stand by as for
+                    // an item announced elsewhere (a claim finds nothing to settle when
+                    // nobody announced it).
+                    item.announced = Some(Vec::new());
+                }
+                let (at, tries) = *item.settling.get_or_insert_with(|| {
+                    // The announcing instance settles at once; the others stand by.
+                    let wait = if item.mine {
+                        Duration::ZERO
+                    } else {
+                        self.takeover
+                    };
+                    (now + wait, 0)
+                });
+                if at > now {
+                    continue;
+                }
+                let claim = if reachable {
+                    self.claims.settle(&key.0, &key.1).await
+                } else {
+                    Claim::Unavailable
+                };
+                reachable &= claim != Claim::Unavailable;
+                match claim {
+                    Claim::Won => {
+                        if let Some(item) = open.remove(&key) {
+                            self.settle(&item.opening, item.announced.unwrap_or_default());
+                        }
+                    }
+                    Claim::Lost => {
+                        open.remove(&key);
+                    }
+                    Claim::Unavailable if tries + 1 >= SETTLE_TRIES => {
+                        tracing::warn!(session = %key.0, item = %key.1, "gave up settling a notification: claims unavailable");
+                        open.remove(&key);
+                    }
+                    Claim::Unavailable => {
+                        item.settling = Some((Instant::now() + CLAIM_RETRY, tries + 1));
                     }
                 }
                 continue;
             }
             if item.announced.is_none() && item.due <= now {
-                let outgoing = Arc::new(self.outgoing(&item.opening, NoticeState::Waiting));
-                let handles = self
-                    .sinks
-                    .iter()
-                    .map(|sink| tokio::spawn(sink.deliver(outgoing.clone())))
-                    .collect();
-                if let Some(item) = open.get_mut(&key) {
-                    item.announced = Some(handles);
+                let claim = if reachable {
+                    self.claims.announce(&key.0, &key.1).await
+                } else {
+                    Claim::Unavailable
+                };
+                reachable &= claim != Claim::Unavailable;
+                match claim {
+                    Claim::Won => {
+                        let outgoing = Arc::new(self.outgoing(&item.opening, NoticeState::Waiting));
+                        let handles = self
+                            .sinks
+                            .iter()
+                            .map(|sink| tokio::spawn(sink.deliver(outgoing.clone())))
+                            .collect();
+                        item.announced = Some(handles);
+                        item.mine = true;
+                    }
+                    Claim::Lost => item.announced = Some(Vec::new()),
+                    Claim::Unavailable => item.due = Instant::now() + CLAIM_RETRY,
                 }
             }
         }
@@ -231,12 +308,17 @@ impl Notifier {
 
     fn settle(&self, opening: &Opening, before: Vec<JoinHandle<()>>) {
         let outgoing = Arc::new(self.outgoing(opening, NoticeState::Settled));
-        for (sink, before) in self.sinks.iter().zip(before) {
+        let mut before = before.into_iter();
+        for sink in &self.sinks {
             let sink = sink.clone();
             let outgoing = outgoing.clone();
+            // Taken over from another instance: there is no "waiting" here to wait for.
+            let before = before.next();
             tokio::spawn(async move {
                 // Per item, "settled" never overtakes its "waiting".
-                let _ = before.await;
+                if let Some(before) = before {
+                    let _ = before.await;
+                }
                 sink.deliver(outgoing).await;
             });
         }

@@ -4,7 +4,7 @@
 //! once and the same bytes go to every recipient.
 //!
 //! Events that are not global still change what lists show (a session's counts). The
-//! hub notes which sessions had such events (`dirty`), and [`Hub::flush_progress`],
+//! hub notes which sessions had events (`dirty`; global ones too, see `publish`), and [`Hub::flush_progress`],
 //! called every progress interval, sends each of them one `progress` frame with the
 //! read model's counts to every socket that may see it: coalesced, so a busy session
 //! costs each socket at most one frame per interval however many events it writes.
@@ -396,6 +396,12 @@ impl Publisher for Hub {
                     lagging.push(id);
                 }
             };
+            // A global event may change counts the web cannot fold alone (a permission
+            // denied from the page settles its tool call: core/calls.rs), so it marks
+            // its session for a progress frame too.
+            if !registry.dirty.contains(&event.session_id) {
+                registry.dirty.insert(event.session_id.clone());
+            }
             if event.global {
                 // The read model already holds this commit: the owner is current.
                 let owner = self.owner(&event.session_id).flatten();
@@ -405,9 +411,6 @@ impl Publisher for Hub {
                     }
                 }
             } else {
-                if !registry.dirty.contains(&event.session_id) {
-                    registry.dirty.insert(event.session_id.clone());
-                }
                 if let Some(subscribers) = registry.topics.get(&event.session_id) {
                     for id in subscribers {
                         if let Some(client) = registry.clients.get(id) {

@@ -24,6 +24,12 @@ pub enum Turn {
     Text(&'static str),
     /// Writes this plan to the plan file Claude Code named (plan mode), with `Write`.
     WritePlan(&'static str),
+    /// Calls several tools at once (parallel calls, e.g. subagents), then waits.
+    #[allow(
+        dead_code,
+        reason = "used by tests/record_session.rs, which shares this module"
+    )]
+    Tools(Vec<(&'static str, Value)>),
 }
 
 /// What the model does, per conversation.
@@ -80,6 +86,8 @@ struct Shared {
     script: Script,
     requests: Mutex<Vec<Request>>,
     ids: AtomicU64,
+    /// Replaces `$CWD` in tool inputs (see [`Model::set_cwd`]).
+    cwd: Mutex<Option<String>>,
 }
 
 /// The running stand-in.
@@ -98,6 +106,7 @@ impl Model {
             script,
             requests: Mutex::new(Vec::new()),
             ids: AtomicU64::new(1),
+            cwd: Mutex::new(None),
         });
         let state = shared.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -135,6 +144,16 @@ impl Model {
     /// Its base URL, for `ANTHROPIC_BASE_URL`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// From now on, `$CWD` in the scripted tool inputs is `cwd` (the project folder,
+    /// known only once the workspace exists; Write and Edit want absolute paths).
+    #[allow(
+        dead_code,
+        reason = "used by tests/record_session.rs, which shares this module"
+    )]
+    pub fn set_cwd(&self, cwd: &str) {
+        *self.shared.cwd.lock().expect("lock") = Some(cwd.to_owned());
     }
 
     /// The requests of conversation turns so far.
@@ -219,6 +238,10 @@ async fn messages(state: web::Data<Shared>, body: web::Json<Value>) -> HttpRespo
     } else {
         Turn::Text("Scripted session")
     };
+    let turn = match state.cwd.lock().expect("lock").as_deref() {
+        Some(cwd) => with_cwd(turn, cwd),
+        None => turn,
+    };
     let id = state.ids.fetch_add(1, Ordering::Relaxed);
     HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -236,48 +259,78 @@ fn plan_file(body: &Value) -> Option<String> {
     Some(text[start..end].to_owned())
 }
 
+/// `$CWD` in a turn's tool inputs replaced by `cwd`.
+fn with_cwd(turn: Turn, cwd: &str) -> Turn {
+    let fill = |input: Value| -> Value {
+        serde_json::from_str(&input.to_string().replace("$CWD", cwd)).unwrap_or(input)
+    };
+    match turn {
+        Turn::Tool(name, input) => Turn::Tool(name, fill(input)),
+        Turn::Tools(calls) => Turn::Tools(calls.into_iter().map(|(n, i)| (n, fill(i))).collect()),
+        turn => turn,
+    }
+}
+
 /// The turn as the stream of events Claude Code reads.
 fn sse(turn: &Turn, id: u64, model: &str) -> String {
-    let (block, delta, stop) = match turn {
-        Turn::Tool(name, input) => (
-            json!({"type": "tool_use", "id": format!("toolu_{id:08}"), "name": name, "input": {}}),
+    let tool = |n: usize, name: &str, input: &Value| {
+        (
+            json!({"type": "tool_use", "id": format!("toolu_{id:08}_{n}"), "name": name, "input": {}}),
             json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+        )
+    };
+    let (blocks, stop) = match turn {
+        Turn::Tool(name, input) => (
+            vec![(
+                json!({"type": "tool_use", "id": format!("toolu_{id:08}"), "name": name, "input": {}}),
+                json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+            )],
+            "tool_use",
+        ),
+        Turn::Tools(calls) => (
+            calls
+                .iter()
+                .enumerate()
+                .map(|(n, (name, input))| tool(n, name, input))
+                .collect(),
             "tool_use",
         ),
         Turn::WritePlan(_) => unreachable!("resolved before"),
         Turn::Text(text) => (
-            json!({"type": "text", "text": ""}),
-            json!({"type": "text_delta", "text": text}),
+            vec![(
+                json!({"type": "text", "text": ""}),
+                json!({"type": "text_delta", "text": text}),
+            )],
             "end_turn",
         ),
     };
-    let events = [
-        (
-            "message_start",
-            json!({"type": "message_start", "message": {
-                "id": format!("msg_{id:08}"), "type": "message", "role": "assistant", "model": model,
-                "content": [], "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": 10, "output_tokens": 1}}}),
-        ),
-        (
+    let mut events = vec![(
+        "message_start",
+        json!({"type": "message_start", "message": {
+            "id": format!("msg_{id:08}"), "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+    )];
+    for (index, (block, delta)) in blocks.into_iter().enumerate() {
+        events.push((
             "content_block_start",
-            json!({"type": "content_block_start", "index": 0, "content_block": block}),
-        ),
-        (
+            json!({"type": "content_block_start", "index": index, "content_block": block}),
+        ));
+        events.push((
             "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": delta}),
-        ),
-        (
+            json!({"type": "content_block_delta", "index": index, "delta": delta}),
+        ));
+        events.push((
             "content_block_stop",
-            json!({"type": "content_block_stop", "index": 0}),
-        ),
-        (
-            "message_delta",
-            json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
-                "usage": {"output_tokens": 5}}),
-        ),
-        ("message_stop", json!({"type": "message_stop"})),
-    ];
+            json!({"type": "content_block_stop", "index": index}),
+        ));
+    }
+    events.push((
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
+            "usage": {"output_tokens": 5}}),
+    ));
+    events.push(("message_stop", json!({"type": "message_stop"})));
     events
         .iter()
         .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))

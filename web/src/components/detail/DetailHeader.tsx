@@ -81,6 +81,7 @@ export function DetailHeader(props: { session: Session; chains: readonly Chain[]
         <Count label="tool calls" name="toolCalls" value={c.toolCalls} />
         <Count label="failures" name="failures" value={c.failures} bad />
         <Count label="subagents" name="subagents" value={subagentCount(chains)} />
+        <Count label="files changed" name="fileChanges" value={c.fileChanges} />
         <Count label="steps" name="steps" value={c.steps} />
         <Count label="events" name="events" value={c.events} />
       </div>

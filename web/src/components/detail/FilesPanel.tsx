@@ -6,8 +6,9 @@ import { stepName } from "../../lib/names";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, type Api } from "../../api";
 import type { Chain, FileContent, FileTree, Session } from "../../generated";
-import { buildTree, formatSize, groupByStep, type TouchedFile, type TreeNode } from "./model/files";
-import { FileChanges } from "./FileChanges";
+import { buildTree, changedCount, formatSize, groupByStep, type TouchedFile, type TreeNode } from "./model/files";
+import { changesOf, FileChanges } from "./FileChanges";
+import { combinedDiff, diffStat, fileEnds } from "./model/combined";
 import { findStep } from "./model/graph";
 import type { ToolCall } from "./model/tools";
 
@@ -79,10 +80,6 @@ function Content(props: { api: Api; sessionId: string; path: string; version: nu
   );
 }
 
-/** Distinct files the session created, modified or deleted. */
-export function changedCount(touched: readonly TouchedFile[]): number {
-  return new Set(touched.filter((f) => f.accesses.some((a) => a !== "read")).map((f) => f.path)).size;
-}
 
 export interface FilesPanelProps {
   readonly api: Api;
@@ -123,6 +120,17 @@ export function FilesPanel(props: FilesPanelProps) {
   const selectedVersion = touched.find((f) => f.path === selected)?.lastSeq ?? 0;
   const nodes = useMemo(() => (tree.state === "ok" ? buildTree(tree.value.files) : []), [tree]);
   const groups = useMemo(() => groupByStep(touched), [touched]);
+  // Each changed file's +added −removed, from its combined diff (FileChanges).
+  const stats = useMemo(() => {
+    const out = new Map<string, { added: number; removed: number }>();
+    const calls = props.calls ?? [];
+    for (const f of touched) {
+      if (out.has(f.path) || f.accesses.every((a) => a === "read")) continue;
+      const ends = fileEnds(changesOf(calls, f.path, session.cwd).filter((c) => c.status === "succeeded"));
+      if (ends !== undefined) out.set(f.path, diffStat(combinedDiff(ends, 0)));
+    }
+    return out;
+  }, [touched, props.calls, session.cwd]);
   const notHere = tree.state === "error" && tree.notHere;
 
   return (
@@ -165,6 +173,13 @@ export function FilesPanel(props: FilesPanelProps) {
                       {f.accesses.join(", ")}
                       {f.count > 1 ? ` ×${f.count}` : ""}
                     </span>
+                    {stats.has(f.path) ? (
+                      <span className="file-item__stat" data-testid="file-stat">
+                        {" "}
+                        <span className="diff-stat diff-stat--add">+{stats.get(f.path)?.added}</span>{" "}
+                        <span className="diff-stat diff-stat--del">−{stats.get(f.path)?.removed}</span>
+                      </span>
+                    ) : null}
                   </li>
                 ))}
               </ul>

@@ -7,10 +7,11 @@
 // from the server, keeping what is on screen in place.
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
-import type { Chain, WorkspaceEvent } from "../../generated";
+import type { Chain, ChainStep, WorkspaceEvent } from "../../generated";
 import { stepName, stepNameById } from "../../lib/names";
 import { lowerBound } from "./model/buffer";
 import { agentOf, indexTools, isCompaction, type ToolIndex } from "./model/fold";
+import { byStart } from "./model/graph";
 import {
   FILTER_KINDS,
   filterPositions,
@@ -58,6 +59,8 @@ const Row = memo(function Row(props: {
   /** The agent that did it ("main", or the subagent's task and type). */
   agent: string;
   agentKey: string;
+  /** The agent in a few characters, for narrow screens: `main`, `A1`, `A2`… */
+  agentShort: string;
   nameOf: (stepId: string) => string;
   start: number;
   index: number;
@@ -91,7 +94,10 @@ const Row = memo(function Row(props: {
       <span className="tl-row__time">{clock(event.timestamp)}</span>
       <span className="tl-row__seq">#{event.seq}</span>
       <span className={props.agentKey === MAIN_AGENT ? "tl-row__agent tl-row__agent--main" : "tl-row__agent"} title={props.agent}>
-        {props.agent}
+        <span className="tl-row__agent-full">{props.agent}</span>
+        <span className="tl-row__agent-short" aria-hidden="true">
+          {props.agentShort}
+        </span>
       </span>
       <span className={`tl-row__label tl-kind tl-kind--${row.kind}`}>{row.label}</span>
       <span className="tl-row__text" title={row.text}>
@@ -103,15 +109,11 @@ const Row = memo(function Row(props: {
 
 const EMPTY_CHAINS: readonly Chain[] = [];
 
-/** The subagents (and task steps without one) a person can filter by, in order. */
-function agentChoices(chains: readonly Chain[]): { id: string; label: string }[] {
-  const out: { id: string; label: string }[] = [];
-  for (const chain of chains) {
-    for (const step of chain.steps) {
-      if (step.kind === "subagent") out.push({ id: step.id, label: stepName(step, chains).full });
-    }
-  }
-  return out;
+/** The subagents a person can filter by, in order of their start, each with its short mark (`A1`…). */
+function agentChoices(chains: readonly Chain[]): { id: string; label: string; short: string }[] {
+  const steps: ChainStep[] = [];
+  for (const chain of chains) for (const step of chain.steps) if (step.kind === "subagent") steps.push(step);
+  return byStart(steps, (s) => s.startedAt).map((step, i) => ({ id: step.id, short: `A${i + 1}`, label: `A${i + 1} · ${stepName(step, chains).full}` }));
 }
 
 export interface TimelineProps {
@@ -148,6 +150,8 @@ export function Timeline(props: TimelineProps) {
   const agents = useMemo(() => agentChoices(chains), [chains]);
   const nameOf = useCallback((id: string) => stepNameById(chains, id).full, [chains]);
   const agentLabel = useCallback((id: string | undefined) => (id === undefined ? "main" : stepNameById(chains, id).full), [chains]);
+  const shortOf = useMemo(() => new Map(agents.map((a) => [a.id, a.short])), [agents]);
+  const agentShort = useCallback((id: string | undefined) => (id === undefined ? "main" : (shortOf.get(id) ?? "step")), [shortOf]);
   const count = positions?.length ?? events.length;
   const eventAt = useCallback(
     (i: number): WorkspaceEvent | undefined => events[positions !== undefined ? (positions[i] as number) : i],
@@ -342,6 +346,7 @@ export function Timeline(props: TimelineProps) {
                 outcome={event.type === "tool:used" && event.toolUseId !== undefined ? tools.outcomes.get(event.toolUseId) : undefined}
                 agent={agentLabel(agentOf(event))}
                 agentKey={agentOf(event) ?? MAIN_AGENT}
+                agentShort={agentShort(agentOf(event))}
                 nameOf={nameOf}
                 start={item.start}
                 index={item.index}

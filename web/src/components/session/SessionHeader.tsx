@@ -41,7 +41,9 @@ export function SessionHeader(props: { session: Session }) {
         <li>{s.counts.prompts} prompts</li>
         <li>{s.counts.toolCalls} tool calls</li>
         {s.watch.watched || s.counts.fileChanges > 0 ? (
-          <li title="file events the server recorded (the watcher's and the agent's)">{s.counts.fileChanges} file changes</li>
+          <li title="distinct files the session created, modified or deleted (its file events and its Write/Edit calls)" data-testid="files-changed">
+            {s.counts.fileChanges} {s.counts.fileChanges === 1 ? "file" : "files"} changed
+          </li>
         ) : (
           <li title={s.watch.reason ?? "the server does not watch this session's directory"}>files not watched</li>
         )}

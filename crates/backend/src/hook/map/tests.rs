@@ -236,14 +236,55 @@ fn a_subagent_belongs_to_the_newest_open_call_of_its_type() {
     let explore = step("task-explore", StepStatus::Running, 11, None);
     let c = chain(vec![explore, plan]);
     assert_eq!(
-        spawning_task(Some(&c), Some("Explore")),
+        spawning_task(Some(&c), Some("Explore"), "a1"),
         Some(StepId::new("task-explore"))
     );
     assert_eq!(
-        spawning_task(Some(&c), Some("Other")),
+        spawning_task(Some(&c), Some("Other"), "a1"),
         Some(StepId::new("task-plan"))
     );
-    assert_eq!(spawning_task(None, Some("Explore")), None);
+    assert_eq!(spawning_task(None, Some("Explore"), "a1"), None);
+}
+
+#[test]
+fn a_subagent_belongs_to_the_call_whose_response_named_it() {
+    // Five calls in parallel: the guess would take the newest; the response is exact.
+    let mut named = step("task-1", StepStatus::Completed, 10, Some(12));
+    named.result = Some(json!({"agentId": "a1", "isAsync": true}));
+    let newer = step("task-2", StepStatus::Running, 11, None);
+    let c = chain(vec![named, newer]);
+    assert_eq!(
+        spawning_task(Some(&c), Some("Explore"), "a1"),
+        Some(StepId::new("task-1"))
+    );
+    assert_eq!(
+        spawning_task(Some(&c), Some("Explore"), "a2"),
+        Some(StepId::new("task-2"))
+    );
+    // The call's PostToolUse ties the subagent's step to the call, whichever comes first.
+    let m = mapped(
+        json!({"session_id":"s","hook_event_name":"PostToolUse","tool_name":"Agent","tool_use_id":"t9",
+               "tool_input":{"description":"Build the API","prompt":"p","subagent_type":"general-purpose"},
+               "tool_response":{"agentId":"a9","isAsync":true},"cwd":"/w"}),
+        SessionState::Present(&detail(SessionStatus::Active)),
+    );
+    let link = m
+        .batch()
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::StepSpawned {
+                step_id,
+                parent_step_id,
+                kind,
+                ..
+            } => Some((step_id.clone(), parent_step_id.clone(), *kind)),
+            _ => None,
+        })
+        .expect("a link");
+    assert_eq!(
+        link,
+        (agent_step("a9"), Some(task_step("t9")), StepKind::Subagent)
+    );
 }
 
 #[test]

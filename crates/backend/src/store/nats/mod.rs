@@ -219,57 +219,7 @@ impl NatsLog {
     async fn open(
         config: &NatsConfig,
     ) -> Result<(async_nats::Client, jetstream::Context, stream::Stream), NatsError> {
-        let connect_error = |reason: String| NatsError::Connect {
-            servers: config.display_servers(),
-            reason,
-        };
-        let mut options = async_nats::ConnectOptions::new()
-            .name("chainwatch")
-            .connection_timeout(Duration::from_secs(5))
-            // Never give up: an outage ends when NATS is back, without a restart.
-            .max_reconnects(None)
-            .require_tls(config.require_tls);
-        if let Some(path) = &config.creds_file {
-            options = options
-                .credentials_file(path)
-                .await
-                .map_err(|e| connect_error(format!("credentials {}: {e}", path.display())))?;
-        }
-        if let Some((user, password)) = &config.user {
-            options = options.user_and_password(user.clone(), password.clone());
-        }
-        if let Some(token) = &config.token {
-            options = options.token(token.clone());
-        }
-        let servers: Vec<async_nats::ServerAddr> = config
-            .servers
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<_, _>>()
-            .map_err(|e: std::io::Error| connect_error(e.to_string()))?;
-        // The client reads no credentials from URLs itself: `nats://user:pass@host` and
-        // `nats://token@host` are applied here, unless a flag gave them.
-        if config.user.is_none() && config.token.is_none() {
-            if let Some(addr) = servers.iter().find(|a| a.has_user_pass()) {
-                match (addr.username(), addr.password()) {
-                    (Some(user), Some(password)) => {
-                        options = options.user_and_password(user.into(), password.into());
-                    }
-                    (Some(token), None) => options = options.token(token.into()),
-                    _ => {}
-                }
-            }
-        }
-        if let Some(ca) = &config.tls_ca {
-            options = options.add_root_certificates(ca.clone());
-        }
-        if let Some((cert, key)) = &config.tls_client {
-            options = options.add_client_certificate(cert.clone(), key.clone());
-        }
-        let client = options
-            .connect(servers)
-            .await
-            .map_err(|e| connect_error(e.to_string()))?;
+        let client = connect_client(config).await?;
         let js = jetstream::ContextBuilder::new()
             .timeout(config.ack_timeout)
             .build(client.clone());
@@ -421,6 +371,63 @@ impl NatsLog {
     pub fn follow(&self, after: u64, capacity: usize) -> tokio::sync::mpsc::Receiver<Followed> {
         follow::spawn(self.handle(), self.stream.clone(), after, capacity)
     }
+}
+
+/// A client connected as `config` says (servers, credentials, TLS), reconnecting
+/// forever. The log's own connection is made with it, and the notifier opens a second
+/// one for its claims (`notify::claim`), so its traffic never queues behind appends.
+pub async fn connect_client(config: &NatsConfig) -> Result<async_nats::Client, NatsError> {
+    let connect_error = |reason: String| NatsError::Connect {
+        servers: config.display_servers(),
+        reason,
+    };
+    let mut options = async_nats::ConnectOptions::new()
+        .name("chainwatch")
+        .connection_timeout(Duration::from_secs(5))
+        // Never give up: an outage ends when NATS is back, without a restart.
+        .max_reconnects(None)
+        .require_tls(config.require_tls);
+    if let Some(path) = &config.creds_file {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| connect_error(format!("credentials {}: {e}", path.display())))?;
+    }
+    if let Some((user, password)) = &config.user {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(token) = &config.token {
+        options = options.token(token.clone());
+    }
+    if let Some(ca) = &config.tls_ca {
+        options = options.add_root_certificates(ca.clone());
+    }
+    if let Some((cert, key)) = &config.tls_client {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    let servers: Vec<async_nats::ServerAddr> = config
+        .servers
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e: std::io::Error| connect_error(e.to_string()))?;
+    // The client reads no credentials from URLs itself: `nats://user:pass@host` and
+    // `nats://token@host` are applied here, unless a flag gave them.
+    if config.user.is_none() && config.token.is_none() {
+        if let Some(addr) = servers.iter().find(|a| a.has_user_pass()) {
+            match (addr.username(), addr.password()) {
+                (Some(user), Some(password)) => {
+                    options = options.user_and_password(user.into(), password.into());
+                }
+                (Some(token), None) => options = options.token(token.into()),
+                _ => {}
+            }
+        }
+    }
+    options
+        .connect(servers)
+        .await
+        .map_err(|e| connect_error(e.to_string()))
 }
 
 /// How long start-up waits for JetStream to create or find the stream.

@@ -1,7 +1,9 @@
 // The files a session touched: from its file events (the watcher's, or an agent's, tied
 // to the step running then) and from its tool calls (Read, Edit, Write… with the step
 // they ran in), grouped by step. Paths inside the cwd are shown relative to it (the
-// files API serves those); others stay absolute.
+// files API serves those); others stay absolute. "Files changed" (changedCount) is the
+// server's definition of `counts.fileChanges` (crates/backend/src/core/calls.rs): the
+// distinct paths with a file event or a succeeded Write/Edit/MultiEdit/NotebookEdit.
 import type { FileChange, FileEntry } from "../../../generated";
 import { toolFileAccess, toolPath, type ToolCall } from "./tools";
 
@@ -81,6 +83,9 @@ export function touchedFiles(fileChanges: readonly FileChange[], calls: readonly
     const access = toolFileAccess(call);
     const path = toolPath(call.input);
     if (access === undefined || path === undefined || call.status === "failed") continue;
+    // A change counts once the call succeeded (core/calls.rs): a running Write has
+    // changed nothing yet, a failed or denied one never will.
+    if (access !== "read" && call.status !== "succeeded") continue;
     ordered.push({ seq: call.seq, run: () => touch(path, call.stepId, access, call.seq, true) });
   }
   ordered.sort((a, b) => a.seq - b.seq);
@@ -88,6 +93,11 @@ export function touchedFiles(fileChanges: readonly FileChange[], calls: readonly
   return [...map.values()]
     .map(({ calls, events, ...rest }) => ({ ...rest, count: calls > 0 ? calls : events }))
     .sort((a, b) => b.lastSeq - a.lastSeq);
+}
+
+/** Distinct files the session created, modified or deleted: `counts.fileChanges`. */
+export function changedCount(touched: readonly TouchedFile[]): number {
+  return new Set(touched.filter((f) => f.accesses.some((a) => a !== "read")).map((f) => f.path)).size;
 }
 
 export interface StepFiles {

@@ -5,6 +5,7 @@
 // is folded by default and shown on request. Every event stays in the buffer and in
 // the inspector; only rows are folded.
 import type { WorkspaceEvent } from "../../../generated";
+import { denialOutcome, denialsOf } from "../../../lib/denials";
 
 /** `agent:event` names that are lifecycle noise (the mapped events say it better). */
 const NOISY_AGENT_EVENTS = new Set(["SessionStart", "SessionEnd", "SubagentStart", "SubagentStop", "Setup", "InstructionsLoaded"]);
@@ -42,11 +43,15 @@ export interface ToolIndex {
 export function indexTools(events: readonly WorkspaceEvent[]): ToolIndex {
   const started = new Set<string>();
   const outcomes = new Map<string, Extract<WorkspaceEvent, { type: "tool:used" }>>();
+  let denials = false;
   for (const e of events) {
+    if (e.type === "permission:decided" && e.behavior === "deny") denials = true;
     if (e.type !== "tool:used" || e.toolUseId === undefined) continue;
     if (e.status === "started") started.add(e.toolUseId);
     else outcomes.set(e.toolUseId, e);
   }
+  // A call denied from the page never reports an outcome: the denial is its outcome.
+  if (denials) for (const [id, d] of denialsOf(events)) if (!outcomes.has(id)) outcomes.set(id, denialOutcome(d));
   return { started, outcomes };
 }
 

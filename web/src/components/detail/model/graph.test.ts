@@ -164,3 +164,28 @@ describe("a graph of ten subagents", () => {
     });
   });
 });
+
+describe("rows in order of start", () => {
+  test("five parallel calls and their subagents are laid out left to right as they started", () => {
+    // The chain lists them in another order than they started (as parallel hooks report).
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const order = ["c", "a", "e", "b", "d"];
+    const started: Record<string, number> = { a: 1, b: 2, c: 3, d: 4, e: 5 };
+    const steps: ChainStep[] = [];
+    for (const k of order) steps.push(step(`task-${k}`, { startedAt: at(started[k] as number), status: "running" }));
+    for (const k of order) steps.push(step(`agent-${k}`, { kind: "subagent", parentStepId: `task-${k}`, startedAt: at((started[k] as number) + 10), status: "running" }));
+    const model = withMainAgent(buildGraph([chain(steps)]), "running");
+    expect(model.nodes.slice(1, 6).map((n) => n.id)).toEqual(["task-a", "task-b", "task-c", "task-d", "task-e"]);
+    const layout = layoutGraph(model);
+    const xs = (prefix: string) => ["a", "b", "c", "d", "e"].map((k) => layout.nodes.get(`${prefix}-${k}`)?.x ?? Number.NaN);
+    for (const prefix of ["task", "agent"]) {
+      const row = xs(prefix);
+      expect([...row].sort((p, q) => p - q)).toEqual(row);
+    }
+  });
+
+  test("steps not started yet come after the started ones, in their own order", () => {
+    const model = buildGraph([chain([step("p1"), step("s2", { startedAt: "2026-01-01T00:00:02Z" }), step("p2"), step("s1", { startedAt: "2026-01-01T00:00:01Z" })])]);
+    expect(model.nodes.map((n) => n.id)).toEqual(["s1", "s2", "p1", "p2"]);
+  });
+});

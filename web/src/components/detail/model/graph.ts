@@ -58,17 +58,35 @@ export interface GraphModel {
   readonly shapeKey: string;
 }
 
-/** The graph of a session's chains. Edges to steps the session does not know are left out. */
+/** Steps in order of their start (those not started yet last, in their own order). */
+export function byStart<T>(steps: readonly T[], startOf: (item: T) => string | undefined): T[] {
+  const at = (s: T) => {
+    const start = startOf(s);
+    const t = start !== undefined ? Date.parse(start) : Number.NaN;
+    return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+  };
+  return steps
+    .map((step, i) => ({ step, i, t: at(step) }))
+    .sort((a, b) => (a.t === b.t ? a.i - b.i : a.t < b.t ? -1 : 1))
+    .map((x) => x.step);
+}
+
+/**
+ * The graph of a session's chains, its nodes in order of their start (so siblings are
+ * laid out left to right as they started). Edges to steps the session does not know
+ * are left out.
+ */
 export function buildGraph(chains: readonly Chain[]): GraphModel {
-  const nodes: GraphNode[] = [];
+  const all: GraphNode[] = [];
   const seen = new Set<string>();
   for (const chain of chains) {
     for (const step of chain.steps) {
       if (seen.has(step.id)) continue;
       seen.add(step.id);
-      nodes.push({ id: step.id, step, chainId: chain.id, ...(chain.name !== undefined ? { chainName: chain.name } : {}) });
+      all.push({ id: step.id, step, chainId: chain.id, ...(chain.name !== undefined ? { chainName: chain.name } : {}) });
     }
   }
+  const nodes = byStart(all, (n) => n.step.startedAt);
   const edges: GraphEdge[] = [];
   const edgeKeys = new Set<string>();
   const addEdge = (edge: GraphEdge) => {
@@ -152,7 +170,39 @@ export function layoutGraph(model: GraphModel): GraphLayout {
     }
     return points;
   });
-  return { width: Math.ceil(width + MARGIN), height: Math.ceil(height + MARGIN), nodes, edges };
+  const total = Math.ceil(width + MARGIN);
+  // Rows read left to right in start order (model.nodes' order): dagre may lay siblings
+  // out mirrored, and a mirror image of the layout is as free of crossings.
+  if (outOfOrder(model, nodes) > 0) {
+    const flipX = (x: number) => total - x;
+    const mirrored = new Map<string, Point>();
+    for (const [id, p] of nodes) mirrored.set(id, { x: flipX(p.x + NODE_WIDTH), y: p.y });
+    if (outOfOrder(model, mirrored) < outOfOrder(model, nodes)) {
+      return {
+        width: total,
+        height: Math.ceil(height + MARGIN),
+        nodes: mirrored,
+        edges: edges.map((points) => points.map((p: Point) => ({ x: flipX(p.x), y: p.y }))),
+      };
+    }
+  }
+  return { width: total, height: Math.ceil(height + MARGIN), nodes, edges };
+}
+
+/** Pairs of nodes in one row whose left-to-right order is not their order in `model.nodes`. */
+function outOfOrder(model: GraphModel, nodes: ReadonlyMap<string, Point>): number {
+  const rows = new Map<number, number[]>();
+  for (const node of model.nodes) {
+    const p = nodes.get(node.id);
+    if (p === undefined) continue;
+    const y = Math.round(p.y);
+    const row = rows.get(y);
+    if (row === undefined) rows.set(y, [p.x]);
+    else row.push(p.x);
+  }
+  let n = 0;
+  for (const xs of rows.values()) for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) if ((xs[i] as number) > (xs[j] as number)) n++;
+  return n;
 }
 
 /**

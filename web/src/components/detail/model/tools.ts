@@ -5,6 +5,7 @@
 // readable JSON, never to an exception.
 import { diffLines } from "diff";
 import type { JsonValue, WorkspaceEvent } from "../../../generated";
+import { denialOutcome, denialsOf } from "../../../lib/denials";
 
 export type ToolEvent = Extract<WorkspaceEvent, { type: "tool:used" }>;
 
@@ -108,10 +109,22 @@ export function addToCall(call: ToolCall | undefined, event: ToolEvent): ToolCal
 /** The tool calls among events, in order of their first event. */
 export function pairToolCalls(events: Iterable<WorkspaceEvent>): ToolCall[] {
   const calls = new Map<string, ToolCall>();
+  const all: WorkspaceEvent[] = [];
+  let denials = false;
   for (const event of events) {
+    if (event.type === "permission:decided" && event.behavior === "deny") denials = true;
+    if (event.type === "permission:requested" || event.type === "permission:decided" || event.type === "interaction:awaiting-input") all.push(event);
     if (event.type !== "tool:used") continue;
+    all.push(event);
     const key = event.toolUseId ?? `seq:${event.seq}`;
     calls.set(key, addToCall(calls.get(key), event));
+  }
+  // A call denied from the page never reports an outcome: the denial is its outcome.
+  if (denials) {
+    for (const [id, d] of denialsOf(all)) {
+      const call = calls.get(id);
+      if (call !== undefined && call.status === "running") calls.set(id, addToCall(call, denialOutcome(d)));
+    }
   }
   return [...calls.values()].sort((a, b) => a.seq - b.seq);
 }
