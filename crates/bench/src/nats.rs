@@ -39,8 +39,14 @@ pub fn find(exe_dir: &Path) -> Result<PathBuf, String> {
         };
     }
     let mut candidates = Vec::new();
-    if let Some(target) = exe_dir.parent() {
-        candidates.push(target.join("nats-venv/bin/nats-server"));
+    // Beside the server under test, and beside this binary (`--bin` may point elsewhere).
+    let own_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    for dir in [Some(exe_dir.to_path_buf()), own_dir].into_iter().flatten() {
+        if let Some(target) = dir.parent() {
+            candidates.push(target.join("nats-venv/bin/nats-server"));
+        }
     }
     if let Ok(output) = Command::new("sh")
         .args(["-c", "command -v nats-server"])

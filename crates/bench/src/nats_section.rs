@@ -22,7 +22,7 @@ const FANOUT_SOCKETS: usize = 1000;
 /// Subscribers in the latency runs.
 const LATENCY_SUBSCRIBERS: usize = 100;
 /// Events per request when the join section fills the stream.
-const FILL_BATCH: usize = 1000;
+const FILL_BATCH: usize = 500;
 
 fn progress(message: String) {
     eprintln!("[bench] nats: {message}");
