@@ -93,9 +93,7 @@ async fn every_route_answers_401_without_a_token_403_for_a_wrong_role_and_lets_a
         let path = pattern
             .replace("{id}", "s")
             .replace("{commandId}", "k")
-            .replace("{requestId}", "r")
-            .replace("{command_id}", "k")
-            .replace("{request_id}", "r");
+            .replace("{requestId}", "r");
         for method in ["get", "post", "put"] {
             if item.get(method).is_none() {
                 continue;

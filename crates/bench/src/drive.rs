@@ -4,7 +4,10 @@
 //!
 //! - `create`: COUNT session creations at 100/s with SOCKETS sockets on the global topic;
 //! - `event`: COUNT single-event `POST /api/events` into one session, one client, back
-//!   to back.
+//!   to back;
+//! - `events`: COUNT single-event `POST /api/events` from CLIENTS clients (the 4th
+//!   argument, default 64), each in its own session, back to back (the bench's
+//!   single-event load, for a fixed count).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,7 +18,10 @@ use crate::payload;
 
 /// Runs the load; prints what it did.
 pub async fn run(args: &[String]) -> Result<(), String> {
-    let usage = || "usage: chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".to_owned();
+    let usage = || {
+        "usage: chainwatch-bench drive ADDR PID create|event|events COUNT [SOCKETS|CLIENTS]"
+            .to_owned()
+    };
     let addr: SocketAddr = args
         .first()
         .and_then(|a| a.parse().ok())
@@ -57,6 +63,39 @@ pub async fn run(args: &[String]) -> Result<(), String> {
                 }
             }
             eprintln!("{count} single events posted");
+        }
+        "events" => {
+            let clients = if sockets == 0 { 64 } else { sockets };
+            let mut tasks = Vec::new();
+            for c in 0..clients {
+                let session = format!("{tag}-{c}");
+                let share = count / clients + usize::from(c < count % clients);
+                tasks.push(tokio::spawn(async move {
+                    let mut conn = HttpConn::new(addr);
+                    let created = conn
+                        .request("POST", "/api/sessions", &creation::body(&session, 0))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if created.status != 201 {
+                        return Err(format!("create: {}", created.status));
+                    }
+                    for i in 0..share {
+                        let body = payload::tool_used_body(&session, &format!("{session}-{i}"), 1);
+                        let r = conn
+                            .request("POST", "/api/events", &body)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if r.status != 201 {
+                            return Err(format!("event {i}: {}", r.status));
+                        }
+                    }
+                    Ok::<(), String>(())
+                }));
+            }
+            for task in tasks {
+                task.await.map_err(|e| e.to_string())??;
+            }
+            eprintln!("{count} single events posted by {clients} clients");
         }
         _ => return Err(usage()),
     }

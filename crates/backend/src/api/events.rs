@@ -115,6 +115,8 @@ async fn page(
         let scope = session.as_ref().map_or(Scope::All, Scope::Session);
         match query.before {
             Some(before) => {
+                // Never past the durable state (the log may hold a batch being synced).
+                let before = before.min(latest.saturating_add(1));
                 let mut events = reader.read_before(scope, before, limit + 1)?;
                 let more = events.len() > limit;
                 if more {

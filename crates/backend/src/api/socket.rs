@@ -53,6 +53,11 @@ pub async fn upgrade(
         shutdown: state.shutdown.subscribe(),
         reach,
     };
-    actix_web::rt::spawn(connection::run(session, stream, context, registration));
-    Ok(response)
+    Ok(connection::start(
+        response,
+        session,
+        stream,
+        context,
+        registration,
+    ))
 }

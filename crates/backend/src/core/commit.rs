@@ -6,9 +6,19 @@
 //!
 //! If a transaction fails, nothing of it is acknowledged or published, and the
 //! projection is reset from the read model, which holds exactly the durable state.
+//!
+//! When the log lets the fsync be split off its append ([`LogWriter::split_sync`], the
+//! SQLite log), the commit thread only stages and writes: it hands each written batch
+//! to a second thread, `chainwatch-sync`, which takes every batch waiting, makes them
+//! durable with one sync, and only then folds them into the read model, publishes them
+//! and answers their callers, in seq order. So the commit thread stages and writes the
+//! next batch while the disk syncs the previous ones, and an fsync is shared by every
+//! batch written meanwhile. A written batch waits in a queue of one for the sync
+//! thread: the commit thread stays at most two batches ahead of the disk.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use chainwatch_shared::{EventId, WorkspaceEvent};
@@ -20,7 +30,7 @@ use super::ops::{Mutation, Outcome, Stager};
 use super::projection::Projection;
 use super::read_model::ReadModel;
 use super::snapshot::{self, SnapshotConfig, Snapshots};
-use crate::store::{LogReader, LogWriter, LoggedEvent, StoreError};
+use crate::store::{LogReader, LogSync, LogWriter, LoggedEvent, StoreError};
 
 /// Receives committed events, in seq order, after they are durable.
 pub trait Publisher: Send + Sync + 'static {
@@ -205,9 +215,20 @@ impl Core {
         let read = Arc::new(ReadModel::new(projection.clone(), latest));
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let thread_read = read.clone();
+        let sync = writer.split_sync()?;
         let thread = std::thread::Builder::new()
             .name("chainwatch-commit".into())
             .spawn(move || {
+                let durable = match sync {
+                    Some(sync) => match Durable::start(sync, thread_read.clone(), publisher.clone(), latest) {
+                        Ok(durable) => Some(durable),
+                        Err(error) => {
+                            tracing::error!(%error, "sync thread not started; the commit thread stops");
+                            return;
+                        }
+                    },
+                    None => None,
+                };
                 let mut snapshots = config
                     .snapshot
                     .map(|snapshot| Snapshots::start(snapshot, snapshot_seq));
@@ -229,8 +250,12 @@ impl Core {
                     snapshots,
                     start_watch: config.start_watch,
                     max_event_bytes: config.max_event_bytes.max(1024),
+                    durable,
                 };
                 committer.run(rx);
+                if let Some(durable) = committer.durable.take() {
+                    durable.stop();
+                }
                 if let Some(snapshots) = committer.snapshots.take() {
                     snapshots.finish(
                         &committer.projection,
@@ -345,6 +370,122 @@ struct Committer<'w> {
     snapshots: Option<Snapshots>,
     start_watch: Option<Arc<dyn StartWatch>>,
     max_event_bytes: usize,
+    /// The sync thread, when the log's fsync is split off its append.
+    durable: Option<Durable>,
+}
+
+/// A written batch on its way to the sync thread.
+struct Written {
+    events: Vec<Arc<WorkspaceEvent>>,
+    logged: Vec<LoggedEvent>,
+    answered: Vec<Settle>,
+}
+
+enum ToSync {
+    Batch(Written),
+    /// Answered once every batch handed over before it is settled.
+    Barrier(std::sync::mpsc::Sender<()>),
+}
+
+/// The commit thread's end of the sync thread.
+struct Durable {
+    batches: std::sync::mpsc::SyncSender<ToSync>,
+    thread: JoinHandle<()>,
+    /// The newest seq made durable and published.
+    synced: Arc<AtomicU64>,
+    /// Set when a sync failed: the log's state on disk is unknown, so nothing more is
+    /// acknowledged until a restart rebuilds from the log.
+    failed: Arc<AtomicBool>,
+}
+
+impl Durable {
+    fn start(
+        mut sync: Box<dyn LogSync>,
+        read: Arc<ReadModel>,
+        publisher: Arc<dyn Publisher>,
+        latest: u64,
+    ) -> std::io::Result<Self> {
+        // One batch may wait while the previous ones sync; the commit thread then waits
+        // (and more operations gather into its next batch).
+        let (batches, waiting) = std::sync::mpsc::sync_channel::<ToSync>(1);
+        let synced = Arc::new(AtomicU64::new(latest));
+        let failed = Arc::new(AtomicBool::new(false));
+        let (thread_synced, thread_failed) = (synced.clone(), failed.clone());
+        let thread = std::thread::Builder::new()
+            .name("chainwatch-sync".into())
+            .spawn(move || {
+                let mut group = Vec::new();
+                while let Ok(first) = waiting.recv() {
+                    group.push(first);
+                    while let Ok(next) = waiting.try_recv() {
+                        group.push(next);
+                    }
+                    let has_events = group
+                        .iter()
+                        .any(|item| matches!(item, ToSync::Batch(w) if !w.logged.is_empty()));
+                    let outcome = if thread_failed.load(Ordering::Acquire) {
+                        Err("an earlier sync of the event log failed; restart the server".to_owned())
+                    } else if has_events {
+                        sync.sync().map_err(|error| {
+                            tracing::error!(%error, "syncing the event log failed; nothing more is acknowledged until a restart");
+                            thread_failed.store(true, Ordering::Release);
+                            error.to_string()
+                        })
+                    } else {
+                        Ok(())
+                    };
+                    for item in group.drain(..) {
+                        match item {
+                            ToSync::Batch(written) => match &outcome {
+                                Ok(()) => {
+                                    if !written.logged.is_empty() {
+                                        read.apply(&written.events);
+                                        publisher.publish(&written.logged);
+                                    }
+                                    if let Some(last) = written.logged.last() {
+                                        thread_synced.store(last.seq, Ordering::Release);
+                                    }
+                                    for settle in written.answered {
+                                        settle(Ok(()));
+                                    }
+                                }
+                                Err(reason) => {
+                                    for settle in written.answered {
+                                        settle(Err(CoreError::Store(StoreError::Unusable {
+                                            path: "event log".into(),
+                                            reason: reason.clone(),
+                                        })));
+                                    }
+                                }
+                            },
+                            ToSync::Barrier(done) => {
+                                let _ = done.send(());
+                            }
+                        }
+                    }
+                }
+            })?;
+        Ok(Self {
+            batches,
+            thread,
+            synced,
+            failed,
+        })
+    }
+
+    /// Returns once every batch handed over so far is settled.
+    fn barrier(&self) {
+        let (done, settled) = std::sync::mpsc::channel();
+        if self.batches.send(ToSync::Barrier(done)).is_ok() {
+            let _ = settled.recv();
+        }
+    }
+
+    /// Settles what is handed over, then ends the sync thread.
+    fn stop(self) {
+        drop(self.batches);
+        let _ = self.thread.join();
+    }
 }
 
 impl Committer<'_> {
@@ -374,6 +515,9 @@ impl Committer<'_> {
             }
             self.commit(executions);
             if let Some(done) = shutdown {
+                if let Some(durable) = &self.durable {
+                    durable.barrier();
+                }
                 tracing::info!(
                     seq = self.next_seq - 1,
                     "commit thread stopped; log flushed"
@@ -406,31 +550,84 @@ impl Committer<'_> {
                 answered.push(settle);
             }
         }
+        if let Some(durable) = &self.durable {
+            if durable.failed.load(Ordering::Acquire) && !staged.is_empty() {
+                self.projection = self.read.snapshot();
+                self.next_seq = self.read.latest_seq() + 1;
+                for settle in answered {
+                    settle(Err(CoreError::Store(StoreError::Unusable {
+                        path: "event log".into(),
+                        reason: "an earlier sync of the event log failed; restart the server"
+                            .into(),
+                    })));
+                }
+                return;
+            }
+        }
         if staged.is_empty() {
-            for settle in answered {
-                settle(Ok(()));
+            // Nothing written; an answer that relies on an earlier write (a duplicate
+            // eventId) still waits until that write is durable.
+            let behind = self.durable.as_ref().filter(|durable| {
+                durable.synced.load(Ordering::Acquire) < self.next_seq.saturating_sub(1)
+            });
+            match behind {
+                Some(durable) if !answered.is_empty() => {
+                    let written = Written {
+                        events: Vec::new(),
+                        logged: Vec::new(),
+                        answered,
+                    };
+                    let _ = durable.batches.send(ToSync::Batch(written));
+                }
+                _ => {
+                    for settle in answered {
+                        settle(Ok(()));
+                    }
+                }
             }
             return;
         }
         let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
         match self.writer.append(&logged) {
             Ok(()) => {
-                self.read.apply(&events);
-                self.publisher.publish(&logged);
-                for settle in answered {
-                    settle(Ok(()));
-                }
-                if let Some(last) = logged.last() {
-                    self.last_event_id = Some(last.event_id.clone());
-                    if let Some(snapshots) = self.snapshots.as_mut() {
-                        if snapshots.due(last.seq) {
-                            snapshots.hand_off(&self.projection, last.seq, &last.event_id);
+                let last = logged.last().map(|last| (last.seq, last.event_id.clone()));
+                match &self.durable {
+                    Some(durable) => {
+                        let written = Written {
+                            events,
+                            logged,
+                            answered,
+                        };
+                        if durable.batches.send(ToSync::Batch(written)).is_err() {
+                            tracing::error!(
+                                "the sync thread is gone; nothing more is acknowledged"
+                            );
                         }
                     }
+                    None => {
+                        self.read.apply(&events);
+                        self.publisher.publish(&logged);
+                        for settle in answered {
+                            settle(Ok(()));
+                        }
+                    }
+                }
+                if let Some((seq, event_id)) = last {
+                    if let Some(snapshots) = self.snapshots.as_mut() {
+                        if snapshots.due(seq) {
+                            snapshots.hand_off(&self.projection, seq, &event_id);
+                        }
+                    }
+                    self.last_event_id = Some(event_id);
                 }
             }
             Err(error) => {
                 tracing::error!(%error, events = logged.len(), "commit failed; nothing acknowledged");
+                // The read model is the durable state once the batches written before
+                // this one are settled.
+                if let Some(durable) = &self.durable {
+                    durable.barrier();
+                }
                 self.projection = self.read.snapshot();
                 self.next_seq = self.read.latest_seq() + 1;
                 let message = error.to_string();

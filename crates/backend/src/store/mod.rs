@@ -16,7 +16,7 @@ use chainwatch_shared::{EventId, SessionId};
 
 pub mod lock;
 
-pub use sqlite::{SqliteReader, SqliteWriter, open_sqlite};
+pub use sqlite::{SqliteReader, SqliteWriter, WalSync, open_sqlite};
 
 /// Errors of the event log.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +122,21 @@ pub trait LogWriter: Send + 'static {
     fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError>;
     /// Removes every event of the given sessions (retention).
     fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError>;
+    /// Splits the fsync off [`LogWriter::append`]: from now on `append` writes without
+    /// waiting for the disk, and the returned [`LogSync`] (used on another thread)
+    /// makes every append that returned before its call durable. The commit step then
+    /// stages and writes the next batch while the previous ones are being synced, and
+    /// acknowledges nothing before its sync. `None` (the default): `append` stays
+    /// durable by itself.
+    fn split_sync(&mut self) -> Result<Option<Box<dyn LogSync>>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// Makes a [`LogWriter`]'s earlier appends durable; see [`LogWriter::split_sync`].
+pub trait LogSync: Send + 'static {
+    /// Returns once everything appended before this call is on stable storage.
+    fn sync(&mut self) -> Result<(), StoreError>;
 }
 
 /// The shared, read-only half of the log.

@@ -4,7 +4,13 @@
 //!
 //! Durability: `synchronous = FULL`, so every committed transaction is fsynced before
 //! `append` returns; an acknowledged event survives kill -9 and power loss. Group
-//! commit (many events per transaction) is what keeps that fast.
+//! commit (many events per transaction) is what keeps that fast. The commit step runs
+//! the writer split ([`LogWriter::split_sync`]): SQLite commits without waiting
+//! (`synchronous = NORMAL`) and [`WalSync`] fdatasyncs the WAL file on another thread
+//! before anything is acknowledged, so the same guarantee holds while the next batch
+//! is written during the previous one's sync. In WAL mode a commit writes only the WAL
+//! (the database file is written by checkpoints, which SQLite syncs itself at NORMAL),
+//! so syncing the WAL after a commit makes it as durable as `FULL` would have.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -74,7 +80,13 @@ pub fn open_sqlite(path: &Path) -> Result<(SqliteWriter, SqliteReader), StoreErr
         path: path.to_path_buf(),
         pool: Arc::new(Mutex::new(Vec::new())),
     };
-    Ok((SqliteWriter { conn }, reader))
+    Ok((
+        SqliteWriter {
+            conn,
+            path: path.to_path_buf(),
+        },
+        reader,
+    ))
 }
 
 fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
@@ -138,6 +150,63 @@ fn capped(
 /// The writer half; see [`LogWriter`].
 pub struct SqliteWriter {
     conn: Connection,
+    path: PathBuf,
+}
+
+/// Syncs the WAL file of a [`SqliteWriter`] whose fsync was split off
+/// ([`LogWriter::split_sync`]).
+pub struct WalSync {
+    wal: PathBuf,
+    database: PathBuf,
+    /// The WAL as last opened, with its inode: reopened if SQLite replaced the file.
+    file: Option<(std::fs::File, u64)>,
+}
+
+impl WalSync {
+    #[cfg(unix)]
+    fn identity(meta: &std::fs::Metadata) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(meta)
+    }
+
+    #[cfg(not(unix))]
+    fn identity(_: &std::fs::Metadata) -> u64 {
+        0
+    }
+}
+
+impl super::LogSync for WalSync {
+    fn sync(&mut self) -> Result<(), StoreError> {
+        let io = |e: std::io::Error| unusable(&self.wal, format!("fsync of the WAL: {e}"));
+        match std::fs::metadata(&self.wal) {
+            Ok(meta) => {
+                let identity = Self::identity(&meta);
+                let current = self
+                    .file
+                    .as_ref()
+                    .is_some_and(|(_, known)| *known == identity && identity != 0);
+                if !current {
+                    let file = std::fs::OpenOptions::new()
+                        .read(true)
+                        .open(&self.wal)
+                        .map_err(io)?;
+                    self.file = Some((file, identity));
+                }
+                if let Some((file, _)) = &self.file {
+                    file.sync_data().map_err(io)?;
+                }
+                Ok(())
+            }
+            // No WAL (SQLite removed it after a checkpoint into the database file):
+            // what was written is in the database file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.file = None;
+                std::fs::File::open(&self.database)
+                    .and_then(|file| file.sync_data())
+                    .map_err(io)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
 }
 
 impl SqliteWriter {
@@ -179,6 +248,17 @@ impl LogWriter for SqliteWriter {
             .query_row([event_id.as_str()], |row| row.get::<_, i64>(0))
             .optional()?
             .map(|s| s as u64))
+    }
+
+    fn split_sync(&mut self) -> Result<Option<Box<dyn super::LogSync>>, StoreError> {
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        Ok(Some(Box::new(WalSync {
+            wal: PathBuf::from(wal),
+            database: self.path.clone(),
+            file: None,
+        })))
     }
 
     fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError> {
@@ -408,6 +488,40 @@ mod tests {
             writer.seq_of(&EventId("nope".into())).expect("lookup"),
             None
         );
+    }
+
+    #[test]
+    fn a_split_sync_syncs_the_wal_that_holds_the_appends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        let (mut writer, reader) = open_sqlite(&path).expect("opens");
+        let mut sync = writer.split_sync().expect("splits").expect("SQLite splits");
+        let synchronous: i64 = writer
+            .conn
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .expect("pragma");
+        assert_eq!(
+            synchronous, 1,
+            "NORMAL: the commit no longer waits for the disk"
+        );
+        writer.append(&[event(1, "a", true)]).expect("appends");
+        sync.sync().expect("syncs");
+        let wal = dir.path().join("log.db-wal");
+        assert!(
+            std::fs::metadata(&wal).expect("the WAL exists").len() > 0,
+            "the append is in the WAL this syncs"
+        );
+        writer.append(&[event(2, "a", false)]).expect("appends");
+        sync.sync().expect("syncs again through the same handle");
+        assert_eq!(reader.latest_seq().expect("latest"), 2);
+        // SQLite removes the WAL when the last connection closes (after checkpointing
+        // it into the database file): the sync then syncs the database file.
+        drop(reader);
+        drop(writer);
+        assert!(std::fs::metadata(&wal).is_err(), "the WAL is gone");
+        sync.sync().expect("syncs the database file");
+        let (_, reader) = open_sqlite(&path).expect("reopens");
+        assert_eq!(reader.latest_seq().expect("latest"), 2);
     }
 
     #[test]

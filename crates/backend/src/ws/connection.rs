@@ -8,21 +8,19 @@
 //! is sent twice. Global events already delivered live (seq above the socket's global
 //! floor) are left out of a session replay for the same reason.
 
+use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
 use tokio::sync::watch;
 
-use super::hub::{Hub, HubError, Outbound, Registration, event_frame};
+use super::body::{End, Gate, SocketBody};
+use super::hub::{Hub, HubError, Registration, event_frame};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
-
-/// Most hub frames forwarded in one go (actix-ws's own channel holds 32).
-const DRAIN: usize = 32;
 
 /// Events read from the log per page during a replay.
 const REPLAY_PAGE: usize = 2000;
@@ -52,6 +50,25 @@ struct Connection {
     id: u64,
     /// Global events with seq above this were (or will be) delivered to this socket.
     global_floor: u64,
+    /// Holds the hub's live frames back while this task replays.
+    gate: Rc<Gate>,
+}
+
+/// Holds the live frames back while it lives (a replay), so the replay's frames and
+/// the answer that ends it go out first.
+struct Held(Rc<Gate>);
+
+impl Held {
+    fn new(gate: &Rc<Gate>) -> Self {
+        gate.hold();
+        Self(gate.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.release();
+    }
 }
 
 fn encode(message: &ServerMessage) -> String {
@@ -68,40 +85,6 @@ impl Connection {
             Ok(Ok(())) => Flow::Continue,
             _ => Flow::Stop,
         }
-    }
-
-    /// Sends a frame from the hub and, without going back to the select loop, the
-    /// frames queued behind it (at most [`DRAIN`]): they reach actix-ws's channel in one
-    /// go and its dispatcher writes them to the socket together. Stops early when the
-    /// hub marked the socket as lagging (the select loop then sends `resync`); `None`
-    /// when the hub's `Close` was met (shutdown).
-    async fn forward(
-        &mut self,
-        frame: bytestring::ByteString,
-        frames: &mut tokio::sync::mpsc::Receiver<Outbound>,
-        lagged: &AtomicBool,
-        queued_bytes: &AtomicUsize,
-    ) -> Option<Flow> {
-        queued_bytes.fetch_sub(frame.len(), Ordering::AcqRel);
-        if let Flow::Stop = self.send_text(frame).await {
-            return Some(Flow::Stop);
-        }
-        for _ in 1..DRAIN {
-            if lagged.load(Ordering::Acquire) {
-                break;
-            }
-            match frames.try_recv() {
-                Ok(Outbound::Frame(next)) => {
-                    queued_bytes.fetch_sub(next.len(), Ordering::AcqRel);
-                    if let Flow::Stop = self.send_text(next).await {
-                        return Some(Flow::Stop);
-                    }
-                }
-                Ok(Outbound::Close) => return None,
-                Err(_) => break,
-            }
-        }
-        Some(Flow::Continue)
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Flow {
@@ -205,6 +188,7 @@ impl Connection {
                 if since >= upto {
                     return Flow::Continue;
                 }
+                let _held = Held::new(&self.gate);
                 match self.replay(Scope::Global, since, upto, false).await {
                     Ok(Flow::Continue) => {
                         self.global_floor = since;
@@ -229,6 +213,8 @@ impl Connection {
         if let Err(e) = rules::id("sessionId", session_id.as_str()) {
             return self.error("bad_frame", e.to_string()).await;
         }
+        // Held from before the topic is registered until `subscribed` is queued.
+        let _held = Held::new(&self.gate);
         let upto = match self.context.hub.subscribe(self.id, &session_id) {
             Ok(seq) => seq,
             Err(HubError::Forbidden) => {
@@ -276,20 +262,38 @@ impl Connection {
     }
 }
 
+/// Takes over an accepted socket: its response gets the body that merges the task's
+/// frames with the hub's live ones, and the task that runs the socket is spawned on
+/// this worker (the body and the task share the [`Gate`], so they must be on one
+/// thread). Returns the response that completes the handshake.
+pub fn start(
+    response: actix_web::HttpResponse,
+    session: Session,
+    stream: MessageStream,
+    context: ConnectionContext,
+    registration: Registration,
+) -> actix_web::HttpResponse {
+    let Registration {
+        id,
+        queue,
+        hello_seq,
+    } = registration;
+    let gate = Gate::held();
+    let (response, control) = response.into_parts();
+    let body = SocketBody::new(control, queue, gate.clone());
+    actix_web::rt::spawn(run(session, stream, context, id, hello_seq, gate));
+    response.set_body(body).map_into_boxed_body()
+}
+
 /// Runs a socket until it closes.
-pub async fn run(
+async fn run(
     session: Session,
     mut stream: MessageStream,
     context: ConnectionContext,
-    registration: Registration,
+    id: u64,
+    hello_seq: u64,
+    gate: Rc<Gate>,
 ) {
-    let Registration {
-        id,
-        mut frames,
-        hello_seq,
-        lagged,
-        queued_bytes,
-    } = registration;
     let mut shutdown = context.shutdown.clone();
     let heartbeat_every = context.config.heartbeat;
     let idle_timeout = context.config.idle_timeout;
@@ -298,12 +302,16 @@ pub async fn run(
         context,
         id,
         global_floor: hello_seq,
+        gate: gate.clone(),
     };
     let mut close = Some(CloseReason {
         code: CloseCode::Normal,
         description: None,
     });
-    if let Flow::Continue = conn.send(&ServerMessage::Hello { seq: hello_seq }).await {
+    let hello = conn.send(&ServerMessage::Hello { seq: hello_seq }).await;
+    // Live frames may follow `hello` now (the gate held them since registration).
+    gate.release();
+    if let Flow::Continue = hello {
         let mut heartbeat = tokio::time::interval(heartbeat_every);
         heartbeat.tick().await;
         let mut last_heard = Instant::now();
@@ -312,7 +320,9 @@ pub async fn run(
                 incoming = stream.recv() => {
                     last_heard = Instant::now();
                     match incoming {
-                        Some(Ok(Message::Text(text))) => conn.on_text(&text).await,
+                        // Boxed: a subscribe's replay is the largest state of this task,
+                        // and an idle socket should not carry room for it.
+                        Some(Ok(Message::Text(text))) => Box::pin(conn.on_text(&text)).await,
                         Some(Ok(Message::Ping(bytes))) => {
                             if conn.session.pong(&bytes).await.is_err() { Flow::Stop } else { Flow::Continue }
                         }
@@ -332,26 +342,20 @@ pub async fn run(
                         }
                     }
                 }
-                outbound = frames.recv() => match outbound {
-                    _ if lagged.load(Ordering::Acquire) => {
-                        let seq = conn.context.reader.latest_seq().unwrap_or(0);
-                        let reason = "this socket fell behind; refetch over REST, then resume".to_owned();
-                        let _ = conn.send(&ServerMessage::Resync { reason, seq, session_id: None }).await;
-                        close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
-                        Flow::Stop
-                    }
-                    Some(Outbound::Frame(frame)) => match conn.forward(frame, &mut frames, &lagged, &queued_bytes).await {
-                        Some(flow) => flow,
-                        None => {
-                            close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
-                            Flow::Stop
+                end = gate.ended() => {
+                    match end {
+                        End::Lagged => {
+                            let seq = conn.context.reader.latest_seq().unwrap_or(0);
+                            let reason = "this socket fell behind; refetch over REST, then resume".to_owned();
+                            let _ = conn.send(&ServerMessage::Resync { reason, seq, session_id: None }).await;
+                            close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
                         }
-                    },
-                    Some(Outbound::Close) | None => {
-                        close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
-                        Flow::Stop
+                        End::Away => {
+                            close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+                        }
                     }
-                },
+                    Flow::Stop
+                }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > idle_timeout {
                         close = Some(CloseReason { code: CloseCode::Policy, description: Some("idle".into()) });

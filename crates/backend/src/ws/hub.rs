@@ -15,38 +15,26 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use bytes::Bytes;
 use bytestring::ByteString;
 use chainwatch_shared::{ServerMessage, SessionId};
-use tokio::sync::mpsc;
 
+use super::queue::LiveQueue;
 use crate::core::{Publisher, Reach, ReadModel};
 use crate::store::LoggedEvent;
-
-/// What a connection task receives from the hub.
-#[derive(Debug)]
-pub enum Outbound {
-    /// An encoded `{"type":"event",…}` frame.
-    Frame(ByteString),
-    /// The server is shutting down: close with "going away".
-    Close,
-}
 
 /// A registered connection's end of the hub.
 pub struct Registration {
     /// The client's id in the hub.
     pub id: u64,
-    /// Frames for the client.
-    pub frames: mpsc::Receiver<Outbound>,
+    /// Live frames for the client (WebSocket frames, framed once for every
+    /// recipient); closed when the hub drops the client or shuts down.
+    pub queue: Arc<LiveQueue>,
     /// The newest seq published when the client registered: global events after it
     /// arrive live.
     pub hello_seq: u64,
-    /// Set by the hub when it dropped the client for being too slow.
-    pub lagged: Arc<AtomicBool>,
-    /// Bytes of frames queued for the client; the connection subtracts what it sends.
-    pub queued_bytes: Arc<AtomicUsize>,
 }
 
 /// Why the hub refused.
@@ -70,11 +58,8 @@ pub enum HubError {
 }
 
 struct Client {
-    queue: mpsc::Sender<Outbound>,
+    queue: Arc<LiveQueue>,
     subscriptions: HashSet<SessionId>,
-    lagged: Arc<AtomicBool>,
-    /// Bytes of frames queued, shared with the connection task.
-    queued_bytes: Arc<AtomicUsize>,
     /// Whose sessions reach the socket.
     reach: Reach,
     /// Counted against the per-address limit (remote peers only).
@@ -96,6 +81,7 @@ struct Registry {
 impl Registry {
     fn drop_client(&mut self, id: u64) {
         if let Some(client) = self.clients.remove(&id) {
+            client.queue.close();
             if let Some(address) = client.address {
                 if let Some(count) = self.per_address.get_mut(&address) {
                     *count = count.saturating_sub(1);
@@ -148,6 +134,12 @@ pub fn event_frame(json: &str) -> ByteString {
     frame.push_str(json);
     frame.push('}');
     ByteString::from(frame)
+}
+
+/// An event's live frame, as the socket's body writes it: the WebSocket text frame
+/// of [`event_frame`]'s text, framed once per event for every recipient.
+pub fn live_frame(json: &str) -> Bytes {
+    super::body::text_frame(&["{\"type\":\"event\",\"event\":", json, "}"])
 }
 
 impl Hub {
@@ -213,28 +205,22 @@ impl Hub {
             }
             *count += 1;
         }
-        let (queue, frames) = mpsc::channel(self.limits.queue_frames.max(1));
-        let lagged = Arc::new(AtomicBool::new(false));
-        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let queue = Arc::new(LiveQueue::default());
         registry.next_id += 1;
         let id = registry.next_id;
         registry.clients.insert(
             id,
             Client {
-                queue,
+                queue: queue.clone(),
                 subscriptions: HashSet::new(),
-                lagged: lagged.clone(),
-                queued_bytes: queued_bytes.clone(),
                 reach,
                 address,
             },
         );
         Ok(Registration {
             id,
-            frames,
+            queue,
             hello_seq: registry.published_seq,
-            lagged,
-            queued_bytes,
         })
     }
 
@@ -290,28 +276,17 @@ impl Hub {
 
     /// Queues `frame` for every client that may see `session` (the global events' rule);
     /// returns the clients whose queue was full (the caller drops them).
-    fn deliver_global(
-        &self,
-        registry: &Registry,
-        session: &SessionId,
-        frame: &ByteString,
-    ) -> Vec<u64> {
+    fn deliver_global(&self, registry: &Registry, session: &SessionId, frame: &Bytes) -> Vec<u64> {
         let owner = self.owner(session).flatten();
         let mut lagging = Vec::new();
         for (&id, client) in &registry.clients {
             if !client.reach.sees(owner.as_deref()) {
                 continue;
             }
-            // The socket's task takes every frame it forwards off this count, so every
-            // frame queued adds to it, these included.
-            let queued = client.queued_bytes.fetch_add(frame.len(), Ordering::AcqRel);
-            if queued + frame.len() > self.limits.queue_bytes
-                || client
-                    .queue
-                    .try_send(Outbound::Frame(frame.clone()))
-                    .is_err()
+            if !client
+                .queue
+                .push(frame, self.limits.queue_frames, self.limits.queue_bytes)
             {
-                client.lagged.store(true, Ordering::Release);
                 lagging.push(id);
             }
         }
@@ -350,7 +325,7 @@ impl Hub {
                 first_prompt: session.first_prompt,
             };
             let frame = match serde_json::to_string(&message) {
-                Ok(json) => ByteString::from(json),
+                Ok(json) => super::body::text_frame(&[&json]),
                 Err(error) => {
                     tracing::error!(%error, "progress frame not encodable");
                     continue;
@@ -370,7 +345,7 @@ impl Hub {
         let mut registry = self.lock();
         registry.closed = true;
         for (_, client) in registry.clients.drain() {
-            let _ = client.queue.try_send(Outbound::Close);
+            client.queue.close();
         }
         registry.topics.clear();
     }
@@ -382,17 +357,10 @@ impl Publisher for Hub {
         let mut lagging: Vec<u64> = Vec::new();
         for event in events {
             registry.published_seq = event.seq;
-            let frame = event_frame(&event.json);
-            let queue_bytes = self.limits.queue_bytes;
+            let frame = live_frame(&event.json);
+            let (max_frames, max_bytes) = (self.limits.queue_frames, self.limits.queue_bytes);
             let mut deliver = |id: u64, client: &Client| {
-                let queued = client.queued_bytes.fetch_add(frame.len(), Ordering::AcqRel);
-                if queued + frame.len() > queue_bytes
-                    || client
-                        .queue
-                        .try_send(Outbound::Frame(frame.clone()))
-                        .is_err()
-                {
-                    client.lagged.store(true, Ordering::Release);
+                if !client.queue.push(&frame, max_frames, max_bytes) {
                     lagging.push(id);
                 }
             };

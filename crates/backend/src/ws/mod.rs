@@ -2,5 +2,7 @@
 //! protocol is in docs/CONTRACT.md and the `socket` module of the shared crate. The
 //! HTTP handshake is `api::socket`'s; this module does not know the application state.
 
+pub mod body;
 pub mod connection;
 pub mod hub;
+pub mod queue;

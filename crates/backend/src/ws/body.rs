@@ -1,0 +1,207 @@
+//! The socket's response body: what actix-http writes to the connection. It merges two
+//! sources: the connection task's frames (hello, answers, replays, close), which go
+//! through actix-ws's session, and the hub's live frames, which it takes from the hub's
+//! queue itself.
+//!
+//! Why the live frames bypass the connection task: the hub's `try_send` then wakes the
+//! connection's HTTP dispatcher directly (one task wake-up per socket and burst, not
+//! two), every frame is the hub's one shared, already framed `Bytes` (nothing encoded
+//! or allocated per recipient), and every frame queued when the dispatcher runs goes
+//! into its write buffer before it writes, so a burst costs one `write` per socket.
+//!
+//! Ordering: the task's frames always go first, and the task holds the live frames
+//! back ([`Gate::hold`]) until `hello` is sent and while it replays the log, so a live
+//! event never overtakes the replay it follows (the seam described in
+//! [`super::connection`]). When the hub drops the socket (too slow) or closes it
+//! (shutdown), the body stops taking live frames and tells the task, which sends
+//! `resync` or the close frame through the session.
+
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::queue::{LiveQueue, Next};
+
+/// Why the body stopped taking live frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The hub dropped the socket for being too slow: send `resync` and close.
+    Lagged,
+    /// The hub is closing every socket (shutdown).
+    Away,
+}
+
+/// What the connection task and the body share (both run on the same worker thread).
+#[derive(Default)]
+pub struct Gate {
+    /// Live frames held back (before `hello`, during a replay).
+    held: Cell<bool>,
+    /// The body, parked while held.
+    parked: RefCell<Option<Waker>>,
+    ended: Cell<Option<End>>,
+    /// Wakes the connection task once `ended` is set.
+    on_end: Notify,
+}
+
+impl Gate {
+    /// A gate that holds live frames until [`Gate::release`] (the task sends `hello`
+    /// first).
+    pub fn held() -> Rc<Self> {
+        let gate = Self::default();
+        gate.held.set(true);
+        Rc::new(gate)
+    }
+
+    /// Holds live frames back until [`Gate::release`].
+    pub fn hold(&self) {
+        self.held.set(true);
+    }
+
+    /// Lets live frames through again (after the frames the task queued meanwhile).
+    pub fn release(&self) {
+        self.held.set(false);
+        if let Some(waker) = self.parked.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Resolves once the body stopped taking live frames, with why.
+    pub async fn ended(&self) -> End {
+        loop {
+            if let Some(end) = self.ended.get() {
+                return end;
+            }
+            self.on_end.notified().await;
+        }
+    }
+
+    fn end(&self, end: End) {
+        if self.ended.get().is_none() {
+            self.ended.set(Some(end));
+            self.on_end.notify_one();
+        }
+    }
+
+    fn park(&self, cx: &Context<'_>) {
+        let mut parked = self.parked.borrow_mut();
+        match parked.as_ref() {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => *parked = Some(cx.waker().clone()),
+        }
+    }
+}
+
+/// The response body of one socket.
+pub struct SocketBody {
+    /// actix-ws's body: the frames the connection task sends through its session.
+    control: BoxBody,
+    live: Arc<LiveQueue>,
+    gate: Rc<Gate>,
+}
+
+impl SocketBody {
+    /// Merges actix-ws's body with the hub's queue for this socket.
+    pub fn new(control: BoxBody, live: Arc<LiveQueue>, gate: Rc<Gate>) -> Self {
+        Self {
+            control,
+            live,
+            gate,
+        }
+    }
+}
+
+impl MessageBody for SocketBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        // The task's frames first: they end the stream (close) and precede live ones.
+        match Pin::new(&mut this.control).poll_next(cx) {
+            Poll::Ready(item) => return Poll::Ready(item),
+            Poll::Pending => {}
+        }
+        if this.gate.ended.get().is_some() {
+            return Poll::Pending;
+        }
+        if this.gate.held.get() {
+            this.gate.park(cx);
+            return Poll::Pending;
+        }
+        // One frame per call: actix-http keeps calling while its write buffer has room,
+        // so every frame queued now is written by one `write`.
+        match this.live.poll_next(cx) {
+            Poll::Ready(Next::Frame(frame)) => Poll::Ready(Some(Ok(frame))),
+            Poll::Ready(Next::Closed { lagged }) => {
+                this.gate.end(if lagged { End::Lagged } else { End::Away });
+                Poll::Pending
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A WebSocket text frame (server to client: final, unmasked) carrying `payload`.
+pub fn text_frame(payload: &[&str]) -> Bytes {
+    let len: usize = payload.iter().map(|part| part.len()).sum();
+    let mut frame = Vec::with_capacity(len + 10);
+    frame.push(0x81);
+    if len < 126 {
+        frame.push(len as u8);
+    } else if let Ok(short) = u16::try_from(len) {
+        frame.push(126);
+        frame.extend_from_slice(&short.to_be_bytes());
+    } else {
+        frame.push(127);
+        frame.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    for part in payload {
+        frame.extend_from_slice(part.as_bytes());
+    }
+    Bytes::from(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a server frame's header as RFC 6455 section 5.2 defines it.
+    fn decode(frame: &[u8]) -> (u8, usize, &[u8]) {
+        assert_eq!(frame[1] & 0x80, 0, "server frames are not masked");
+        let (len, at) = match frame[1] & 0x7f {
+            126 => (u16::from_be_bytes([frame[2], frame[3]]) as usize, 4),
+            127 => {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(&frame[2..10]);
+                (u64::from_be_bytes(be) as usize, 10)
+            }
+            short => (short as usize, 2),
+        };
+        (frame[0], len, &frame[at..])
+    }
+
+    #[test]
+    fn frames_carry_their_text_in_every_length_class() {
+        for len in [0usize, 1, 125, 126, 65_535, 65_536, 200_000] {
+            let text = "x".repeat(len.saturating_sub(1));
+            let frame = text_frame(&["{", &text]);
+            let (first, decoded_len, payload) = decode(&frame);
+            assert_eq!(first, 0x81, "final text frame");
+            assert_eq!(decoded_len, len.max(1));
+            assert_eq!(payload.len(), len.max(1));
+            assert_eq!(payload[0], b'{');
+        }
+    }
+}
