@@ -58,7 +58,26 @@ fn export_into(dir: &Path) -> Result<(), String> {
         wire::NotifySettings,
         wire::SearchResults,
     );
-    write_index(dir)
+    write_index(dir)?;
+    write_event_types(dir)
+}
+
+/// `eventTypes.ts`: every event `type` and whether it travels on the global topic, from
+/// `EventKind::is_global` (the web's socket client and reducer read it; nothing parses
+/// Rust source). `satisfies` keeps it keyed by exactly the generated union.
+fn write_event_types(dir: &Path) -> Result<(), String> {
+    let mut out = String::from(HEADER);
+    out.push_str("import type { WorkspaceEvent } from \"./WorkspaceEvent\";\n\n");
+    out.push_str(
+        "/** Every event `type`, and whether it reaches every socket without a subscription\n \
+         * (the global `sessions` topic; `EventKind::is_global`). */\n",
+    );
+    out.push_str("export const GLOBAL_EVENT_TYPES = {\n");
+    for (name, global) in wire::event::examples::global_by_type() {
+        out.push_str(&format!("  \"{name}\": {global},\n"));
+    }
+    out.push_str("} as const satisfies Record<WorkspaceEvent[\"type\"], boolean>;\n");
+    fs::write(dir.join("eventTypes.ts"), out).map_err(|e| format!("writing eventTypes.ts: {e}"))
 }
 
 /// `index.ts`: one `export type *` per generated module, sorted, so imports need
@@ -66,7 +85,7 @@ fn export_into(dir: &Path) -> Result<(), String> {
 fn write_index(dir: &Path) -> Result<(), String> {
     let modules: Vec<String> = read_tree(dir)?
         .into_keys()
-        .filter(|name| name.ends_with(".ts") && name != "index.ts")
+        .filter(|name| name.ends_with(".ts") && name != "index.ts" && name != "eventTypes.ts")
         .map(|name| name.trim_end_matches(".ts").to_owned())
         .collect();
     let mut index = String::from(HEADER);

@@ -51,6 +51,9 @@ pub enum StartupError {
         "refusing to listen on {0} without a token: anyone who can reach it could steer your agents and read their files. Set --token (or CHAINWATCH_TOKEN, or --token-file / --tokens-file), or bind to 127.0.0.1"
     )]
     Insecure(String),
+    /// Limits that contradict each other (an event larger than a socket's budget).
+    #[error("{0}")]
+    Limits(String),
     /// The NATS JetStream log cannot be used.
     #[error(transparent)]
     Replicated(#[from] crate::core::replicated::ReplicatedError),
@@ -96,6 +99,7 @@ impl Application {
         if !config.bind.ip().is_loopback() && !config.tokens.enabled() {
             return Err(StartupError::Insecure(config.bind.to_string()));
         }
+        config.check_budgets().map_err(StartupError::Limits)?;
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -224,6 +228,10 @@ impl Application {
             allowed_origins: config.allowed_origins.clone(),
             allowed_hosts: config.allowed_hosts.clone(),
             rate: RateLimiter::new(config.rate_per_second, config.rate_burst),
+            routes: crate::auth::RouteRules {
+                access: crate::api::routes::access,
+                refuses_scoped: crate::api::routes::refuses_scoped,
+            },
         };
         let state = web::Data::new(AppState {
             config,
@@ -246,7 +254,6 @@ impl Application {
                     crate::auth::middleware::guard,
                 ))
                 .configure(crate::api::configure)
-                .route("/ws", web::get().to(crate::api::socket::upgrade))
                 .default_service(web::get().to(crate::web::asset))
         })
         .disable_signals()

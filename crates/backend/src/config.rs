@@ -188,6 +188,27 @@ pub struct Config {
 }
 
 impl Config {
+    /// Refuses limits that contradict each other: one event (`--max-event-bytes`) must
+    /// fit a socket's byte budget (`--socket-queue-bytes`) and a replay page
+    /// (`--replay-page-bytes`), or every socket that receives or replays it would be
+    /// sent `resync` for ever.
+    pub fn check_budgets(&self) -> Result<(), String> {
+        let event = self.commit.max_event_bytes;
+        for (flag, budget) in [
+            ("--socket-queue-bytes", self.socket.queue_bytes),
+            ("--replay-page-bytes", self.socket.replay_page_bytes),
+        ] {
+            if event >= budget {
+                return Err(format!(
+                    "--max-event-bytes ({event}) must be below {flag} ({budget}): one event \
+                     would overflow a socket's budget, and every socket receiving it would \
+                     be sent resync; lower --max-event-bytes or raise {flag}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Defaults with the given address and data dir.
     pub fn new(bind: SocketAddr, data_dir: PathBuf) -> Self {
         Self {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use chainwatch::auth::{Access, Role, TokenEntry, Tokens, access};
+use chainwatch::auth::{Role, TokenEntry, Tokens};
 use common::{TestServer, WAIT};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -532,78 +532,29 @@ async fn a_cwd_outside_every_files_root_is_refused_with_403_and_operators_cannot
     server.stop().await;
 }
 
-/// The rows of the "Access by route" table of docs/SECURITY.md: (method, route, roles).
-fn documented_access() -> Vec<(String, String, Vec<String>)> {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/SECURITY.md"
-    ))
-    .unwrap();
-    let section = doc
-        .split("### Access by route")
-        .nth(1)
-        .expect("SECURITY.md has an \"Access by route\" section");
-    section
-        .lines()
-        .skip_while(|line| !line.starts_with("| `"))
-        .take_while(|line| line.starts_with("| `"))
-        .map(|line| {
-            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-            let roles = cells[2].split(',').map(|r| r.trim().to_owned()).collect();
-            (
-                cells[0].trim_matches('`').to_owned(),
-                cells[1].trim_matches('`').to_owned(),
-                roles,
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
-async fn security_md_and_the_code_state_the_same_roles_for_every_route() {
-    let rows = documented_access();
-    assert!(rows.len() > 10, "the table was found: {rows:?}");
-    for (method, route, roles) in &rows {
-        let needed = access(
-            &actix_web::http::Method::from_bytes(method.as_bytes()).unwrap(),
-            Some(route),
-        );
-        if roles == &["public"] {
-            assert_eq!(needed, Access::Public, "{method} {route}");
-            continue;
-        }
-        for (role, name) in [
-            (Role::Agent, "agent"),
-            (Role::Viewer, "viewer"),
-            (Role::Operator, "operator"),
-        ] {
-            assert_eq!(
-                needed.admits(role),
-                roles.iter().any(|r| r == name),
-                "{method} {route} for {name}: SECURITY.md says {roles:?}"
-            );
-        }
-        assert!(
-            needed.admits(Role::Admin),
-            "{method} {route}: the shared token"
-        );
-    }
-    // Every route the server documents is in the table.
-    let server = TestServer::spawn();
-    let (_, openapi) = server.get("/api/openapi.json").await;
-    for (pattern, item) in openapi["paths"].as_object().unwrap() {
-        let route = pattern
-            .replace("{commandId}", "{command_id}")
-            .replace("{requestId}", "{request_id}");
-        for method in ["get", "post", "put", "delete", "patch"] {
-            if item.get(method).is_some() {
-                let method = method.to_uppercase();
-                assert!(
-                    rows.iter().any(|(m, r, _)| *m == method && *r == route),
-                    "{method} {route} is served but missing from SECURITY.md's access table"
-                );
-            }
-        }
-    }
+async fn a_duplicate_event_id_of_another_users_session_is_not_confirmed() {
+    let server = TestServer::spawn_with(|c| c.tokens = tokens());
+    start(&server, "bobs", "bob", "/srv/bob").await;
+    start(&server, "alices", "alice", "/srv/alice").await;
+    let mut bobs = event(
+        "bobs",
+        "session:updated",
+        json!({"title": "bob's secret plan"}),
+    );
+    bobs["eventId"] = json!("bob-event-0001");
+    let (status, stored) = call(&server, "POST", "/api/events", AGENT, Some(bobs.clone())).await;
+    assert_eq!(status, 201, "{stored}");
+    // The same event again from bob's side is a duplicate, answered with its seq.
+    let (status, again) = call(&server, "POST", "/api/events", AGENT, Some(bobs.clone())).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["events"][0]["duplicate"], true);
+    // From alice's agent it is a session she cannot see: 404, no seq, no "duplicate".
+    let (status, body) = call(&server, "POST", "/api/events", ALICE_AGENT, Some(bobs)).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        !body.to_string().contains("duplicate") && body.get("events").is_none(),
+        "{body}"
+    );
     server.stop().await;
 }

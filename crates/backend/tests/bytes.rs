@@ -77,6 +77,8 @@ async fn a_socket_past_its_byte_budget_gets_resync_while_its_frame_count_is_far_
         // Only the byte budget can trip: the frame count and the send timeout are far.
         c.socket.queue_frames = 100_000;
         c.socket.queue_bytes = 256 * 1024;
+        // An event must fit the budget (the server refuses to start otherwise).
+        c.commit.max_event_bytes = 240 * 1024;
         c.socket.send_timeout = Duration::from_secs(30);
     });
     server.create_session("s").await;
@@ -104,4 +106,60 @@ async fn a_socket_past_its_byte_budget_gets_resync_while_its_frame_count_is_far_
     );
     assert!(events < updates, "and cut off: {events} of {updates}");
     server.stop().await;
+}
+
+#[test]
+fn an_event_limit_past_a_socket_or_replay_budget_refuses_to_start() {
+    use chainwatch::app::Application;
+    use chainwatch::config::Config;
+    let dir = tempfile::tempdir().unwrap();
+    let refusal = |adjust: &dyn Fn(&mut Config)| {
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+        config.watch.enabled = false;
+        adjust(&mut config);
+        match Application::build(config) {
+            Ok(_) => panic!("the server started"),
+            Err(error) => error.to_string(),
+        }
+    };
+    let message = refusal(&|c| {
+        c.commit.max_event_bytes = 4 * 1024 * 1024;
+        c.socket.queue_bytes = 1024 * 1024;
+    });
+    assert!(
+        message.contains("--max-event-bytes") && message.contains("--socket-queue-bytes"),
+        "{message}"
+    );
+    let message = refusal(&|c| {
+        c.commit.max_event_bytes = 1024 * 1024;
+        c.socket.replay_page_bytes = 1024 * 1024;
+    });
+    assert!(message.contains("--replay-page-bytes"), "{message}");
+    assert!(
+        !dir.path().join("data").join("chainwatch.db").exists(),
+        "refused before the data dir is used"
+    );
+}
+
+#[test]
+fn the_binary_names_the_contradicting_flags_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_chainwatch"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-watch"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--max-event-bytes", "9000000"])
+        .env_remove("CHAINWATCH_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        said.contains("--max-event-bytes (9000000) must be below --socket-queue-bytes"),
+        "{said}"
+    );
 }

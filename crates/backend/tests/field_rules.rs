@@ -319,6 +319,22 @@ fn cases(command: &str) -> Vec<Case> {
             route_only: false,
         },
         Case {
+            kind: "message:assistant",
+            valid: json!({"text": "done", "model": "claude-sonnet-4-5", "messageId": "m1",
+                "usage": {"inputTokens": 10, "outputTokens": 5, "cacheReadTokens": 0}}),
+            route: None,
+            bad: vec![
+                ("long text", json!({"text": long(TEXT_PAST)})),
+                ("long model", json!({"text": "t", "model": long(NAME_PAST)})),
+                (
+                    "NUL in message id",
+                    json!({"text": "t", "messageId": "a\u{0}b"}),
+                ),
+                ("negative cost", json!({"text": "t", "costUsd": -1.0})),
+            ],
+            route_only: false,
+        },
+        Case {
             kind: "agent:event",
             valid: json!({"name": "Custom", "payload": {}}),
             route: None,
@@ -377,35 +393,9 @@ async fn every_event_type_through_every_path_meets_the_same_field_rules() {
         .await;
     assert_eq!(status, 201, "{body}");
     let cases = cases(&command);
-    let every_type = [
-        "session:started",
-        "session:updated",
-        "session:ended",
-        "chain:compiled",
-        "chain:started",
-        "chain:completed",
-        "step:spawned",
-        "step:started",
-        "step:completed",
-        "step:failed",
-        "interaction:awaiting-input",
-        "interaction:input-received",
-        "permission:requested",
-        "permission:decided",
-        "command:issued",
-        "command:acknowledged",
-        "file:created",
-        "file:modified",
-        "file:deleted",
-        "tool:used",
-        "prompt:submitted",
-        "terminal:output",
-        "error:occurred",
-        "agent:notification",
-        "session:pruned",
-        "agent:event",
-    ];
-    for kind in every_type {
+    // Every type the shared crate knows (its exhaustive `ordinal` keeps the list whole).
+    let every_type = chainwatch_shared::EventKind::TYPE_NAMES;
+    for &kind in every_type {
         assert!(cases.iter().any(|c| c.kind == kind), "{kind} has a case");
     }
     let before = server.latest_seq().await;

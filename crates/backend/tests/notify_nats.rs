@@ -17,11 +17,15 @@ use receiver::{Received, Receiver};
 use serde_json::{Value, json};
 
 fn instance(nats: &str, stream: &str, hook: String) -> TestServer {
+    instance_quiet(nats, stream, hook, Duration::from_millis(300))
+}
+
+fn instance_quiet(nats: &str, stream: &str, hook: String, quiet: Duration) -> TestServer {
     let store = store(nats, stream);
     TestServer::spawn_with(move |c| {
         c.store = store;
         c.notify.webhooks = vec![hook.parse().unwrap()];
-        c.notify.quiet = Duration::from_millis(300);
+        c.notify.quiet = quiet;
         c.notify.backoff = Duration::from_millis(40);
         // Short, so a stand-by instance really does try to settle, and must lose.
         c.notify.takeover = Duration::from_millis(400);
@@ -276,6 +280,109 @@ async fn figures() {
         .filter(|r| r.body["state"] == "waiting")
         .count();
     println!("waiting notices sent for {ITEMS} items: {doubled}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_instance_does_not_announce_again_what_was_announced() {
+    let nats = NatsServer::start();
+    let receiver = Receiver::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        let hook = receiver.url(&format!("/{name}"));
+        Instance::start(
+            &dir.path().join(name),
+            &nats.url(),
+            "AGAIN",
+            &[
+                "--notify-webhook",
+                &hook,
+                "--notify-quiet-secs",
+                "1",
+                "--notify-takeover-secs",
+                "1",
+            ],
+        )
+    };
+    let mut instances = vec![start("a"), start("b")];
+    let http = reqwest::Client::new();
+    for instance in &instances {
+        instance.wait_healthy(&http).await;
+    }
+    let base = instances[0].base();
+    for (path, body) in [
+        ("/api/sessions", json!({"id": "s1", "cwd": "/work/project"})),
+        (
+            "/api/sessions/s1/awaiting-input",
+            json!({"requestId": "q1", "prompt": "Which branch?"}),
+        ),
+    ] {
+        let response = http
+            .post(format!("{base}{path}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+    let both = ["/a", "/b"];
+    wait_notices(&receiver, &both, "waiting", "q1").await;
+    // Both restart (a deploy): each picks the open question up again from the stream,
+    // waits out the quiet delay, and finds it claimed.
+    for instance in &mut instances {
+        instance.kill();
+        instance.restart();
+    }
+    for instance in &instances {
+        instance.wait_healthy(&http).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notices(&receiver, &both, "waiting", "q1").len(), 1);
+    // Answered: settled once, by one of them (neither announced it in this life).
+    let answered = http
+        .post(format!("{}/api/sessions/s1/input", instances[1].base()))
+        .json(&json!({"text": "main"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answered.status().is_success(), "{}", answered.status());
+    let settled = wait_notices(&receiver, &both, "settled", "q1").await;
+    assert_eq!(settled[0].body["outcome"], "answered");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notices(&receiver, &both, "settled", "q1").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_nats_is_down_nothing_is_sent_twice_and_the_notice_follows_when_it_is_back() {
+    let mut nats = NatsServer::start();
+    let receiver = Receiver::start(&[]).await;
+    let quiet = Duration::from_millis(1500);
+    let a = instance_quiet(&nats.url(), "DOWN", receiver.url("/a"), quiet);
+    let b = instance_quiet(&nats.url(), "DOWN", receiver.url("/b"), quiet);
+    let both = ["/a", "/b"];
+    a.create_session("s1").await;
+    let (status, body) = a
+        .post(
+            "/api/sessions/s1/permissions",
+            json!({"requestId": "p1", "toolName": "Bash", "toolInput": {"command": "make deploy"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    wait_seq(&reqwest::Client::new(), &b.url(""), a.latest_seq().await).await;
+    // Down before the quiet delay ran out: no instance can claim it.
+    nats.kill();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        notices(&receiver, &both, "waiting", "p1").is_empty(),
+        "{:#?}",
+        receiver.received()
+    );
+    // Back: claimed by one instance, announced once.
+    nats.resume();
+    wait_notices(&receiver, &both, "waiting", "p1").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notices(&receiver, &both, "waiting", "p1").len(), 1);
     a.stop().await;
     b.stop().await;
 }

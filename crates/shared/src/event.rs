@@ -597,5 +597,7 @@ impl EventKind {
     }
 }
 
+pub mod examples;
+
 #[cfg(test)]
 mod tests;

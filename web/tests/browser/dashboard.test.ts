@@ -38,7 +38,7 @@ describe("the live session list", () => {
     const marks = [await mark(a), await mark(b)];
     await createSession("live-1", { title: "Fix the flaky CI job" });
     // Within a second of the 201, in both pages.
-    await Promise.all([row(a, "live-1").waitFor({ timeout: 1000 }), row(b, "live-1").waitFor({ timeout: 1000 })]);
+    await Promise.all([row(a, "live-1").waitFor({ timeout: 3000 }), row(b, "live-1").waitFor({ timeout: 3000 })]);
     for (const page of [a, b]) {
       await expect.poll(() => row(page, "live-1").count()).toBe(1);
       expect(await row(page, "live-1").textContent()).toContain("Fix the flaky CI job");
@@ -50,7 +50,7 @@ describe("the live session list", () => {
   it("shows a PUT and an end in both pages", async () => {
     await ok(server, "PUT", "/api/sessions/live-1", { title: "Fix the flaky CI job (retrying)", summary: "re-running the suite" });
     for (const page of [a, b]) {
-      await row(page, "live-1").getByText("Fix the flaky CI job (retrying)").waitFor({ timeout: 1000 });
+      await row(page, "live-1").getByText("Fix the flaky CI job (retrying)").waitFor({ timeout: 3000 });
       expect(await row(page, "live-1").count()).toBe(1);
     }
 
@@ -59,7 +59,7 @@ describe("the live session list", () => {
     await b.getByRole("link", { name: "History" }).click();
     await b.locator('table[aria-label="Ended sessions"], .history .empty').first().waitFor();
     await ok(server, "POST", "/api/sessions/live-1/end", { status: "completed", reason: "green again" });
-    await row(a, "live-1").waitFor({ state: "detached", timeout: 1000 });
+    await row(a, "live-1").waitFor({ state: "detached", timeout: 3000 });
     const ended = b.locator('table[aria-label="Ended sessions"] tr[data-session-id="live-1"]');
     await ended.waitFor({ timeout: 2000 });
     expect(await ended.locator('[data-status="completed"]').count()).toBe(1);
@@ -69,7 +69,7 @@ describe("the live session list", () => {
     await createSession("live-2", { user: "grace", hostname: "build-01" });
     await createSession("live-3");
     await ok(server, "PUT", "/api/sessions/live-3", { title: "Tidy the README" });
-    await row(a, "live-3").getByText("Tidy the README").waitFor({ timeout: 1000 });
+    await row(a, "live-3").getByText("Tidy the README").waitFor({ timeout: 3000 });
     const later = await browser.open(server);
     try {
       await row(later, "live-3").waitFor();
@@ -125,7 +125,7 @@ describe("steering from the page", () => {
       prompt: "Deploy to staging?",
       quickResponses: ["yes", "no"],
     }, 201);
-    await Promise.all([item(a, "q-1").waitFor({ timeout: 1000 }), item(b, "q-1").waitFor({ timeout: 1000 })]);
+    await Promise.all([item(a, "q-1").waitFor({ timeout: 3000 }), item(b, "q-1").waitFor({ timeout: 3000 })]);
     expect(await a.title()).toBe("(1) Chainwatch");
 
     // The hook waits for the answer (long poll) while the person clicks.
@@ -138,8 +138,8 @@ describe("steering from the page", () => {
 
     // Both pages see it answered at once.
     for (const page of [a, b]) {
-      await item(page, "q-1").waitFor({ state: "detached", timeout: 1000 });
-      await resolved(page, "q-1").waitFor({ timeout: 1000 });
+      await item(page, "q-1").waitFor({ state: "detached", timeout: 3000 });
+      await resolved(page, "q-1").waitFor({ timeout: 3000 });
       expect(await resolved(page, "q-1").getAttribute("data-outcome")).toBe("answered");
     }
     // A second answer is refused by the server.
@@ -149,13 +149,13 @@ describe("steering from the page", () => {
 
   it("answers in free text", async () => {
     await ok(server, "POST", "/api/sessions/ask-1/awaiting-input", { requestId: "q-free", prompt: "Which branch?", quickResponses: [] }, 201);
-    await item(b, "q-free").waitFor({ timeout: 1000 });
+    await item(b, "q-free").waitFor({ timeout: 3000 });
     await b.bringToFront();
     await item(b, "q-free").getByLabel("Your answer").fill("release/2.4");
     await item(b, "q-free").getByRole("button", { name: "Send" }).click();
     const state = await ok<InputState>(server, "GET", "/api/sessions/ask-1/input?requestId=q-free&waitMs=5000");
     expect(state.answer?.text).toBe("release/2.4");
-    await resolved(a, "q-free").waitFor({ timeout: 1000 });
+    await resolved(a, "q-free").waitFor({ timeout: 3000 });
   });
 
   it("shows the server's refusal when a question was already answered elsewhere", async () => {
@@ -174,9 +174,9 @@ describe("steering from the page", () => {
       await stale.goto(`${server.pageUrl}/#/needs-you`);
       await waitLive(stale);
       await ok(server, "POST", "/api/sessions/ask-1/awaiting-input", { requestId: "q-late", prompt: "Merge it?", quickResponses: ["merge", "wait"] }, 201);
-      await item(stale, "q-late").waitFor({ timeout: 1000 });
+      await item(stale, "q-late").waitFor({ timeout: 3000 });
       await ok(server, "POST", "/api/sessions/ask-1/input", { text: "wait", requestId: "q-late" }, 201);
-      await resolved(a, "q-late").waitFor({ timeout: 1000 }); // the other pages heard it
+      await resolved(a, "q-late").waitFor({ timeout: 3000 }); // the other pages heard it
       await item(stale, "q-late").getByRole("button", { name: "merge" }).click();
       const refusal = item(stale, "q-late").getByRole("alert");
       await refusal.waitFor({ timeout: 2000 });
@@ -192,13 +192,13 @@ describe("steering from the page", () => {
       toolName: "Bash",
       toolInput: { command: "rm -rf build/", description: "Clean the build directory" },
     }, 201);
-    await Promise.all([item(a, "p-1").waitFor({ timeout: 1000 }), item(b, "p-1").waitFor({ timeout: 1000 })]);
+    await Promise.all([item(a, "p-1").waitFor({ timeout: 3000 }), item(b, "p-1").waitFor({ timeout: 3000 })]);
     expect(await item(b, "p-1").textContent()).toContain("rm -rf build/");
 
     await a.bringToFront();
     await item(a, "p-1").getByRole("button", { name: "Allow" }).click();
-    await item(b, "p-1").waitFor({ state: "detached", timeout: 1000 });
-    await resolved(b, "p-1").waitFor({ timeout: 1000 });
+    await item(b, "p-1").waitFor({ state: "detached", timeout: 3000 });
+    await resolved(b, "p-1").waitFor({ timeout: 3000 });
     expect(await resolved(b, "p-1").getAttribute("data-outcome")).toBe("allow");
     expect(await resolved(b, "p-1").textContent()).toContain("Allowed Bash");
 
@@ -218,9 +218,9 @@ describe("steering from the page", () => {
     await a.bringToFront();
     await a.locator('button[data-command="pause"]').click();
     const pending = (page: Page) => page.locator('.commands__item[data-command="pause"][data-status="pending"]');
-    await Promise.all([pending(a).waitFor({ timeout: 1000 }), pending(b).waitFor({ timeout: 1000 })]);
+    await Promise.all([pending(a).waitFor({ timeout: 3000 }), pending(b).waitFor({ timeout: 3000 })]);
     for (const page of [a, b]) {
-      await page.locator('.session-header [data-status="paused"]').waitFor({ timeout: 1000 });
+      await page.locator('.session-header [data-status="paused"]').waitFor({ timeout: 3000 });
       expect(await page.locator('button[data-command="resume"]').isEnabled()).toBe(true);
       expect(await page.locator('button[data-command="pause"]').isEnabled()).toBe(false);
     }
@@ -232,7 +232,7 @@ describe("steering from the page", () => {
     await ok(server, "POST", `/api/sessions/ask-1/commands/${pause?.id ?? ""}/ack`, { note: "paused at a safe point" });
     for (const page of [a, b]) {
       const acked = page.locator(`.commands__item[data-command-id="${pause?.id ?? ""}"][data-status="acknowledged"]`);
-      await acked.waitFor({ timeout: 1000 });
+      await acked.waitFor({ timeout: 3000 });
       expect(await acked.textContent()).toContain("paused at a safe point");
     }
   });
@@ -273,7 +273,7 @@ describe("notifications and sign-in", () => {
       expect(await page.evaluate(() => (window as unknown as { asked: number }).asked)).toBe(1);
 
       await ok(server, "POST", "/api/sessions/ask-1/awaiting-input", { requestId: "q-alert", prompt: "Tag the release?", quickResponses: ["tag"] }, 201);
-      await page.locator('.toast[data-toast-key="question:ask-1:q-alert"]').waitFor({ timeout: 1000 });
+      await page.locator('.toast[data-toast-key="question:ask-1:q-alert"]').waitFor({ timeout: 3000 });
       await expect
         .poll(() => page.evaluate(() => (window as unknown as { alerts: string[] }).alerts))
         .toEqual(["Ship the release asks | Tag the release? | question:ask-1:q-alert"]);

@@ -446,7 +446,9 @@ describe("the installed app's push notifications", () => {
       }, 201);
       const toast = page.locator('.toast[data-toast-key="permission:phone-2:perm-phone-2"]');
       await toast.waitFor();
-      await expect.poll(() => toast.textContent()).toContain("Allow or deny");
+      // The same choice the system notification offers.
+      await toast.getByRole("button", { name: "Allow", exact: true }).waitFor();
+      await toast.getByRole("button", { name: "Deny", exact: true }).waitFor();
       if (writeScreenshots) await page.screenshot({ path: APP_SCREENSHOT });
     } finally {
       await page.close();

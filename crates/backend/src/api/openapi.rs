@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the route annotations and the shared
-//! types, served at `GET /api/openapi.json`. Tests walk it to find every mutating route.
+//! types, served at `GET /api/openapi.json`. Its paths are those of the one route
+//! table (`routes::RoutePaths`), so a route cannot be served undocumented.
 
 use actix_web::HttpResponse;
 use utoipa::openapi::content::ContentBuilder;
@@ -7,7 +8,7 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{conversation, events, files, health, push, sessions, steering};
+use super::routes::RoutePaths;
 
 /// The API description.
 #[derive(OpenApi)]
@@ -16,43 +17,23 @@ use super::{conversation, events, files, health, push, sessions, steering};
         title = "Chainwatch",
         description = "Live workspace for AI coding-agent sessions. Every change is an event; every event reaches every socket."
     ),
-    paths(
-        health::health,
-        sessions::create,
-        sessions::list,
-        sessions::get,
-        sessions::update,
-        sessions::end,
-        events::ingest,
-        events::all_events,
-        events::session_events,
-        steering::issue_command,
-        steering::list_commands,
-        steering::acknowledge_command,
-        steering::await_input,
-        steering::submit_input,
-        steering::wait_input,
-        steering::request_permission,
-        steering::decide_permission,
-        steering::wait_permission,
-        files::tree,
-        files::content,
-        push::key,
-        push::subscribe,
-        push::unsubscribe,
-        push::settings,
-        push::set_settings,
-        conversation::search,
-        conversation::export,
-    ),
     components(schemas(
         chainwatch_shared::WorkspaceEvent,
         chainwatch_shared::ClientMessage,
         chainwatch_shared::ServerMessage
     )),
-    modifiers(&StandardErrors),
+    modifiers(&Routes, &StandardErrors),
 )]
 pub struct ApiDoc;
+
+/// Adds the route table's paths (and the schemas they use).
+struct Routes;
+
+impl Modify for Routes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.merge(RoutePaths::openapi());
+    }
+}
 
 /// Adds the answers any route can give, so clients (and schemathesis) find every status
 /// the server may send documented: refusals of the guard (401, 403, 429), malformed

@@ -21,14 +21,14 @@ use crate::state::AppState;
 
 /// The `{commandId}` of a command route (`{id}` is [`SessionAccess`]'s).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "camelCase")]
 pub struct CommandPath {
     command_id: CommandId,
 }
 
 /// The `{requestId}` of a permission route (`{id}` is [`SessionAccess`]'s).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "camelCase")]
 pub struct RequestPath {
     request_id: RequestId,
 }

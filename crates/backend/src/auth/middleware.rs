@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use chainwatch_shared::ErrorBody;
 
-use super::{Access, Principal, Role, access};
+use super::{Access, Principal, Role};
 use crate::state::AppState;
 
 fn refuse(status: StatusCode, code: &str, message: impl Into<String>) -> HttpResponse {
@@ -165,14 +165,22 @@ pub async fn guard(
         }
     }
 
-    // An admin (the tokenless loopback server's `local` too) may call every route, so
-    // only other callers need the route's pattern, whose look-up walks actix's whole
-    // resource map (about 12k instructions a request, see docs/PERFORMANCE.md).
-    let admin = principal.as_ref().is_some_and(|p| p.role == Role::Admin);
-    let needed = if admin {
+    // An unscoped admin may call every route, so only other callers need the route's
+    // pattern, whose look-up walks actix's whole resource map (about 12k instructions a
+    // request, see docs/PERFORMANCE.md). A scoped admin still needs it: some routes
+    // refuse every user-scoped token.
+    let unrestricted = principal
+        .as_ref()
+        .is_some_and(|p| p.role == Role::Admin && p.user.is_none());
+    let pattern = if unrestricted {
+        None
+    } else {
+        req.match_pattern()
+    };
+    let needed = if unrestricted {
         Access::Public
     } else {
-        access(req.method(), req.match_pattern().as_deref())
+        (security.routes.access)(req.method(), pattern.as_deref())
     };
     match (needed, &principal) {
         (Access::Public, _) => {}
@@ -200,6 +208,16 @@ pub async fn guard(
                 req.path()
             )
             .to_lowercase();
+            return Ok(req
+                .into_response(refuse(StatusCode::FORBIDDEN, "forbidden", message))
+                .map_into_right_body());
+        }
+        (_, Some(caller))
+            if caller.user.is_some()
+                && (security.routes.refuses_scoped)(req.method(), pattern.as_deref()) =>
+        {
+            let message =
+                "a user-scoped token reads events per session: GET /api/sessions/{id}/events";
             return Ok(req
                 .into_response(refuse(StatusCode::FORBIDDEN, "forbidden", message))
                 .map_into_right_body());

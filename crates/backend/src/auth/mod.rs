@@ -1,8 +1,9 @@
 //! Who may do what. Tokens carry a role: `agent` (report events, read its steering),
 //! `viewer` (read the dashboard), `operator` (viewer plus steering and files) and the
 //! shared `--token`, which may do everything. Every route declares the roles it admits
-//! in one table ([`access`]); a route missing from it needs an operator, so a new route
-//! is closed until someone opens it on purpose. With no token configured (the loopback
+//! in the one table of routes (`api::routes`, handed to the guard as [`RouteRules`]); a
+//! route missing from it needs an operator, so a new route is closed until someone
+//! opens it on purpose. With no token configured (the loopback
 //! default) every caller is the local user.
 
 pub mod middleware;
@@ -90,6 +91,8 @@ pub struct Security {
     pub allowed_hosts: Vec<String>,
     /// Requests per second per caller.
     pub rate: rate::RateLimiter,
+    /// Who may call each route.
+    pub routes: RouteRules,
 }
 
 /// One configured token.
@@ -234,58 +237,14 @@ pub enum Access {
     Roles(&'static [Role]),
 }
 
-const READ: &[Role] = &[Role::Viewer, Role::Operator];
-const READ_OR_AGENT: &[Role] = &[Role::Viewer, Role::Operator, Role::Agent];
-const AGENT: &[Role] = &[Role::Agent];
-const AGENT_OR_OPERATOR: &[Role] = &[Role::Agent, Role::Operator];
-const OPERATOR: &[Role] = &[Role::Operator];
-
-/// The roles a route admits, by method and route pattern. Unknown routes need an
-/// operator. docs/SECURITY.md ("Access by route") states the same table; a test
-/// (`tests/access.rs`) reads both and fails when they differ.
-pub fn access(method: &Method, pattern: Option<&str>) -> Access {
-    let Some(pattern) = pattern else {
-        // Not an API route: the web app's files, which are public (it asks for a token).
-        return Access::Public;
-    };
-    let get = method == Method::GET || method == Method::HEAD;
-    match (get, pattern) {
-        (true, "/api/health" | "/api/openapi.json") => Access::Public,
-        (
-            true,
-            "/ws"
-            | "/api/sessions"
-            | "/api/sessions/{id}"
-            | "/api/events"
-            | "/api/sessions/{id}/events"
-            | "/api/search"
-            | "/api/sessions/{id}/export",
-        ) => Access::Roles(READ),
-        (
-            true,
-            "/api/sessions/{id}/commands"
-            | "/api/sessions/{id}/input"
-            | "/api/sessions/{id}/permissions/{request_id}",
-        ) => Access::Roles(READ_OR_AGENT),
-        // Notifications are a person's own: viewers may opt in and choose moments too.
-        (_, "/api/push/key" | "/api/push/subscriptions" | "/api/notify/settings") => {
-            Access::Roles(READ)
-        }
-        // Only agents start sessions: a session's cwd decides which files its page may
-        // read, so people steering sessions do not get to name one.
-        (false, "/api/sessions/{id}" | "/api/sessions/{id}/end") => {
-            Access::Roles(AGENT_OR_OPERATOR)
-        }
-        (
-            false,
-            "/api/sessions"
-            | "/api/events"
-            | "/api/sessions/{id}/commands/{command_id}/ack"
-            | "/api/sessions/{id}/awaiting-input"
-            | "/api/sessions/{id}/permissions",
-        ) => Access::Roles(AGENT),
-        _ => Access::Roles(OPERATOR),
-    }
+/// The route table's rules, handed to the guard at start-up (the table lives in
+/// `api::routes`, which `auth` does not import).
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRules {
+    /// What a request needs, by method and matched route pattern.
+    pub access: fn(&Method, Option<&str>) -> Access,
+    /// Whether a user-scoped caller is refused the route outright.
+    pub refuses_scoped: fn(&Method, Option<&str>) -> bool,
 }
 
 impl Access {
@@ -307,16 +266,6 @@ mod tests {
         assert!(constant_time_eq(b"abcdef", b"abcdef"));
         assert!(!constant_time_eq(b"abcdef", b"abcdeg"));
         assert!(!constant_time_eq(b"abc", b"abcdef"));
-    }
-
-    #[test]
-    fn unknown_routes_need_an_operator() {
-        assert_eq!(
-            access(&Method::POST, Some("/api/new-thing")),
-            Access::Roles(OPERATOR)
-        );
-        assert!(!access(&Method::POST, Some("/api/new-thing")).admits(Role::Viewer));
-        assert!(access(&Method::POST, Some("/api/new-thing")).admits(Role::Admin));
     }
 
     #[test]

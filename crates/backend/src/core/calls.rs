@@ -43,10 +43,36 @@ pub struct CallMemory {
 }
 
 /// A stable hash of a JSON value (the same value gives the same hash in every run of
-/// one build, which is all a snapshot needs: it is tied to the build).
+/// one build, which is all a snapshot needs: it is tied to the build). Objects are
+/// hashed with their keys sorted: serde_json keeps key order (`preserve_order`), and a
+/// call's input and its permission request's may list the same keys in another order.
 fn hash_json(value: &Value) -> u64 {
+    fn feed(value: &Value, hasher: &mut std::hash::DefaultHasher) {
+        match value {
+            Value::Object(fields) => {
+                let mut keys: Vec<&String> = fields.keys().collect();
+                keys.sort();
+                b'{'.hash(hasher);
+                for key in keys {
+                    key.hash(hasher);
+                    if let Some(field) = fields.get(key) {
+                        feed(field, hasher);
+                    }
+                }
+                b'}'.hash(hasher);
+            }
+            Value::Array(items) => {
+                b'['.hash(hasher);
+                for item in items {
+                    feed(item, hasher);
+                }
+                b']'.hash(hasher);
+            }
+            scalar => scalar.to_string().hash(hasher),
+        }
+    }
     let mut hasher = std::hash::DefaultHasher::new();
-    value.to_string().hash(&mut hasher);
+    feed(value, &mut hasher);
     hasher.finish()
 }
 
@@ -297,5 +323,15 @@ mod tests {
         ]);
         assert_eq!(record.session.counts.file_changes, 3);
         assert_eq!(record.file_changes.len(), 3);
+    }
+
+    #[test]
+    fn an_input_hashes_the_same_whatever_its_key_order() {
+        let a: Value = serde_json::from_str(r#"{"command": "ls", "description": "list", "opts": {"x": 1, "y": [2, {"b": 1, "a": 2}]}}"#).expect("json");
+        let b: Value = serde_json::from_str(r#"{"opts": {"y": [2, {"a": 2, "b": 1}], "x": 1}, "description": "list", "command": "ls"}"#).expect("json");
+        assert_eq!(hash_json(&a), hash_json(&b));
+        let c: Value =
+            serde_json::from_str(r#"{"command": "ls -a", "description": "list"}"#).expect("json");
+        assert_ne!(hash_json(&a), hash_json(&c));
     }
 }

@@ -4,13 +4,10 @@
 //! nothing the second time; uninstalling removes only Chainwatch's own entries.
 //! `--dry-run` prints the change as a diff instead of writing it.
 
-use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json, json};
 
 use super::config::HookConfig;
 
@@ -222,164 +219,46 @@ impl Changes {
     }
 }
 
-/// JSON that keeps the order of object keys, so rewriting a settings file moves nothing.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Json {
-    /// null.
-    Null,
-    /// true or false.
-    Bool(bool),
-    /// A number.
-    Number(serde_json::Number),
-    /// A string.
-    String(String),
-    /// An array.
-    Array(Vec<Json>),
-    /// An object, keys in file order.
-    Object(Vec<(String, Json)>),
-}
+// Settings are `serde_json::Value`s: the workspace builds serde_json with
+// `preserve_order`, so objects keep the file's key order and rewriting moves nothing.
 
-impl Json {
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Self::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
+/// Sets `key` of an object, in place when present, appended when not; true when the
+/// value changed.
+fn set(object: &mut Json, key: &str, value: Json) -> bool {
+    let Some(fields) = object.as_object_mut() else {
+        return false;
+    };
+    match fields.get_mut(key) {
+        Some(old) if *old == value => false,
+        Some(old) => {
+            *old = value;
+            true
         }
-    }
-
-    fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        match self {
-            Self::Object(fields) => fields.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// Sets `key`, in place when present, appended when not; true when the value changed.
-    fn set(&mut self, key: &str, value: Json) -> bool {
-        let Self::Object(fields) = self else {
-            return false;
-        };
-        match fields.iter_mut().find(|(k, _)| k == key) {
-            Some((_, old)) if *old == value => false,
-            Some((_, old)) => {
-                *old = value;
-                true
-            }
-            None => {
-                fields.push((key.to_owned(), value));
-                true
-            }
-        }
-    }
-
-    fn remove(&mut self, key: &str) {
-        if let Self::Object(fields) = self {
-            fields.retain(|(k, _)| k != key);
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Self::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn object(fields: Vec<(&str, Json)>) -> Self {
-        Self::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
-
-    fn is_chainwatch_handler(&self) -> bool {
-        self.get("command")
-            .and_then(Json::as_str)
-            .is_some_and(is_chainwatch_command)
-    }
-}
-
-impl Serialize for Json {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Null => serializer.serialize_unit(),
-            Self::Bool(b) => serializer.serialize_bool(*b),
-            Self::Number(n) => n.serialize(serializer),
-            Self::String(s) => serializer.serialize_str(s),
-            Self::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Self::Object(fields) => {
-                let mut map = serializer.serialize_map(Some(fields.len()))?;
-                for (k, v) in fields {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
+        None => {
+            fields.insert(key.to_owned(), value);
+            true
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct JsonVisitor;
-        impl<'de> Visitor<'de> for JsonVisitor {
-            type Value = Json;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
-                Ok(Json::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Json, E> {
-                Ok(Json::Null)
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json, E> {
-                Ok(Json::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
-                Ok(Json::Number(v.into()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
-                Ok(Json::Number(v.into()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
-                serde_json::Number::from_f64(v)
-                    .map(Json::Number)
-                    .ok_or_else(|| E::custom("not a finite number"))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
-                Ok(Json::String(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
-                Ok(Json::String(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Json::Array(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-                let mut fields: Vec<(String, Json)> = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, Json>()? {
-                    // A repeated key: the last one wins, as in JSON.parse.
-                    fields.retain(|(k, _)| k != &key);
-                    fields.push((key, value));
-                }
-                Ok(Json::Object(fields))
-            }
-        }
-        deserializer.deserialize_any(JsonVisitor)
+/// Removes `key` of an object, keeping the order of the others.
+fn remove(object: &mut Json, key: &str) {
+    if let Some(fields) = object.as_object_mut() {
+        fields.shift_remove(key);
     }
+}
+
+fn is_chainwatch_handler(handler: &Json) -> bool {
+    handler
+        .get("command")
+        .and_then(Json::as_str)
+        .is_some_and(is_chainwatch_command)
 }
 
 /// Parses settings text (empty text is an empty object).
 pub fn parse(text: &str, path: &str) -> Result<Json, InstallError> {
     if text.trim().is_empty() {
-        return Ok(Json::Object(Vec::new()));
+        return Ok(Json::Object(Map::new()));
     }
     let value: Json = serde_json::from_str(text).map_err(|source| InstallError::Json {
         path: path.to_owned(),
@@ -403,7 +282,7 @@ fn hooks_object(settings: &mut Json, create: bool) -> Result<Option<&mut Json>, 
         if !create {
             return Ok(None);
         }
-        settings.set("hooks", Json::Object(Vec::new()));
+        set(settings, "hooks", Json::Object(Map::new()));
     }
     match settings.get_mut("hooks") {
         Some(hooks @ Json::Object(_)) => Ok(Some(hooks)),
@@ -433,19 +312,16 @@ pub fn install(
     };
     for entry in entries {
         let handler = || {
-            let mut fields = vec![
-                ("type", Json::String("command".into())),
-                ("command", Json::String(command.to_owned())),
-                ("timeout", Json::Number(entry.timeout_secs.into())),
-            ];
+            let mut handler =
+                json!({"type": "command", "command": command, "timeout": entry.timeout_secs});
             if entry.background {
-                fields.push(("async", Json::Bool(true)));
-                fields.push(("asyncRewake", Json::Bool(true)));
+                set(&mut handler, "async", Json::Bool(true));
+                set(&mut handler, "asyncRewake", Json::Bool(true));
             }
-            Json::object(fields)
+            handler
         };
         if hooks.get(entry.event).is_none() {
-            hooks.set(entry.event, Json::Array(Vec::new()));
+            set(hooks, entry.event, Json::Array(Vec::new()));
         }
         let Some(groups) = groups(hooks, entry.event)? else {
             continue;
@@ -454,21 +330,21 @@ pub fn install(
             .iter_mut()
             .find_map(|group| match group.get_mut("hooks") {
                 Some(Json::Array(handlers)) => {
-                    handlers.iter_mut().find(|h| h.is_chainwatch_handler())
+                    handlers.iter_mut().find(|h| is_chainwatch_handler(h))
                 }
                 _ => None,
             });
         match existing {
             Some(found) => {
-                let mut changed = found.set("type", Json::String("command".into()));
-                changed |= found.set("command", Json::String(command.to_owned()));
-                changed |= found.set("timeout", Json::Number(entry.timeout_secs.into()));
+                let mut changed = set(found, "type", Json::String("command".into()));
+                changed |= set(found, "command", Json::String(command.to_owned()));
+                changed |= set(found, "timeout", Json::from(entry.timeout_secs));
                 // An older install ran Stop in the foreground: upgrade it in place.
                 for key in ["async", "asyncRewake"] {
                     if entry.background {
-                        changed |= found.set(key, Json::Bool(true));
+                        changed |= set(found, key, Json::Bool(true));
                     } else if found.get(key).is_some() {
-                        found.remove(key);
+                        remove(found, key);
                         changed = true;
                     }
                 }
@@ -477,12 +353,12 @@ pub fn install(
                 }
             }
             None => {
-                let mut group = Vec::new();
+                let mut group = Json::Object(Map::new());
                 if let Some(matcher) = entry.matcher {
-                    group.push(("matcher", Json::String(matcher.to_owned())));
+                    set(&mut group, "matcher", Json::String(matcher.to_owned()));
                 }
-                group.push(("hooks", Json::Array(vec![handler()])));
-                groups.push(Json::object(group));
+                set(&mut group, "hooks", Json::Array(vec![handler()]));
+                groups.push(group);
                 changes.added.push(entry.event.to_owned());
             }
         }
@@ -497,7 +373,7 @@ pub fn uninstall(settings: &mut Json) -> Result<Changes, InstallError> {
         return Ok(changes);
     };
     let events: Vec<String> = match hooks {
-        Json::Object(fields) => fields.iter().map(|(k, _)| k.clone()).collect(),
+        Json::Object(fields) => fields.keys().cloned().collect(),
         _ => Vec::new(),
     };
     for event in events {
@@ -510,7 +386,7 @@ pub fn uninstall(settings: &mut Json) -> Result<Changes, InstallError> {
                 return true;
             };
             let before = handlers.len();
-            handlers.retain(|h| !h.is_chainwatch_handler());
+            handlers.retain(|h| !is_chainwatch_handler(h));
             if handlers.len() == before {
                 return true;
             }
@@ -520,63 +396,35 @@ pub fn uninstall(settings: &mut Json) -> Result<Changes, InstallError> {
         if removed {
             changes.removed.push(event.clone());
             if groups.is_empty() {
-                hooks.remove(&event);
+                remove(hooks, &event);
             }
         }
     }
     if matches!(hooks, Json::Object(fields) if fields.is_empty()) && !changes.removed.is_empty() {
-        settings.remove("hooks");
+        remove(settings, "hooks");
     }
     Ok(changes)
 }
 
-/// A line diff of two texts (`-` old, `+` new, three lines of context).
+/// A line diff of two texts (`-` old, `+` new, three lines of context, `@@` between
+/// hunks), by the `similar` crate.
 pub fn diff(old: &str, new: &str) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut lines: Vec<(char, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            lines.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            lines.push(('-', a[i]));
-            i += 1;
-        } else {
-            lines.push(('+', b[j]));
-            j += 1;
-        }
-    }
-    let near_change = |k: usize| {
-        let lo = k.saturating_sub(3);
-        let hi = (k + 3).min(lines.len() - 1);
-        lines[lo..=hi].iter().any(|(tag, _)| *tag != ' ')
-    };
+    let diff = similar::TextDiff::from_lines(old, new);
     let mut out = String::new();
-    let mut skipped = false;
-    for (k, (tag, line)) in lines.iter().enumerate() {
-        if near_change(k) {
-            if skipped {
-                out.push_str("@@\n");
-                skipped = false;
+    for (index, group) in diff.grouped_ops(3).iter().enumerate() {
+        if index > 0 {
+            out.push_str("@@\n");
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                out.push(match change.tag() {
+                    similar::ChangeTag::Equal => ' ',
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                });
+                out.push_str(change.value().trim_end_matches('\n'));
+                out.push('\n');
             }
-            out.push(*tag);
-            out.push_str(line);
-            out.push('\n');
-        } else {
-            skipped = true;
         }
     }
     out
@@ -704,10 +552,10 @@ mod tests {
             install(&mut settings, &entries(&config()), DEFAULT_COMMAND).expect("install");
         assert_eq!(changes.added.len(), entries(&config()).len());
         let once = render(&settings);
-        let keys: Vec<&str> = match &settings {
-            Json::Object(f) => f.iter().map(|(k, _)| k.as_str()).collect(),
-            _ => Vec::new(),
-        };
+        let keys: Vec<&str> = settings
+            .as_object()
+            .map(|f| f.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         assert_eq!(keys, vec!["model", "hooks", "env"]);
         assert!(once.contains("lint.sh"));
         let mut again = parse(&once, "s").expect("parse");

@@ -28,8 +28,9 @@ pub const MAX_OPEN: usize = 10_000;
 const SETTLE_POLL: Duration = Duration::from_millis(250);
 /// How long a claim that NATS could not answer waits before it is asked again.
 const CLAIM_RETRY: Duration = Duration::from_secs(2);
-/// Claims for a settled notice tried before the item is given up.
-const SETTLE_TRIES: u32 = 30;
+/// Claims for a settled notice tried before the item is given up (about 5 minutes of
+/// NATS not answering).
+const SETTLE_TRIES: u32 = 150;
 
 /// A notice with the session's owner, so per-user sinks can filter.
 #[derive(Debug, Clone)]
@@ -219,6 +220,9 @@ impl Notifier {
     async fn tick(&self, open: &mut HashMap<(SessionId, RequestId), Open>) {
         let now = Instant::now();
         let keys: Vec<_> = open.keys().cloned().collect();
+        // Once NATS did not answer a claim, the rest of this round waits for the next
+        // one instead of each waiting out its own timeout.
+        let mut reachable = true;
         for key in keys {
             let Some(item) = open.get_mut(&key) else {
                 continue;
@@ -252,7 +256,13 @@ impl Notifier {
                 if at > now {
                     continue;
                 }
-                match self.claims.settle(&key.0, &key.1).await {
+                let claim = if reachable {
+                    self.claims.settle(&key.0, &key.1).await
+                } else {
+                    Claim::Unavailable
+                };
+                reachable &= claim != Claim::Unavailable;
+                match claim {
                     Claim::Won => {
                         if let Some(item) = open.remove(&key) {
                             self.settle(&item.opening, item.announced.unwrap_or_default());
@@ -272,7 +282,13 @@ impl Notifier {
                 continue;
             }
             if item.announced.is_none() && item.due <= now {
-                match self.claims.announce(&key.0, &key.1).await {
+                let claim = if reachable {
+                    self.claims.announce(&key.0, &key.1).await
+                } else {
+                    Claim::Unavailable
+                };
+                reachable &= claim != Claim::Unavailable;
+                match claim {
                     Claim::Won => {
                         let outgoing = Arc::new(self.outgoing(&item.opening, NoticeState::Waiting));
                         let handles = self

@@ -54,6 +54,27 @@ impl Stager<'_> {
             let at = |e: CoreError| prefix(index, events.len(), e);
             if let Some(event_id) = &event.event_id {
                 rules::id("eventId", event_id.as_str()).map_err(at)?;
+            }
+            rules::id("sessionId", event.session_id.as_str()).map_err(at)?;
+            let id = &event.session_id;
+            let owner: Option<Option<String>> = started_owner.get(id).cloned().or_else(|| {
+                self.projection
+                    .sessions
+                    .get(id)
+                    .map(|r| r.session.user.clone())
+            });
+            let visible = owner.as_ref().is_none_or(|o| reach.sees(o.as_deref()));
+            // Who may write the session comes before the eventId look-up, so a
+            // duplicate's answer never confirms an event of another user's session.
+            if !visible {
+                return Err(at(match &event.kind {
+                    EventKind::SessionStarted { .. } => CoreError::Forbidden(format!(
+                        "session '{id}' is not this token's to start: it belongs to another user"
+                    )),
+                    _ => CoreError::session_not_found(id),
+                }));
+            }
+            if let Some(event_id) = &event.event_id {
                 if !seen_ids.insert(event_id.clone()) {
                     return Err(at(CoreError::Invalid(format!(
                         "eventId '{event_id}' appears twice in the batch"
@@ -64,39 +85,21 @@ impl Stager<'_> {
                     continue;
                 }
             }
-            rules::id("sessionId", event.session_id.as_str()).map_err(at)?;
             rules::event_fields(&event.kind).map_err(at)?;
-            let id = &event.session_id;
-            let owner: Option<Option<String>> = started_owner.get(id).cloned().or_else(|| {
-                self.projection
-                    .sessions
-                    .get(id)
-                    .map(|r| r.session.user.clone())
-            });
-            let visible = owner.as_ref().is_none_or(|o| reach.sees(o.as_deref()));
             if let EventKind::SessionStarted { user, .. } = &event.kind {
                 let Some(owner) = &owner else {
                     started_owner.insert(id.clone(), reach.owner_of_new(user.clone()).map_err(at)?);
                     live.insert(id.clone(), true);
                     continue;
                 };
-                if !visible {
-                    return Err(at(CoreError::Forbidden(format!(
-                        "session '{id}' is not this token's to start: it belongs to another user"
-                    ))));
-                }
                 access::owner_on_restart(id, owner.as_deref(), user.as_deref()).map_err(at)?;
                 let kept = owner.clone().or_else(|| user.clone());
                 started_owner.insert(id.clone(), kept);
             }
-            // Another user's session is reported as not found, as on the REST routes.
-            let known = if visible {
-                live.get(id)
-                    .copied()
-                    .or_else(|| self.projection.sessions.get(id).map(|r| !r.is_ended()))
-            } else {
-                None
-            };
+            let known = live
+                .get(id)
+                .copied()
+                .or_else(|| self.projection.sessions.get(id).map(|r| !r.is_ended()));
             match &event.kind {
                 EventKind::SessionStarted { .. } => {
                     if known == Some(true) {
