@@ -179,18 +179,29 @@ impl Application {
             // Every instance's events reach the sockets and the search index; only this
             // instance's own reach its file watcher (the instance a session started
             // through decided its watch and watches it, see core/replicated.rs).
-            StoreConfig::Nats(nats) => crate::core::replicated::start(
-                writer,
-                &log_path,
-                reader.as_ref(),
-                (**nats).clone(),
-                Arc::new(Fanout(publishers)),
-                config
-                    .watch
-                    .enabled
-                    .then_some(watch_publisher as Arc<dyn Publisher>),
-                commit,
-            )?,
+            StoreConfig::Nats(nats) => {
+                // The snapshot covers this instance's copy of the stream (one per stream).
+                commit
+                    .snapshot
+                    .get_or_insert(crate::core::snapshot::SnapshotConfig {
+                        path: config
+                            .data_dir
+                            .join(format!("nats-{}.snapshot", nats.stream)),
+                        every_events: config.snapshot_every,
+                    });
+                crate::core::replicated::start(
+                    writer,
+                    &log_path,
+                    reader.as_ref(),
+                    (**nats).clone(),
+                    Arc::new(Fanout(publishers)),
+                    config
+                        .watch
+                        .enabled
+                        .then_some(watch_publisher as Arc<dyn Publisher>),
+                    commit,
+                )?
+            }
         };
         hub.attach(core.read().clone());
         let push = Arc::new(crate::notify::push_service(&config).map_err(StartupError::Notify)?);

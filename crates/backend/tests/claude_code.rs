@@ -162,6 +162,14 @@ fn permissions_allowed_and_denied_from_the_page_reach_claude() {
             .as_array()
             .is_some_and(Vec::is_empty)
     );
+    // The denied call never ran and no hook event names it again: the denial settled it
+    // as a failed call (core/calls.rs), so no call of the session stays "started".
+    let counts = &ws.session(&session)["counts"];
+    assert_eq!(
+        (counts["toolCalls"].as_u64(), counts["failures"].as_u64()),
+        (Some(2), Some(1)),
+        "{counts}"
+    );
     // The conversation: each reply's tokens (the scripted model's 10 input tokens a
     // request) arrive as message:assistant, and the session's totals are their sum.
     let usage = usage_messages(&ws, &session);

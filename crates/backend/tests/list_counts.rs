@@ -215,10 +215,13 @@ async fn a_user_scoped_socket_hears_the_counts_of_its_own_sessions_only() {
             frame["sessionId"], "bobs",
             "bob's session reached ada: {frame}"
         );
+        // A frame may come for the session's start (global events mark it too), then
+        // one with its tool calls.
         if frame["type"] == "progress" {
             assert_eq!(frame["sessionId"], "adas");
-            assert_eq!(frame["counts"]["toolCalls"], 2);
-            break;
+            if frame["counts"]["toolCalls"] == 2 {
+                break;
+            }
         }
     }
     server.stop().await;

@@ -320,7 +320,7 @@ async fn writes_answer_503_while_nats_is_down_and_resume_when_it_is_back() {
 
 /// Figures of the NATS store on this machine, printed, asserting nothing (a debug build
 /// unless run with --release): `cargo test -p chainwatch --test nats figures -- --ignored
-/// --nocapture`. The bench (`cargo xtask bench`) does not cover the NATS store yet.
+/// --nocapture`. The release figures come from `cargo xtask bench --only nats`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "measurement, run by hand"]
 async fn figures() {

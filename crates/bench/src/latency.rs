@@ -100,7 +100,35 @@ pub async fn run(
     duration: Duration,
     session: &str,
 ) -> Result<LatencyResult, String> {
-    let mut sockets = ws::connect_many(addr, subscribers, 64).await?;
+    run_across(
+        addr,
+        addr,
+        server_pid,
+        topic,
+        subscribers,
+        rate,
+        duration,
+        session,
+    )
+    .await
+}
+
+/// [`run`] with the posts going to `post` and the sockets on `listen` (two instances
+/// on one NATS stream: POST on A, socket on B). `server_pid` is the one whose CPU is
+/// reported.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_across(
+    post: SocketAddr,
+    listen: SocketAddr,
+    server_pid: u32,
+    topic: Topic,
+    subscribers: usize,
+    rate: f64,
+    duration: Duration,
+    session: &str,
+) -> Result<LatencyResult, String> {
+    let addr = post;
+    let mut sockets = ws::connect_many(listen, subscribers, 64).await?;
     if topic == Topic::Session {
         futures_util::future::try_join_all(sockets.iter_mut().map(|s| ws::subscribe(s, session)))
             .await?;

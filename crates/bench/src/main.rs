@@ -6,8 +6,8 @@
 //! figure is the median of several runs with min–max. It prints a Markdown table and
 //! writes JSON to `target/bench/<timestamp>.json`.
 //!
-//! Usage: `chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only SECTION,…]`,
-//! sections `ingest`, `creation` (the seed's workload: session creations), `latency`, `sockets`, `catchup`, `hook`; `chainwatch-bench
+//! Usage: `chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--nats-join-events N] [--bin PATH] [--out DIR] [--only SECTION,…]`,
+//! sections `ingest`, `creation` (the seed's workload: session creations), `latency`, `sockets`, `catchup`, `hook`, `nats` (instances on one NATS JetStream stream, skipped without nats-server); `chainwatch-bench
 //! bare-server` runs the reference handler (the bench starts it itself);
 //! `chainwatch-bench fill DIR COUNT` writes the catch-up log into DIR (for profiling);
 //! `chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]` runs a fixed load
@@ -23,6 +23,8 @@ mod http;
 mod ingest;
 mod latency;
 mod machine;
+mod nats;
+mod nats_section;
 mod payload;
 mod procfs;
 mod report;
@@ -62,6 +64,9 @@ struct Plan {
     fanout: Duration,
     fanout_sockets: Vec<usize>,
     catch_up_events: u64,
+    /// Events in the stream an instance joins (`--nats-join-events`; default:
+    /// `catch_up_events`).
+    nats_join_events: Option<u64>,
     search_events: u64,
     search_queries: usize,
     hook_calls: usize,
@@ -88,6 +93,7 @@ impl Plan {
             fanout: Duration::from_secs(5),
             fanout_sockets: vec![1000, 10_000],
             catch_up_events: 1_000_000,
+            nats_join_events: None,
             search_events: 1_000_000,
             search_queries: 400,
             hook_calls: 100,
@@ -139,7 +145,7 @@ impl Plan {
 
 /// The sections `--only` can pick.
 const SECTIONS: &[&str] = &[
-    "ingest", "creation", "latency", "sockets", "catchup", "search", "hook",
+    "ingest", "creation", "latency", "sockets", "catchup", "search", "hook", "nats",
 ];
 
 struct Options {
@@ -150,7 +156,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,search,hook]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".into()
+    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--nats-join-events N] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,search,hook,nats]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event COUNT [SOCKETS]".into()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -185,6 +191,10 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                     .and_then(|n| n.parse().ok())
                     .filter(|r: &f64| *r > 0.0)
                     .ok_or_else(usage)?;
+            }
+            "--nats-join-events" => {
+                options.plan.nats_join_events =
+                    Some(args.next().and_then(|n| n.parse().ok()).ok_or_else(usage)?);
             }
             "--bin" => options.bin = args.next().ok_or_else(usage)?.into(),
             "--out" => options.out = args.next().ok_or_else(usage)?.into(),
@@ -411,6 +421,9 @@ async fn bench(options: Options) -> Result<(), String> {
     }
     if wants("hook") {
         hook_section(&options, &plan, scratch.path(), &mut results).await?;
+    }
+    if wants("nats") {
+        nats_section::run(&options, &plan, scratch.path(), &mut results).await?;
     }
 
     let elapsed = started.elapsed();

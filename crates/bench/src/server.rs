@@ -38,6 +38,15 @@ impl Server {
     /// Starts `chainwatch serve` on `data_dir` and waits until `/api/health` answers.
     /// Returns the server and the time from spawning to the first healthy answer.
     pub async fn chainwatch(bin: &Path, data_dir: &Path) -> Result<(Self, Duration), String> {
+        Self::chainwatch_with(bin, data_dir, &[]).await
+    }
+
+    /// [`Server::chainwatch`] with more flags (the NATS section's `--store nats://…`).
+    pub async fn chainwatch_with(
+        bin: &Path,
+        data_dir: &Path,
+        extra: &[String],
+    ) -> Result<(Self, Duration), String> {
         let port = free_port()?;
         let log = data_dir.with_extension("log");
         let log_file = std::fs::OpenOptions::new()
@@ -54,6 +63,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(SERVE_FLAGS)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(err_file)

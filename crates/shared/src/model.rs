@@ -72,7 +72,8 @@ pub struct SessionCounts {
     pub events: u64,
     /// `prompt:submitted` events.
     pub prompts: u64,
-    /// `tool:used` events that record a call (not its start).
+    /// `tool:used` events that record a call (not its start), and calls a permission
+    /// denied from the page settled (they never run, so no such event comes).
     pub tool_calls: u64,
     /// Failed tool calls, failed steps and errors.
     pub failures: u64,
@@ -80,7 +81,8 @@ pub struct SessionCounts {
     pub steps: u64,
     /// Steps that completed.
     pub steps_completed: u64,
-    /// File change events.
+    /// Distinct files the session changed (paths relative to its cwd): from `file:*`
+    /// events and succeeded Write, Edit, MultiEdit and NotebookEdit calls; at most 10,000.
     pub file_changes: u64,
 }
 

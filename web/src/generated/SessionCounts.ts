@@ -13,7 +13,8 @@ events: number,
  */
 prompts: number, 
 /**
- * `tool:used` events that record a call (not its start).
+ * `tool:used` events that record a call (not its start), and calls a permission
+ * denied from the page settled (they never run, so no such event comes).
  */
 toolCalls: number, 
 /**
@@ -29,6 +30,7 @@ steps: number,
  */
 stepsCompleted: number, 
 /**
- * File change events.
+ * Distinct files the session changed (paths relative to its cwd): from `file:*`
+ * events and succeeded Write, Edit, MultiEdit and NotebookEdit calls; at most 10,000.
  */
 fileChanges: number, };

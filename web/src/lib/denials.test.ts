@@ -60,3 +60,4 @@ describe("a permission denied from the page", () => {
     ]);
   });
 });
+

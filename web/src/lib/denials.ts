@@ -128,3 +128,32 @@ export function denialOutcome(d: Denial): ToolEvent {
     error: denialText(d),
   };
 }
+
+/** Whether a tool changes the file its input names (core/calls.rs `changes_file`). */
+export function changesFile(toolName: string): boolean {
+  return toolName === "Write" || toolName === "Edit" || toolName === "MultiEdit" || toolName === "NotebookEdit";
+}
+
+/** The file a tool input names: `file_path`, `notebook_path` or `path`. */
+export function inputPath(input: JsonValue | undefined): string | undefined {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return undefined;
+  for (const key of ["file_path", "notebook_path", "path"]) {
+    const v = input[key];
+    if (typeof v === "string") return v;
+  }
+  return undefined;
+}
+
+/** The most changed files a session counts (core/calls.rs CHANGED_FILES_KEPT). */
+export const CHANGED_FILES_KEPT = 10_000;
+
+/**
+ * The files a session changed, as the server's fold counts them (core/calls.rs), for a
+ * session the app has folded from its start: the paths so far, and the file each open
+ * Write/Edit call names (its outcome may omit its input).
+ */
+export interface ChangedFiles {
+  readonly paths: Set<string>;
+  readonly open: Map<string, string>;
+}
+

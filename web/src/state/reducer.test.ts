@@ -73,7 +73,7 @@ describe("session lifecycle", () => {
       failures: 2, // the failed tool call and the error
       steps: 0,
       stepsCompleted: 0,
-      fileChanges: 0, // distinct files changed: the server's figure (REST, progress frames)
+      fileChanges: 1, // distinct files changed (core/calls.rs), folded from the start
     });
     expect(s).toMatchObject({ id: "s1", cwd: "/work/s1", hostname: "laptop", user: "ada", title: "fix the build" });
     expect(s.summary).toBe("looking at CI");
@@ -679,6 +679,29 @@ describe("a tool call denied from the page", () => {
     );
     state = applyEvent(state, ev(4, "s1", { type: "permission:decided", requestId: "r1", behavior: "deny" }));
     expect(session(state, "s1").counts).toMatchObject({ toolCalls: 0, failures: 0 });
+  });
+});
+
+describe("files changed", () => {
+  it("counts distinct files from file events and succeeded Write/Edit calls, as the server does", () => {
+    const state = fold([
+      started(1, "f1"),
+      ev(2, "f1", { type: "tool:used", toolName: "Write", toolUseId: "w", status: "started", input: { file_path: "/work/f1/a.ts", content: "x" } }),
+      ev(3, "f1", { type: "tool:used", toolName: "Write", toolUseId: "w", status: "succeeded" }),
+      ev(4, "f1", { type: "file:created", path: "a.ts" }),
+      ev(5, "f1", { type: "tool:used", toolName: "Edit", toolUseId: "e", status: "failed", input: { file_path: "/work/f1/b.ts" } }),
+      ev(6, "f1", { type: "tool:used", toolName: "Read", toolUseId: "r", status: "succeeded", input: { file_path: "/work/f1/c.ts" } }),
+      ev(7, "f1", { type: "file:deleted", path: "./old.txt" }),
+    ]);
+    expect(session(state, "f1").counts.fileChanges).toBe(2);
+  });
+
+  it("leaves the figure to the server for a session it did not fold from its start", () => {
+    let state = loadSessions(initialState(), [restSession("f2", 10, { counts: { events: 10, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 4 } })]);
+    state = loadDetail(state, restDetail("f2", 10, { counts: { events: 10, prompts: 0, toolCalls: 0, failures: 0, steps: 0, stepsCompleted: 0, fileChanges: 4 } }));
+    state = applyEvent(state, ev(11, "f2", { type: "file:modified", path: "src/known.rs" }));
+    // It may be one of the four: not counted again here (the next progress frame says).
+    expect(session(state, "f2").counts.fileChanges).toBe(4);
   });
 });
 

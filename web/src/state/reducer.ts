@@ -39,7 +39,8 @@ import type {
   WorkspaceEvent,
 } from "../generated";
 import { isGlobalEventType, isTerminalStatus } from "./events";
-import { denialsOf, sameJson } from "../lib/denials";
+import { CHANGED_FILES_KEPT, changesFile, denialsOf, inputPath, sameJson, type ChangedFiles } from "../lib/denials";
+import { relativeToCwd } from "../components/detail/model/files";
 
 /** How much of its first prompt a session keeps (projection.rs FIRST_PROMPT_CHARS). */
 export const FIRST_PROMPT_CHARS = 200;
@@ -155,6 +156,13 @@ export interface State {
    * is folded but not counted again. Changed in place.
    */
   readonly countsSeq: Map<SessionId, number>;
+  /**
+   * The files each session changed, for sessions folded here from their start: the
+   * app then counts `counts.fileChanges` exactly as the server does. A REST snapshot or
+   * a progress frame that disagrees (events this app never heard) drops the entry, and
+   * the figure is the server's from then on. Changed in place.
+   */
+  readonly changed: Map<SessionId, ChangedFiles>;
   /** Each session's newest commands (oldest first) with their acknowledgement. Values replaced. */
   readonly commands: Map<SessionId, readonly Command[]>;
   /** Questions answered and permissions decided, newest first (bounded). Replaced. */
@@ -178,6 +186,7 @@ export function initialState(): State {
     steps: new Map(),
     needsSteps: new Set(),
     countsSeq: new Map(),
+    changed: new Map(),
     commands: new Map(),
     resolved: [],
     needsRefetch: false,
@@ -451,10 +460,21 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
   const endStep = (stepId: StepId) => {
     if (s.currentStepId === stepId) delete s.currentStepId;
   };
-  // `counts.fileChanges` is the number of distinct files changed (core/calls.rs), which
-  // only the server can count from the whole session: the app takes it from REST and
-  // from progress frames (applyProgress), never counts it itself.
+  // `counts.fileChanges` is the number of distinct files changed (core/calls.rs): counted
+  // here for a session folded from its start, else the server's (REST, progress frames).
+  if (event.type === "session:started" && (current === undefined || current.counts.events === 0)) {
+    st.changed.set(id, { paths: new Set(), open: new Map() });
+  }
+  const changed = st.changed.get(id);
+  const fileChanged = (raw: string | undefined) => {
+    if (changed === undefined || raw === undefined) return;
+    const { path } = relativeToCwd(raw, event.type === "session:started" ? event.cwd : base.cwd);
+    if (path === "" || changed.paths.has(path) || changed.paths.size >= CHANGED_FILES_KEPT) return;
+    changed.paths.add(path);
+    s.counts.fileChanges += 1;
+  };
   const recordFile = (path: string, change: FileChangeKind, stepId: StepId | undefined) => {
+    fileChanged(path);
     if (fileChanges !== undefined) {
       const fc: FileChange = { path, change, at: event.timestamp, seq: event.seq };
       if (stepId !== undefined) fc.stepId = stepId;
@@ -510,6 +530,7 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
       st.steps.delete(id);
       st.needsSteps.delete(id);
       st.commands.delete(id);
+      st.changed.delete(id);
       if (event.seq > st.lastSeq) st.lastSeq = event.seq;
       return current !== undefined;
 
@@ -734,6 +755,16 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
         const input = event.input ?? null;
         settlePermissions((p) => p.toolName === event.toolName && sameJson(p.toolInput, input));
       }
+      if (changed !== undefined && changesFile(event.toolName)) {
+        const path = inputPath(event.input);
+        if (event.status === "started") {
+          if (event.toolUseId !== undefined && path !== undefined) changed.open.set(event.toolUseId, path);
+        } else {
+          const opened = event.toolUseId !== undefined ? changed.open.get(event.toolUseId) : undefined;
+          if (event.toolUseId !== undefined) changed.open.delete(event.toolUseId);
+          if (event.status === "succeeded") fileChanged(path ?? opened);
+        }
+      }
       // `started` announces a call; `succeeded`/`failed` records it.
       if (event.status !== "started") s.counts.toolCalls += 1;
       if (event.status === "failed") s.counts.failures += 1;
@@ -848,6 +879,11 @@ function applyOne(st: Draft, event: WorkspaceEvent): boolean {
   return true;
 }
 
+/** A REST snapshot that counts other changed files than the app did: the server's figure rules. */
+function dropChangedUnlessAgrees(draft: Draft, session: Session): void {
+  if (draft.changed.get(session.id)?.paths.size !== session.counts.fileChanges) draft.changed.delete(session.id);
+}
+
 /** Whether `decided` (a deny, not folded yet) settles an open call of the session's stream. */
 function settlesACall(events: readonly WorkspaceEvent[], decided: WorkspaceEvent): boolean {
   function* withIt() {
@@ -928,6 +964,7 @@ export function loadSessions(state: State, list: readonly Session[], options: Lo
     draft.missing.delete(incoming.id);
     const known = draft.sessions.get(incoming.id);
     if (known !== undefined && (known.lastSeq >= incoming.lastSeq || draft.details.has(incoming.id))) continue;
+    dropChangedUnlessAgrees(draft, incoming);
     draft.sessions.set(incoming.id, incoming);
     draft.tracks.set(incoming.id, newTrack(incoming.lastSeq));
     if (incoming.pendingCommands.length > 0) {
@@ -956,6 +993,7 @@ export function isDetailCurrent(state: State, detail: SessionDetail): boolean {
 export function loadDetail(state: State, detail: SessionDetail): State {
   const { chains, answers, fileChanges, ...session } = detail;
   const draft: Draft = { ...state, version: state.version + 1 };
+  dropChangedUnlessAgrees(draft, session);
   const previous = draft.details.get(session.id);
   draft.sessions.set(session.id, session);
   draft.details.set(session.id, {
@@ -1060,9 +1098,11 @@ export function applyProgress(state: State, frame: ProgressFrame): State {
   const id = frame.sessionId;
   const known = state.sessions.get(id);
   if (known === undefined || frame.seq < known.lastSeq) return state;
+  // A frame that disagrees on the files changed: the app missed some; the server counts.
+  if (known.counts.fileChanges !== frame.counts.fileChanges) state.changed.delete(id);
   if (state.details.has(id)) {
-    // Folded exactly here, except the distinct files changed, which only the server
-    // counts (core/calls.rs): taken from a frame as new as what was folded.
+    // Folded exactly here, but for the distinct files changed of a session not folded
+    // from its start (core/calls.rs): taken from a frame as new as what was folded.
     if (known.counts.fileChanges === frame.counts.fileChanges) return state;
     const draft: Draft = { ...state, version: state.version + 1 };
     draft.sessions.set(id, { ...known, counts: { ...known.counts, fileChanges: frame.counts.fileChanges } });

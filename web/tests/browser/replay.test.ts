@@ -14,9 +14,17 @@ import { dirname, join, relative } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Session, SessionDetail } from "../../src/generated";
-import { Browser, ChainwatchServer, ok, serverBinary, tempDir, WEB_DIR } from "./harness";
+import { Browser, ChainwatchServer, ok, REPO_DIR, serverBinary, tempDir, WEB_DIR } from "./harness";
 
 const FIXTURE = join(WEB_DIR, "tests/browser/fixtures/five-subagents");
+const SHOTS = join(REPO_DIR, "docs/screenshots");
+
+/** Refreshes a README screenshot (CHAINWATCH_SCREENSHOTS=0 skips it). */
+async function shot(page: Page, name: string): Promise<void> {
+  if (process.env["CHAINWATCH_SCREENSHOTS"] === "0") return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, name) });
+}
 
 interface Recorded {
   readonly payload: Record<string, unknown>;
@@ -251,6 +259,12 @@ async function compareWithFreshLoads(): Promise<void> {
   if (process.env["CHAINWATCH_REPLAY_LOG"] === "1") {
     console.log(`${await headerFacts(timeline)}\n${await timelineFacts(timeline)}\n${await filesFacts(files)}`);
   }
+  // The side panel says the same (once there is something to say: the cwd is not watched).
+  if (counts.fileChanges > 0) {
+    await expect.poll(() => timeline.getByTestId("files-changed").innerText(), { timeout: 10_000 }).toBe(
+      `${counts.fileChanges} ${counts.fileChanges === 1 ? "file" : "files"} changed`,
+    );
+  }
   // The Files tab's "changed" is the server's fileChanges.
   expect(await files.getByTestId("files-summary").innerText()).toContain(`${counts.fileChanges} changed`);
 }
@@ -296,6 +310,7 @@ describe("a real Claude Code session with five parallel subagents, replayed thro
     const toast = list.locator(`.toast[data-toast-key^="permission:${replay.sessionId}:"]`);
     await toast.waitFor();
     expect(await toast.innerText()).toContain("git push --force origin main");
+    await shot(list, "toast-permission.png");
     await toast.getByRole("button", { name: "Deny" }).click();
     // The hook answered Claude Code with the denial.
     const { code, stdout } = await (run as Promise<{ code: number | null; stdout: string }>);
@@ -308,6 +323,8 @@ describe("a real Claude Code session with five parallel subagents, replayed thro
     const row = timeline.locator('.tl-row[data-type="tool:used"]', { hasText: "git push --force origin main" });
     await expect.poll(() => row.getAttribute("data-outcome")).toBe("failed");
     expect(await row.innerText()).toContain("Denied by local");
+    await row.scrollIntoViewIfNeeded();
+    await shot(timeline, "five-subagents-timeline.png");
     await compareWithFreshLoads();
   }, 60_000);
 
@@ -336,5 +353,26 @@ describe("a real Claude Code session with five parallel subagents, replayed thro
     // One diff for the file, each call's one click away.
     expect(await files.locator(".file-changes__item").count()).toBe(2);
     expect(await files.getByTestId("file-changes-calls").getAttribute("open")).toBeNull();
-  }, 90_000);
+    await shot(files, "five-subagents-files.png");
+    const graph = await browser.open(server, hashOf("graph"));
+    await graph.locator(".graph-node").first().waitFor();
+    await graph.waitForTimeout(300);
+    await shot(graph, "five-subagents-graph.png");
+    await graph.close();
+    // On a phone: which agent did what, as a mark on every row.
+    const phone = await Browser.launch({ viewport: { width: 390, height: 844 } });
+    try {
+      const p = await phone.open(server, hashOf());
+      await p.locator(".tl-row").first().waitFor();
+      // Tool calls only, so the rows of the five helpers show with their marks.
+      await p.locator('.timeline__kinds [data-kind="tool"], button[data-kind="tool"]').first().click();
+      await p.getByTestId("timeline-scroll").evaluate((el) => el.scrollIntoView({ block: "end" }));
+      await p.waitForTimeout(300);
+      const marks = await p.locator(".tl-row__agent-short").allInnerTexts();
+      expect(marks.some((m) => /^A\d$/.test(m))).toBe(true);
+      await shot(p, "phone-five-subagents.png");
+    } finally {
+      await phone.close();
+    }
+  }, 120_000);
 });

@@ -28,13 +28,15 @@ use std::time::{Duration, Instant};
 use chainwatch_shared::{EventId, EventKind, SessionId, WorkspaceEvent};
 use tokio::sync::{mpsc, oneshot};
 
+use super::commit::restore;
 use super::commit::{Job, Request};
 use super::ops::Stager;
 use super::projection::Projection;
 use super::read_model::ReadModel;
-use super::{CommitConfig, Core, CoreError, Publisher, rebuild};
+use super::snapshot::Snapshots;
+use super::{CommitConfig, Core, CoreError, Publisher};
 use crate::store::nats::{AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog};
-use crate::store::{LogReader, LogWriter, LoggedEvent, Scope, SqliteWriter, StoreError};
+use crate::store::{LogReader, LogWriter, LoggedEvent, SqliteWriter, StoreError};
 
 /// An operation the NATS store's commit thread may decide more than once: after losing
 /// a race to another instance, it runs again on the state that won.
@@ -160,18 +162,15 @@ pub fn start(
     config: CommitConfig,
 ) -> Result<(Core, JoinHandle<()>), ReplicatedError> {
     let started = Instant::now();
-    let (projection, latest) = rebuild(reader).map_err(CoreError::from)?;
-    let mirror_last_id = match latest {
-        0 => None,
-        seq => reader
-            .read(Scope::All, seq - 1, seq, 1)
-            .map_err(CoreError::from)?
-            .pop()
-            .map(|e| e.event_id.0),
-    };
+    // The snapshot covers the local copy up to its seq; only the copy's tail is folded,
+    // then only the stream's tail is fetched (see `catch_up_at_start`).
+    let (projection, latest, last_event_id, snapshot_seq, how) =
+        restore(reader, config.snapshot.as_ref()).map_err(CoreError::from)?;
+    let mirror_last_id = last_event_id.as_ref().map(|id| id.0.clone());
     tracing::info!(
         events = latest,
         sessions = projection.sessions.len(),
+        from = %how,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "rebuilt state from the local copy of the stream"
     );
@@ -191,6 +190,9 @@ pub fn start(
                     return;
                 }
             };
+            let snapshots = config
+                .snapshot
+                .map(|snapshot| Snapshots::start(snapshot, snapshot_seq));
             let retries = log.config().max_conflict_retries;
             let ack_timeout = log.config().ack_timeout;
             let mut replicator = Replicator {
@@ -208,10 +210,19 @@ pub fn start(
                 max_event_bytes: config.max_event_bytes.max(1024),
                 retries,
                 ack_timeout,
+                snapshots,
+                last_event_id,
             };
             replicator.catch_up_at_start();
             let _ = ready_tx.send(Ok(()));
             replicator.run(rx);
+            if let Some(snapshots) = replicator.snapshots.take() {
+                snapshots.finish(
+                    &replicator.projection,
+                    replicator.applied,
+                    replicator.last_event_id.as_ref(),
+                );
+            }
         })
         .map_err(|e| {
             CoreError::Store(StoreError::Unusable {
@@ -316,6 +327,10 @@ struct Replicator {
     max_event_bytes: usize,
     retries: usize,
     ack_timeout: Duration,
+    /// The start-up snapshot of the projection (`--snapshot-every`, and at shutdown).
+    snapshots: Option<Snapshots>,
+    /// The event id at `applied`, recorded in snapshots.
+    last_event_id: Option<EventId>,
 }
 
 enum Next {
@@ -473,6 +488,11 @@ impl Replicator {
         let mut accepted: Vec<Exec> = Vec::new();
         let mut refused: Vec<(Exec, CoreError)> = Vec::new();
         let mut later: Vec<Exec> = Vec::new();
+        // For each accepted operation, the staged events up to and including its own.
+        let mut horizons: Vec<usize> = Vec::new();
+        // Whether every accepted operation staged at most one event (then the commit
+        // needs no atomic batch: see `NatsLog::append_chain`).
+        let mut single = true;
         let mut next_seq = self.applied + 1;
         let now = chrono::Utc::now();
         let mut work = work.into_iter();
@@ -487,8 +507,8 @@ impl Replicator {
                     writer: &mut self.log,
                     prices: &self.prices,
                     start_watch: self.start_watch.as_deref(),
-                    // No start-up snapshot on the NATS store yet (the copy is rebuilt).
-                    snapshots: None,
+                    // Retention invalidates it before it purges.
+                    snapshots: self.snapshots.as_ref(),
                     max_event_bytes: self.max_event_bytes,
                     now,
                 };
@@ -507,7 +527,11 @@ impl Replicator {
                 return (again, later);
             }
             match result {
-                Ok(()) => accepted.push(job),
+                Ok(()) => {
+                    single &= staged.len() - before <= 1;
+                    horizons.push(staged.len());
+                    accepted.push(job);
+                }
                 // Input errors hold whatever the state; the rest are checked against the
                 // stream's head below.
                 Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
@@ -524,7 +548,38 @@ impl Replicator {
                 job.finish(Ok(()));
             }
         } else {
-            let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
+            let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
+            if single && logged.len() > 1 {
+                // One event per operation: a chain of publishes, of which a prefix
+                // lands; the operations past it are decided again (or fail).
+                let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
+                let rest = events.split_off(landed);
+                logged.truncate(landed);
+                if landed > 0 {
+                    self.apply_own(events, logged);
+                }
+                if let Some(error) = error {
+                    self.rollback(&rest);
+                    appended = false;
+                    let retry = matches!(error, AppendError::Conflict) && !last;
+                    let failure = (!retry).then(|| self.failure(error, last));
+                    for (job, horizon) in accepted.into_iter().zip(horizons) {
+                        match &failure {
+                            _ if horizon <= landed => job.finish(Ok(())),
+                            None => again.push(job),
+                            Some(failure) => job.finish(Err(failure.clone_error())),
+                        }
+                    }
+                    if retry {
+                        again.extend(refused.drain(..).map(|(job, _)| job));
+                    }
+                } else {
+                    for job in accepted {
+                        job.finish(Ok(()));
+                    }
+                }
+                return self.settle_refused(refused, appended, last, again, later);
+            }
             match self.append(&events, &logged) {
                 Ok(()) => {
                     self.apply_own(events, logged);
@@ -550,9 +605,21 @@ impl Replicator {
                 }
             }
         }
+        self.settle_refused(refused, appended, last, again, later)
+    }
+
+    /// Answers the refused operations of a round, or decides them again when the
+    /// stream had something newer than what they were decided on (a session created on
+    /// another instance a moment ago, …).
+    fn settle_refused(
+        &mut self,
+        refused: Vec<(Exec, CoreError)>,
+        appended: bool,
+        last: bool,
+        mut again: Vec<Exec>,
+        later: Vec<Exec>,
+    ) -> (Vec<Exec>, Vec<Exec>) {
         if !refused.is_empty() {
-            // A refusal stands only if the stream had nothing newer than what it was
-            // decided on (a session created on another instance a moment ago, …).
             let moved =
                 appended && !last && self.log.nats.head().is_ok_and(|head| head > self.applied);
             for (job, error) in refused {
@@ -635,6 +702,18 @@ impl Replicator {
         }
         if let Some(last) = logged.last() {
             self.applied = last.seq;
+            self.last_event_id = Some(last.event_id.clone());
+        }
+        self.snapshot_if_due();
+    }
+
+    /// Hands the projection to the snapshot writer when enough events were applied
+    /// since the last one; the projection then covers exactly `applied`.
+    fn snapshot_if_due(&mut self) {
+        if let (Some(snapshots), Some(id)) = (self.snapshots.as_mut(), &self.last_event_id) {
+            if snapshots.due(self.applied) {
+                snapshots.hand_off(&self.projection, self.applied, id);
+            }
         }
     }
 
@@ -685,7 +764,11 @@ impl Replicator {
                 }
             }
         }
+        if let Some(last) = logged.last() {
+            self.last_event_id = Some(last.event_id.clone());
+        }
         self.applied = newest;
+        self.snapshot_if_due();
     }
 
     /// Writes events to the local copy. A `session:pruned` first removes the session's
@@ -697,6 +780,12 @@ impl Replicator {
             .filter(|e| matches!(e.kind, EventKind::SessionPruned {}))
             .map(|e| (&e.session_id, e.seq))
             .collect();
+        if !pruned.is_empty() {
+            // A snapshot taken before the purge would hold the pruned sessions.
+            if let Some(snapshots) = &self.snapshots {
+                snapshots.invalidate();
+            }
+        }
         let mut wait = Duration::from_millis(100);
         loop {
             let result = if pruned.is_empty() {

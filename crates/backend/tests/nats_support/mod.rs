@@ -103,10 +103,15 @@ pub struct NatsServer {
 impl NatsServer {
     /// A single server with JetStream on a free port.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`NatsServer::start`] with more nats-server flags (`--user`, `--tls`, …).
+    pub fn start_with(extra: &[String]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let store = dir.path().join("js");
-        let args = vec![
+        let mut args: Vec<String> = vec![
             "-a".into(),
             "127.0.0.1".into(),
             "-p".into(),
@@ -115,6 +120,7 @@ impl NatsServer {
             "-sd".into(),
             store.display().to_string(),
         ];
+        args.extend(extra.iter().cloned());
         let mut server = Self {
             port,
             cluster_port: None,
@@ -219,6 +225,9 @@ pub struct Instance {
     pub data_dir: PathBuf,
     args: Vec<String>,
     child: Option<Child>,
+    /// Where its info log goes (see [`Instance::start_logged`]); warnings to the
+    /// test's stderr otherwise.
+    log: Option<PathBuf>,
 }
 
 impl Instance {
@@ -245,22 +254,65 @@ impl Instance {
             data_dir: data_dir.to_path_buf(),
             args,
             child: None,
+            log: None,
         };
         instance.restart();
         instance
     }
 
+    /// [`Instance::start`] with its info log appended to `DATA_DIR.log`, for tests that
+    /// read what start-up did.
+    pub fn start_logged(data_dir: &Path, store: &str, stream: &str, extra: &[&str]) -> Self {
+        let mut instance = Self::start(data_dir, store, stream, extra);
+        instance.kill();
+        instance.log = Some(data_dir.with_extension("log"));
+        instance.restart();
+        instance
+    }
+
+    /// Its log so far (empty unless started with [`Instance::start_logged`]).
+    pub fn log_text(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
+    }
+
+    /// SIGTERM, and waits for the graceful shutdown (it writes the snapshot).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("instance on port {} ignored SIGTERM", self.port);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
     /// Starts the process (again) with the same flags.
     pub fn restart(&mut self) {
-        self.child = Some(
-            Command::new(env!("CARGO_BIN_EXE_chainwatch"))
-                .args(&self.args)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("binary starts"),
-        );
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chainwatch"));
+        command.args(&self.args).stdout(Stdio::null());
+        match &self.log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap();
+                command.env("RUST_LOG", "info").stderr(file);
+            }
+            None => {
+                command.env("RUST_LOG", "warn").stderr(Stdio::inherit());
+            }
+        }
+        self.child = Some(command.spawn().expect("binary starts"));
     }
 
     pub fn base(&self) -> String {

@@ -122,6 +122,82 @@ impl NatsLog {
         Ok(())
     }
 
+    /// Appends `events` (seqs `after + 1 ..`), each one a whole operation of its own, as
+    /// separate publishes sent back to back (no atomic batch: JetStream stages an R1
+    /// file stream's atomic batch in a file store of its own, a fixed cost per batch
+    /// that dominated commits). Each carries its eventId as `Nats-Msg-Id`, expects the
+    /// stream to end at the seq before it and, after the first, that the stream's last
+    /// message is the event before it (`Nats-Expected-Last-Msg-Id`). So once one is
+    /// refused, every later one is refused too: what lands is a prefix, in order.
+    /// Returns how many landed and why the next did not.
+    pub fn append_chain(&self, events: &[LoggedEvent], after: u64) -> (usize, Option<AppendError>) {
+        if events.is_empty() {
+            return (0, None);
+        }
+        if !self.connected() {
+            return (0, Some(AppendError::Unreachable(self.unreachable())));
+        }
+        let stream = &self.config.stream;
+        self.block_on(async {
+            let mut acks = Vec::with_capacity(events.len());
+            let mut send_error = None;
+            for (index, event) in events.iter().enumerate() {
+                let mut message = PublishMessage::build()
+                    .payload(bytes::Bytes::copy_from_slice(event.json.as_bytes()))
+                    .message_id(event.event_id.as_str())
+                    .expected_last_sequence(after + index as u64);
+                if let Some(previous) = index.checked_sub(1).and_then(|i| events.get(i)) {
+                    message = message.expected_last_message_id(previous.event_id.as_str());
+                }
+                let subject = subject(stream, event.session_id.as_str());
+                match self.js.send_publish(subject, message).await {
+                    Ok(ack) => acks.push(ack),
+                    Err(error) => {
+                        send_error = Some(classify(error));
+                        break;
+                    }
+                }
+            }
+            let mut landed = 0;
+            let mut refused: Option<AppendError> = None;
+            for (index, ack) in acks.into_iter().enumerate() {
+                let answer = ack.await.map_err(classify);
+                let expected = after + index as u64 + 1;
+                match answer {
+                    Ok(ack) if refused.is_none() && !ack.duplicate && ack.sequence == expected => {
+                        landed += 1;
+                    }
+                    Ok(ack) if refused.is_none() => {
+                        refused = Some(if ack.duplicate {
+                            // Stored before by an instance this one has not caught up with.
+                            AppendError::Conflict
+                        } else {
+                            AppendError::Refused(format!(
+                                "JetStream stored an event at {} but {expected} was expected; is something else publishing to {stream}.events.>?",
+                                ack.sequence
+                            ))
+                        });
+                    }
+                    Ok(ack) if !ack.duplicate => {
+                        // Cannot happen while the chain holds; the follower applies it as
+                        // the stream has it.
+                        tracing::error!(
+                            seq = ack.sequence,
+                            "an event landed after an earlier one of its chain was refused"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        if refused.is_none() {
+                            refused = Some(error);
+                        }
+                    }
+                }
+            }
+            (landed, refused.or(send_error))
+        })
+    }
+
     /// Removes every message of the given sessions from the stream (retention); returns
     /// how many went.
     pub fn purge_sessions(&self, sessions: &[SessionId]) -> Result<u64, AppendError> {

@@ -411,6 +411,19 @@ pub async fn connect_client(config: &NatsConfig) -> Result<async_nats::Client, N
         .map(|s| s.parse())
         .collect::<Result<_, _>>()
         .map_err(|e: std::io::Error| connect_error(e.to_string()))?;
+    // The client reads no credentials from URLs itself: `nats://user:pass@host` and
+    // `nats://token@host` are applied here, unless a flag gave them.
+    if config.user.is_none() && config.token.is_none() {
+        if let Some(addr) = servers.iter().find(|a| a.has_user_pass()) {
+            match (addr.username(), addr.password()) {
+                (Some(user), Some(password)) => {
+                    options = options.user_and_password(user.into(), password.into());
+                }
+                (Some(token), None) => options = options.token(token.into()),
+                _ => {}
+            }
+        }
+    }
     options
         .connect(servers)
         .await

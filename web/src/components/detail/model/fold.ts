@@ -7,8 +7,18 @@
 import type { WorkspaceEvent } from "../../../generated";
 import { denialOutcome, denialsOf } from "../../../lib/denials";
 
-/** `agent:event` names that are lifecycle noise (the mapped events say it better). */
-const NOISY_AGENT_EVENTS = new Set(["SessionStart", "SessionEnd", "SubagentStart", "SubagentStop", "Setup", "InstructionsLoaded"]);
+/** `agent:event` names that are lifecycle noise (the mapped events say it better: a
+ * PostToolBatch repeats its calls' outcomes, a final MessageDisplay the assistant's text). */
+const NOISY_AGENT_EVENTS = new Set([
+  "SessionStart",
+  "SessionEnd",
+  "SubagentStart",
+  "SubagentStop",
+  "Setup",
+  "InstructionsLoaded",
+  "PostToolBatch",
+  "MessageDisplay",
+]);
 
 /** Whether an event is lifecycle noise (folded unless asked for). */
 export function isLifecycle(event: WorkspaceEvent): boolean {
