@@ -238,9 +238,11 @@ impl NatsLog {
             ..Default::default()
         };
         // A cluster that is still electing its JetStream leader answers "temporarily
-        // unavailable": instances started with the cluster wait for it.
+        // unavailable", and a replicated stream just created may answer "stream not
+        // found" until its own leader is elected: instances started with the cluster
+        // wait for both.
         let deadline = std::time::Instant::now() + STREAM_WAIT;
-        let mut stream = loop {
+        let (stream, info) = loop {
             let attempt = match js.get_stream(&config.stream).await {
                 Ok(stream) => Ok(stream),
                 Err(_) => js
@@ -248,8 +250,18 @@ impl NatsLog {
                     .await
                     .map_err(|e| stream_error(format!("create: {e}"))),
             };
+            let attempt = match attempt {
+                Ok(mut stream) => match stream.info().await {
+                    Ok(info) => {
+                        let info = info.clone();
+                        Ok((stream, info))
+                    }
+                    Err(e) => Err(stream_error(e.to_string())),
+                },
+                Err(error) => Err(error),
+            };
             match attempt {
-                Ok(stream) => break stream,
+                Ok(ready) => break ready,
                 Err(error) if std::time::Instant::now() < deadline => {
                     tracing::info!(%error, "JetStream not ready yet; waiting");
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -257,10 +269,6 @@ impl NatsLog {
                 Err(error) => return Err(error),
             }
         };
-        let info = stream
-            .info()
-            .await
-            .map_err(|e| stream_error(e.to_string()))?;
         if !info
             .config
             .subjects
