@@ -83,14 +83,18 @@ impl NatsLog {
                         self.client
                             .request_with_headers(subject, headers, payload)
                             .await
-                            .map_err(|e| AppendError::Unreachable(e.to_string()))?;
+                            .map_err(|e| {
+                                AppendError::Unreachable(format!("NATS request failed: {e}"))
+                            })?;
                     } else if index < last {
                         // No reply asked: the commit's acknowledgement covers the batch,
                         // and a gap or an unknown batch fails the commit.
                         self.client
                             .publish_with_headers(subject, headers, payload)
                             .await
-                            .map_err(|e| AppendError::Unreachable(e.to_string()))?;
+                            .map_err(|e| {
+                                AppendError::Unreachable(format!("NATS publish failed: {e}"))
+                            })?;
                     } else {
                         headers.insert("Nats-Batch-Commit", "1");
                         let message = PublishMessage::build().headers(headers).payload(payload);
@@ -210,7 +214,7 @@ impl NatsLog {
             let stream = self.stream.clone();
             let answer = self.block_on(async move { stream.purge().filter(filter).await });
             purged += answer
-                .map_err(|e| AppendError::Unreachable(format!("purge: {e}")))?
+                .map_err(|e| AppendError::Unreachable(format!("NATS purge failed: {e}")))?
                 .purged;
         }
         Ok(purged)
@@ -222,16 +226,16 @@ fn classify(error: async_nats::jetstream::context::PublishError) -> AppendError 
         PublishErrorKind::WrongLastSequence | PublishErrorKind::WrongLastMessageId => {
             AppendError::Conflict
         }
-        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
-            AppendError::Unreachable(format!("JetStream did not acknowledge the append: {error}"))
-        }
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => AppendError::Unreachable(
+            format!("NATS JetStream did not acknowledge the append: {error}"),
+        ),
         PublishErrorKind::MaxPayloadExceeded => AppendError::TooLarge(format!(
             "an event is larger than the NATS server's max_payload: {error}"
         )),
         // No responder: the stream's leader is being elected (a node was lost), or the
         // stream was deleted. Either way nothing was stored.
         PublishErrorKind::StreamNotFound => AppendError::Unreachable(format!(
-            "JetStream has no leader for the stream right now (an election after a node loss, or the stream was deleted): {error}"
+            "NATS JetStream has no leader for the stream right now (an election after a node loss, or the stream was deleted): {error}"
         )),
         _ => {
             // The batch's own failures (a wrong expected sequence inside a batch is

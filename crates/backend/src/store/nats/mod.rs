@@ -335,9 +335,11 @@ impl NatsLog {
         handle.block_on(async {
             match tokio::time::timeout(timeout, stream.info()).await {
                 Ok(Ok(info)) => Ok(info.state.last_sequence),
-                Ok(Err(e)) => Err(AppendError::Unreachable(e.to_string())),
+                Ok(Err(e)) => Err(AppendError::Unreachable(format!(
+                    "NATS stream info failed: {e}"
+                ))),
                 Err(_) => Err(AppendError::Unreachable(
-                    "no answer to a stream info request in time".into(),
+                    "no answer from NATS to a stream info request in time".into(),
                 )),
             }
         })
