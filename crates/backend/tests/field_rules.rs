@@ -335,6 +335,27 @@ fn cases(command: &str) -> Vec<Case> {
             route_only: false,
         },
         Case {
+            kind: "usage:reported",
+            valid: json!({"promptId": "p1", "model": "claude-sonnet-4-5", "costUsd": 0.01,
+                "usage": {"inputTokens": 10, "outputTokens": 5, "cacheReadTokens": 0}}),
+            route: None,
+            bad: vec![
+                (
+                    "long model",
+                    json!({"model": long(NAME_PAST), "usage": {"inputTokens": 1}}),
+                ),
+                (
+                    "NUL in prompt id",
+                    json!({"promptId": "a\u{0}b", "usage": {"inputTokens": 1}}),
+                ),
+                (
+                    "negative cost",
+                    json!({"costUsd": -1.0, "usage": {"inputTokens": 1}}),
+                ),
+            ],
+            route_only: false,
+        },
+        Case {
             kind: "agent:event",
             valid: json!({"name": "Custom", "payload": {}}),
             route: None,
