@@ -225,13 +225,25 @@ describe("the installed app's push notifications", () => {
           { timeout: 10_000 },
         )
         .toEqual(expect.objectContaining({ behavior: "allow", decidedBy: "grace" }));
-      // A late Deny (the first answer won) says so instead of failing silently.
-      await cdp.send("ServiceWorker.deliverPushMessage", {
-        origin: server.pageUrl,
-        registrationId,
-        data: JSON.stringify({ ...notice, id: "n0", state: "waiting" }),
-      });
-      await expect.poll(async () => (await shown()).length).toBe(1);
+      // A late Deny (the first answer won) says so instead of failing silently. The
+      // worker may have stopped after the tap: DevTools drops a push that wakes it now
+      // and then, so send again until it shows, as above.
+      await expect
+        .poll(
+          async () => {
+            if ((await shown()).length === 0) {
+              await cdp.send("ServiceWorker.deliverPushMessage", {
+                origin: server.pageUrl,
+                registrationId,
+                data: JSON.stringify({ ...notice, id: "n0", state: "waiting" }),
+              });
+              await new Promise((r) => setTimeout(r, 300));
+            }
+            return (await shown()).length;
+          },
+          { timeout: 15_000 },
+        )
+        .toBe(1);
       expect(await tap(first?.tag ?? "", "deny")).toBe(true);
       await expect
         .poll(async () => (await shown())[0]?.body, { timeout: 10_000 })
