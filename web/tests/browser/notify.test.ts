@@ -186,24 +186,22 @@ describe("the installed app's push notifications", () => {
             actions: ((n as unknown as { actions?: { action: string }[] }).actions ?? []).map((a) => a.action),
           }));
         });
-      // DevTools may drop a push sent while the worker is still starting (about one run
+      // DevTools may drop a push that wakes a starting or stopped worker (about one run
       // in five here): send again until it shows; one tag per item keeps it one.
-      await expect
-        .poll(
-          async () => {
-            if ((await shown()).length === 0) {
-              await cdp.send("ServiceWorker.deliverPushMessage", {
-                origin: server.pageUrl,
-                registrationId,
-                data: JSON.stringify(notice),
-              });
-              await new Promise((r) => setTimeout(r, 300));
-            }
-            return (await shown()).length;
-          },
-          { timeout: 15_000 },
-        )
-        .toBe(1);
+      const pushUntilShown = async (data: string) =>
+        expect
+          .poll(
+            async () => {
+              if ((await shown()).length === 0) {
+                await cdp.send("ServiceWorker.deliverPushMessage", { origin: server.pageUrl, registrationId, data });
+                await new Promise((r) => setTimeout(r, 300));
+              }
+              return (await shown()).length;
+            },
+            { timeout: 15_000 },
+          )
+          .toBe(1);
+      await pushUntilShown(JSON.stringify(notice));
       const [first] = await shown();
       expect(first?.title).toBe("Permission needed in phone-app");
       expect(first?.body).toBe("phone-app: Bash: npm publish");
@@ -228,22 +226,7 @@ describe("the installed app's push notifications", () => {
       // A late Deny (the first answer won) says so instead of failing silently. The
       // worker may have stopped after the tap: DevTools drops a push that wakes it now
       // and then, so send again until it shows, as above.
-      await expect
-        .poll(
-          async () => {
-            if ((await shown()).length === 0) {
-              await cdp.send("ServiceWorker.deliverPushMessage", {
-                origin: server.pageUrl,
-                registrationId,
-                data: JSON.stringify({ ...notice, id: "n0", state: "waiting" }),
-              });
-              await new Promise((r) => setTimeout(r, 300));
-            }
-            return (await shown()).length;
-          },
-          { timeout: 15_000 },
-        )
-        .toBe(1);
+      await pushUntilShown(JSON.stringify({ ...notice, id: "n0", state: "waiting" }));
       expect(await tap(first?.tag ?? "", "deny")).toBe(true);
       await expect
         .poll(async () => (await shown())[0]?.body, { timeout: 10_000 })
@@ -255,22 +238,7 @@ describe("the installed app's push notifications", () => {
       await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe("#/sessions/push-1");
       await expect.poll(async () => (await shown()).length).toBe(0);
       // Shown again, for the withdrawal below.
-      await expect
-        .poll(
-          async () => {
-            if ((await shown()).length === 0) {
-              await cdp.send("ServiceWorker.deliverPushMessage", {
-                origin: server.pageUrl,
-                registrationId,
-                data: JSON.stringify({ ...notice, id: "n3", state: "waiting" }),
-              });
-              await new Promise((r) => setTimeout(r, 300));
-            }
-            return (await shown()).length;
-          },
-          { timeout: 15_000 },
-        )
-        .toBe(1);
+      await pushUntilShown(JSON.stringify({ ...notice, id: "n3", state: "waiting" }));
       // A settled push withdraws the item's notification.
       await cdp.send("ServiceWorker.deliverPushMessage", {
         origin: server.pageUrl,
