@@ -5,7 +5,15 @@
 
 use std::time::Instant;
 
-use crate::util::{cmd, on_path, root};
+use crate::util::{cmd, cmd_env, on_path, root};
+
+/// Runs cargo for CI. A CI build starts from nothing and is thrown away, so incremental
+/// compilation only costs disk (about 5 GB of `target/debug/incremental` for this
+/// workspace, enough to fill a small CI disk); it is off unless the caller set it.
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let incremental = std::env::var("CARGO_INCREMENTAL").unwrap_or_else(|_| "0".into());
+    cmd_env("", "cargo", args, &[("CARGO_INCREMENTAL", &incremental)])
+}
 
 /// Installs Debian's chromium when `/usr/bin/chromium` is missing (CI machines start
 /// without it; npm cannot download a browser here).
@@ -60,23 +68,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let step = |name: &str| eprintln!("\n### {name}  (+{:.0}s)", started.elapsed().as_secs_f64());
 
     step("rust formatting");
-    cmd("", "cargo", &["fmt", "--all", "--check"])?;
+    cargo(&["fmt", "--all", "--check"])?;
     step("generated TypeScript is current");
     crate::gen_types::run(true)?;
     step("clippy, warnings denied");
-    cmd(
-        "",
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
 
     step("web: npm ci");
     if !on_path("npm") {
@@ -107,7 +111,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     )?;
 
     step("cargo tests (the Claude Code conformance suite among them)");
-    cmd("", "cargo", &["test", "--workspace", "--locked"])?;
+    cargo(&["test", "--workspace", "--locked"])?;
 
     step("API fuzzing: schemathesis against the real server");
     crate::schemathesis::run()?;
@@ -118,23 +122,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if has_browser_tests && !skip_browser {
         step("browser tests (Debian chromium, headless)");
         ensure_chromium()?;
-        cmd("", "cargo", &["build", "--locked", "-p", "chainwatch"])?;
+        cargo(&["build", "--locked", "-p", "chainwatch"])?;
         cmd("web", "npm", &["run", "test:browser"])?;
         // The page's button reaching the real Claude Code (tests/claude_code.rs).
-        cmd(
-            "",
-            "cargo",
-            &[
-                "test",
-                "--locked",
-                "-p",
-                "chainwatch",
-                "--test",
-                "claude_code",
-                "--",
-                "--ignored",
-            ],
-        )?;
+        cargo(&[
+            "test",
+            "--locked",
+            "-p",
+            "chainwatch",
+            "--test",
+            "claude_code",
+            "--",
+            "--ignored",
+        ])?;
     }
     eprintln!("\nci passed in {:.0}s", started.elapsed().as_secs_f64());
     Ok(())

@@ -12,6 +12,16 @@ pub fn root() -> PathBuf {
 
 /// Runs `program args…` in `dir` (relative to the root), inheriting stdio.
 pub fn cmd(dir: &str, program: &str, args: &[&str]) -> Result<(), String> {
+    cmd_env(dir, program, args, &[])
+}
+
+/// Like [`cmd`], with extra environment variables for the child.
+pub fn cmd_env(
+    dir: &str,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
     let line = format!("{program} {}", args.join(" "));
     eprintln!(
         "\n==> {line}{}",
@@ -23,6 +33,7 @@ pub fn cmd(dir: &str, program: &str, args: &[&str]) -> Result<(), String> {
     );
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root().join(dir))
         .status()
         .map_err(|e| format!("could not start `{line}`: {e}"))?;
