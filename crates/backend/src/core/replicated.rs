@@ -22,6 +22,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -143,6 +144,16 @@ pub enum ReplicatedError {
     Core(#[from] CoreError),
 }
 
+/// How long a commit after an atomic batch waits for the next request (see
+/// `Replicator::linger`).
+const LINGER_GAP: Duration = Duration::from_millis(2);
+/// How long it waits in all (after its turn came, with other instances writing).
+const LINGER_MAX: Duration = Duration::from_millis(10);
+/// Another instance's write this recent makes a commit wait for its turn.
+const FOREIGN_RECENT: Duration = Duration::from_secs(1);
+/// The longest wait for another instance's write.
+const TURN_MAX: Duration = Duration::from_millis(50);
+
 /// Messages taken from the follower in one go (one local transaction).
 const FOLLOW_BATCH: usize = 4096;
 /// Messages the follower may hold before it waits for the commit thread.
@@ -182,7 +193,8 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("chainwatch-commit".into())
         .spawn(move || {
-            let opened = open(nats, &path, latest, mirror_last_id);
+            let shared_applied = Arc::new(AtomicU64::new(latest));
+            let opened = open(nats, &path, latest, mirror_last_id, shared_applied.clone());
             let (log, follow) = match opened {
                 Ok(opened) => opened,
                 Err(error) => {
@@ -201,6 +213,7 @@ pub fn start(
                 follow_open: true,
                 projection,
                 applied: latest,
+                shared_applied,
                 read: thread_read,
                 hub,
                 local,
@@ -212,6 +225,10 @@ pub fn start(
                 ack_timeout,
                 snapshots,
                 last_event_id,
+                batchy: false,
+                foreign_at: None,
+                last_append: Duration::ZERO,
+                starting: false,
             };
             replicator.catch_up_at_start();
             let _ = ready_tx.send(Ok(()));
@@ -254,6 +271,7 @@ fn open(
     mirror_path: &str,
     latest: u64,
     mirror_last_id: Option<String>,
+    applied: Arc<AtomicU64>,
 ) -> Result<(NatsLog, mpsc::Receiver<Followed>), NatsError> {
     let mut log = NatsLog::connect(nats)?;
     let stream = log.config().stream.clone();
@@ -280,7 +298,7 @@ fn open(
             }
         }
     }
-    let follow = log.follow(latest, FOLLOW_QUEUE);
+    let follow = log.follow(latest, FOLLOW_QUEUE, applied);
     Ok((log, follow))
 }
 
@@ -317,6 +335,8 @@ struct Replicator {
     follow_open: bool,
     projection: Projection,
     applied: u64,
+    /// `applied`, for the follower (it leaves what is applied undecoded).
+    shared_applied: Arc<AtomicU64>,
     read: Arc<ReadModel>,
     hub: Arc<dyn Publisher>,
     local: Option<Arc<dyn Publisher>>,
@@ -331,6 +351,14 @@ struct Replicator {
     snapshots: Option<Snapshots>,
     /// The event id at `applied`, recorded in snapshots.
     last_event_id: Option<EventId>,
+    /// Whether the last commit stored a multi-event operation (see `linger`).
+    batchy: bool,
+    /// When the stream last brought another instance's events.
+    foreign_at: Option<Instant>,
+    /// How long the last atomic batch took to be acknowledged.
+    last_append: Duration,
+    /// Catching up at start-up: the read model is set once at the end.
+    starting: bool,
 }
 
 enum Next {
@@ -369,24 +397,12 @@ impl Replicator {
                 }
             };
             let mut executions: Vec<Exec> = Vec::new();
-            let mut shutdown = None;
-            let mut next = Some(first);
-            while let Some(request) = next.take() {
-                match request {
-                    Request::Shutdown(done) => {
-                        shutdown = Some(done);
-                        break;
-                    }
-                    Request::Retry(job) => executions.push(job),
-                    // Only the embedded store's Core sends these: decided once.
-                    Request::Execute(job) => executions.push(Box::new(Once {
-                        job: Some(job),
-                        settle: None,
-                    })),
-                }
-                if executions.len() < self.max_batch {
-                    next = requests.try_recv().ok();
-                }
+            let mut shutdown = self.take(first, &mut executions, &mut requests);
+            let foreign_recent = self
+                .foreign_at
+                .is_some_and(|at| at.elapsed() < FOREIGN_RECENT);
+            if shutdown.is_none() && (self.batchy || foreign_recent) {
+                shutdown = self.linger(&mut executions, &mut requests);
             }
             self.commit(executions);
             if let Some(done) = shutdown {
@@ -395,6 +411,117 @@ impl Replicator {
                 return;
             }
         }
+    }
+
+    /// Adds `first` and whatever else is queued (up to `max_batch` operations) to
+    /// `executions`; returns the shutdown request if one came.
+    fn take(
+        &self,
+        first: Request,
+        executions: &mut Vec<Exec>,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> Option<oneshot::Sender<()>> {
+        let mut next = Some(first);
+        while let Some(request) = next.take() {
+            match request {
+                Request::Shutdown(done) => return Some(done),
+                Request::Retry(job) => executions.push(job),
+                // Only the embedded store's Core sends these: decided once.
+                Request::Execute(job) => executions.push(Box::new(Once {
+                    job: Some(job),
+                    settle: None,
+                })),
+            }
+            if executions.len() < self.max_batch {
+                next = requests.try_recv().ok();
+            }
+        }
+        None
+    }
+
+    /// Waits a moment before deciding the next commit, gathering the requests that
+    /// arrive meanwhile:
+    ///
+    /// - When another instance wrote in the last [`FOREIGN_RECENT`], it first waits
+    ///   for that instance's next write to arrive (at most twice this instance's last
+    ///   append, within [`LINGER_GAP`]..[`TURN_MAX`]). Both sending at once makes one
+    ///   of them lose the race (for an atomic batch, after nats-server staged it for
+    ///   nothing), and the loser, which must first catch up, tends to lose again
+    ///   until its retries run out; taking turns wastes nothing. Messages from the
+    ///   stream are applied meanwhile.
+    /// - After a commit that stored a multi-event operation (an atomic batch), it
+    ///   waits while requests keep coming, at most [`LINGER_GAP`] for the next and
+    ///   [`LINGER_MAX`] in all: an atomic batch costs nats-server a fixed price
+    ///   whatever its size (on an R1 file stream, a file store of its own), so one
+    ///   batch holding every waiting client's request beats several small ones.
+    fn linger(
+        &mut self,
+        executions: &mut Vec<Exec>,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> Option<oneshot::Sender<()>> {
+        let started = Instant::now();
+        let turn_until = self
+            .foreign_at
+            .filter(|at| at.elapsed() < FOREIGN_RECENT)
+            .map(|_| started + (self.last_append * 2).clamp(LINGER_GAP, TURN_MAX));
+        let mut waiting_turn = turn_until.is_some();
+        // When the gathering began (the turn came), and when the last request came.
+        let mut gathering = started;
+        let mut last_arrival = started;
+        while executions.len() < self.max_batch {
+            let applied = self.applied;
+            let until = match turn_until {
+                Some(until) if waiting_turn => until,
+                // Single-event commits are cheap (a chain of publishes): no gathering.
+                _ if !self.batchy => break,
+                _ => (last_arrival + LINGER_GAP).min(gathering + LINGER_MAX),
+            };
+            let wait = until.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                break;
+            }
+            let follow = &mut self.follow;
+            let follow_open = self.follow_open && waiting_turn;
+            let next = self.log.nats.block_on(async {
+                tokio::select! {
+                    request = requests.recv() => Some(Next::Request(request)),
+                    followed = follow.recv(), if follow_open => Some(Next::Followed(followed)),
+                    () = tokio::time::sleep(wait) => None,
+                }
+            });
+            match next {
+                Some(Next::Request(Some(request))) => {
+                    last_arrival = Instant::now();
+                    if let Some(done) = self.take(request, executions, requests) {
+                        return Some(done);
+                    }
+                }
+                Some(Next::Followed(Some(first))) => {
+                    self.apply_followed_from(first);
+                    if self.applied > applied {
+                        // The other instance's write landed: our turn.
+                        waiting_turn = false;
+                        gathering = Instant::now();
+                        last_arrival = gathering;
+                    }
+                }
+                Some(Next::Followed(None)) => {
+                    self.follow_open = false;
+                    waiting_turn = false;
+                }
+                // Closed (the next `recv` says so) or quiet.
+                Some(Next::Request(None)) | None => {
+                    if waiting_turn {
+                        waiting_turn = false;
+                        gathering = Instant::now();
+                        last_arrival = gathering;
+                        continue;
+                    }
+                    break;
+                }
+            }
+        }
+        None
     }
 
     /// Applies `first` and whatever else the follower has ready.
@@ -420,7 +547,14 @@ impl Replicator {
         let started = Instant::now();
         let before = self.applied;
         // Start-up waits as long as messages keep coming: a large stream takes time.
+        // Nobody reads the read model before the instance serves: only the projection
+        // folds the stream meanwhile, and the read model is set from it once at the end.
+        self.starting = true;
         self.catch_up(Duration::from_secs(10));
+        self.starting = false;
+        if self.applied > before {
+            self.read.reset(&self.projection, self.applied);
+        }
         tracing::info!(
             from = before,
             to = self.applied,
@@ -494,6 +628,7 @@ impl Replicator {
         // needs no atomic batch: see `NatsLog::append_chain`).
         let mut single = true;
         let mut next_seq = self.applied + 1;
+        let deciding = Instant::now();
         let now = chrono::Utc::now();
         let mut work = work.into_iter();
         while let Some(mut job) = work.next() {
@@ -540,6 +675,7 @@ impl Replicator {
                 Err(error) => job.finish(Err(error)),
             }
         }
+        let decided = deciding.elapsed();
         let mut again: Vec<Exec> = Vec::new();
         let mut appended = true;
         if staged.is_empty() {
@@ -548,11 +684,14 @@ impl Replicator {
                 job.finish(Ok(()));
             }
         } else {
+            self.batchy = !single;
             let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
             if single && logged.len() > 1 {
                 // One event per operation: a chain of publishes, of which a prefix
                 // lands; the operations past it are decided again (or fail).
+                let appending = Instant::now();
                 let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
+                self.last_append = appending.elapsed();
                 let rest = events.split_off(landed);
                 logged.truncate(landed);
                 if landed > 0 {
@@ -580,7 +719,18 @@ impl Replicator {
                 }
                 return self.settle_refused(refused, appended, last, again, later);
             }
-            match self.append(&events, &logged) {
+            let appending = Instant::now();
+            let result = self.append(&events, &logged);
+            self.last_append = appending.elapsed();
+            tracing::debug!(
+                events = logged.len(),
+                operations = accepted.len(),
+                decide_us = decided.as_micros() as u64,
+                append_us = appending.elapsed().as_micros() as u64,
+                ok = result.is_ok(),
+                "atomic batch appended"
+            );
+            match result {
                 Ok(()) => {
                     self.apply_own(events, logged);
                     for job in accepted {
@@ -702,6 +852,7 @@ impl Replicator {
         }
         if let Some(last) = logged.last() {
             self.applied = last.seq;
+            self.shared_applied.store(last.seq, Ordering::Release);
             self.last_event_id = Some(last.event_id.clone());
         }
         self.snapshot_if_due();
@@ -728,7 +879,7 @@ impl Replicator {
                 continue;
             }
             newest = newest.max(item.seq);
-            let Some((event, json)) = decode(&item) else {
+            let Some((event, json)) = item.event else {
                 continue;
             };
             self.projection.apply(&event);
@@ -742,8 +893,11 @@ impl Replicator {
             events.push(Arc::new(event));
         }
         if !events.is_empty() {
+            self.foreign_at = Some(Instant::now());
             self.persist(&events, &logged);
-            self.read.apply(&events);
+            if !self.starting {
+                self.read.apply(&events);
+            }
             self.hub.publish(&logged);
             if let Some(local) = &self.local {
                 // The watcher watches the sessions started through this instance, and
@@ -768,6 +922,7 @@ impl Replicator {
             self.last_event_id = Some(last.event_id.clone());
         }
         self.applied = newest;
+        self.shared_applied.store(newest, Ordering::Release);
         self.snapshot_if_due();
     }
 
@@ -816,25 +971,6 @@ impl Replicator {
             }
         }
     }
-}
-
-/// Decodes a stream message. Its seq is the stream sequence whatever the JSON says (a
-/// message published by something else than Chainwatch is re-encoded with it).
-fn decode(item: &Followed) -> Option<(WorkspaceEvent, Arc<str>)> {
-    let mut event: WorkspaceEvent = match serde_json::from_slice(&item.payload) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::error!(seq = item.seq, %error, "a stream message is not a Chainwatch event; skipped");
-            return None;
-        }
-    };
-    if event.seq == item.seq {
-        let json = std::str::from_utf8(&item.payload).ok()?;
-        return Some((event, Arc::from(json)));
-    }
-    event.seq = item.seq;
-    let json = serde_json::to_string(&event).ok()?;
-    Some((event, Arc::from(json)))
 }
 
 /// Why a commit failed for good, cloned to every caller of it.

@@ -77,18 +77,12 @@ impl NatsLog {
                     }
                     let subject = subject(stream, event.session_id.as_str());
                     let payload = bytes::Bytes::copy_from_slice(event.json.as_bytes());
-                    if index == 0 {
-                        // The batch starts with a request (ADR-50): the server opens the
-                        // batch and answers, so the rest can stream without replies.
-                        self.client
-                            .request_with_headers(subject, headers, payload)
-                            .await
-                            .map_err(|e| {
-                                AppendError::Unreachable(format!("NATS request failed: {e}"))
-                            })?;
-                    } else if index < last {
-                        // No reply asked: the commit's acknowledgement covers the batch,
-                        // and a gap or an unknown batch fails the commit.
+                    if index < last {
+                        // No reply asked, not even for the first message (ADR-50 lets it
+                        // be a request, which costs a round trip per batch): the
+                        // connection keeps the messages in order, and the commit's
+                        // acknowledgement covers the batch; a batch the server did not
+                        // open, or a gap, fails the commit.
                         self.client
                             .publish_with_headers(subject, headers, payload)
                             .await

@@ -3,11 +3,20 @@
 //! each message to the commit thread in stream order. When the consumer fails for good
 //! (the server restarted, the consumer was deleted), a new one starts after the last
 //! message handed on, so nothing is skipped and nothing is handed on twice.
+//!
+//! Messages are decoded here, on the client's runtime, not on the commit thread: a
+//! new instance copying a long stream then parses JSON on one core while the commit
+//! thread folds and writes on the other. Messages the commit thread has already
+//! applied (the instance's own, acknowledged before the consumer delivers them) are
+//! handed on undecoded.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use async_nats::jetstream::stream::Stream;
+use chainwatch_shared::WorkspaceEvent;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -16,8 +25,9 @@ use tokio::sync::mpsc;
 pub struct Followed {
     /// Its stream sequence: the event's seq.
     pub seq: u64,
-    /// The event's JSON.
-    pub payload: bytes::Bytes,
+    /// The event and its JSON; `None` when the message is not a Chainwatch event (it
+    /// is skipped, and said so in the log) or when it was applied already.
+    pub event: Option<(WorkspaceEvent, Arc<str>)>,
 }
 
 /// How long to wait before recreating a consumer that failed.
@@ -28,13 +38,14 @@ pub(super) fn spawn(
     stream: Stream,
     after: u64,
     capacity: usize,
+    applied: Arc<AtomicU64>,
 ) -> mpsc::Receiver<Followed> {
     let (tx, rx) = mpsc::channel(capacity.max(1));
-    runtime.spawn(run(stream, after, tx));
+    runtime.spawn(run(stream, after, tx, applied));
     rx
 }
 
-async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>) {
+async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>, applied: Arc<AtomicU64>) {
     loop {
         let config = OrderedConfig {
             deliver_policy: DeliverPolicy::ByStartSequence {
@@ -77,10 +88,12 @@ async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>) {
                 continue;
             }
             after = seq;
-            let followed = Followed {
-                seq,
-                payload: message.payload.clone(),
+            let event = if seq <= applied.load(Ordering::Acquire) {
+                None
+            } else {
+                decode(seq, &message.payload)
             };
+            let followed = Followed { seq, event };
             if tx.send(followed).await.is_err() {
                 // The commit thread is gone: the server is stopping.
                 return;
@@ -88,4 +101,23 @@ async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>) {
         }
         tokio::time::sleep(RETRY).await;
     }
+}
+
+/// Decodes a stream message. Its seq is the stream sequence whatever the JSON says (a
+/// message published by something else than Chainwatch is re-encoded with it).
+fn decode(seq: u64, payload: &[u8]) -> Option<(WorkspaceEvent, Arc<str>)> {
+    let mut event: WorkspaceEvent = match serde_json::from_slice(payload) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(seq, %error, "a stream message is not a Chainwatch event; skipped");
+            return None;
+        }
+    };
+    if event.seq == seq {
+        let json = std::str::from_utf8(payload).ok()?;
+        return Some((event, Arc::from(json)));
+    }
+    event.seq = seq;
+    let json = serde_json::to_string(&event).ok()?;
+    Some((event, Arc::from(json)))
 }

@@ -378,8 +378,15 @@ impl NatsLog {
     }
 
     /// Starts following the stream from the message after `after`; see [`Followed`].
-    pub fn follow(&self, after: u64, capacity: usize) -> tokio::sync::mpsc::Receiver<Followed> {
-        follow::spawn(self.handle(), self.stream.clone(), after, capacity)
+    /// `applied` is the newest seq the reader applied: messages up to it are handed on
+    /// undecoded.
+    pub fn follow(
+        &self,
+        after: u64,
+        capacity: usize,
+        applied: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> tokio::sync::mpsc::Receiver<Followed> {
+        follow::spawn(self.handle(), self.stream.clone(), after, capacity, applied)
     }
 }
 
