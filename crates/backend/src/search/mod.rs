@@ -65,13 +65,31 @@ pub fn start(path: &std::path::Path, reader: Arc<dyn LogReader>) -> Result<Start
     let (queue, inbox) = std::sync::mpsc::sync_channel(QUEUE_BATCHES);
     let thread = std::thread::Builder::new()
         .name("chainwatch-search".into())
-        .spawn(move || Indexer { writer, reader }.run(inbox))
+        .spawn(move || {
+            yield_to_the_live_path();
+            Indexer { writer, reader }.run(inbox)
+        })
         .map_err(SearchError::Thread)?;
     Ok(Started {
         index: Arc::new(index),
         feed: Arc::new(IndexFeed { queue }),
         thread,
     })
+}
+
+/// The indexer thread's nice value (Linux: per thread).
+const INDEXER_NICE: i32 = 10;
+
+/// Lowers this thread's CPU priority. The index is a secondary, eventually consistent
+/// view that catches up from the log, while ingest, the commit and the sockets answer
+/// people and agents now: on a busy machine the indexer should take the CPU they leave,
+/// not half of it (a log of 1M events to index after a restart otherwise took a core
+/// from the sockets for two minutes).
+fn yield_to_the_live_path() {
+    let thread = rustix::thread::gettid();
+    if let Err(error) = rustix::process::setpriority_process(Some(thread), INDEXER_NICE) {
+        tracing::debug!(%error, "search indexer keeps its priority");
+    }
 }
 
 struct Indexer {
