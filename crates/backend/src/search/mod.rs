@@ -6,6 +6,11 @@
 //! from the log (`LogReader`), exactly as it catches up at start when the index file is
 //! missing or behind. So the index never assumes which store holds the log, and search
 //! is at most a moment behind the log. `session:pruned` removes a session's documents.
+//!
+//! Published events arrive as the commit step staged them (shared, not copied), so the
+//! indexer does not parse their JSON again; only events read from the log, and those of
+//! a path that publishes JSON alone, are decoded here, on the indexer's thread. Every
+//! batch waiting is indexed in one transaction.
 
 pub mod extract;
 pub mod index;
@@ -31,20 +36,54 @@ const CATCH_UP_PAGE: usize = 5000;
 /// How often an idle indexer checks the log for events it did not hear of.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
-/// The publisher half: hands committed batches to the indexer thread without blocking.
-pub struct IndexFeed {
-    queue: SyncSender<Vec<LoggedEvent>>,
+/// Published batches (and events) taken into one indexing transaction at most.
+const MAX_GATHERED_EVENTS: usize = CATCH_UP_PAGE;
+
+/// A committed event on its way to the indexer.
+#[derive(Clone)]
+enum Fed {
+    /// As the commit step staged it.
+    Decoded(Arc<WorkspaceEvent>),
+    /// Only its JSON (a path that publishes JSON alone); decoded by the indexer.
+    Logged(LoggedEvent),
 }
 
-impl Publisher for IndexFeed {
-    fn publish(&self, events: &[LoggedEvent]) {
-        match self.queue.try_send(events.to_vec()) {
+impl Fed {
+    fn seq(&self) -> u64 {
+        match self {
+            Self::Decoded(event) => event.seq,
+            Self::Logged(logged) => logged.seq,
+        }
+    }
+}
+
+/// The publisher half: hands committed batches to the indexer thread without blocking.
+pub struct IndexFeed {
+    queue: SyncSender<Vec<Fed>>,
+}
+
+impl IndexFeed {
+    fn send(&self, batch: Vec<Fed>) {
+        match self.queue.try_send(batch) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             // The indexer will find the gap and read it from the log.
             Err(TrySendError::Full(_)) => {
                 tracing::debug!("search index queue full; will catch up from the log")
             }
         }
+    }
+}
+
+impl Publisher for IndexFeed {
+    fn publish(&self, events: &[LoggedEvent]) {
+        self.send(events.iter().cloned().map(Fed::Logged).collect());
+    }
+
+    fn publish_decoded(&self, events: &[LoggedEvent], decoded: &[Arc<WorkspaceEvent>]) {
+        if decoded.len() != events.len() {
+            return self.publish(events);
+        }
+        self.send(decoded.iter().cloned().map(Fed::Decoded).collect());
     }
 }
 
@@ -80,7 +119,7 @@ struct Indexer {
 }
 
 impl Indexer {
-    fn run(mut self, inbox: Receiver<Vec<LoggedEvent>>) {
+    fn run(mut self, inbox: Receiver<Vec<Fed>>) {
         let mut indexed = match self.start() {
             Ok(seq) => seq,
             Err(error) => {
@@ -88,14 +127,27 @@ impl Indexer {
                 return;
             }
         };
+        let mut batches = Vec::new();
         loop {
-            let batch = match inbox.recv_timeout(IDLE_CHECK) {
+            let first = match inbox.recv_timeout(IDLE_CHECK) {
                 Ok(batch) => Some(batch),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let result = match batch {
-                Some(batch) => self.take(&batch, &mut indexed),
+            let result = match first {
+                Some(first) => {
+                    // Every batch waiting goes into one transaction.
+                    let mut gathered = first.len();
+                    batches.push(first);
+                    while gathered < MAX_GATHERED_EVENTS {
+                        let Ok(next) = inbox.try_recv() else { break };
+                        gathered += next.len();
+                        batches.push(next);
+                    }
+                    let result = self.take(&batches, &mut indexed);
+                    batches.clear();
+                    result
+                }
                 None => self
                     .latest()
                     .and_then(|latest| self.catch_up(&mut indexed, latest)),
@@ -152,39 +204,65 @@ impl Indexer {
                 *indexed = upto;
                 break;
             };
+            let page: Vec<Fed> = page.into_iter().map(Fed::Logged).collect();
             self.index(&page, last)?;
             *indexed = last;
         }
         Ok(())
     }
 
-    /// Indexes a published batch, reading any gap before it from the log first.
-    fn take(&mut self, batch: &[LoggedEvent], indexed: &mut u64) -> Result<(), SearchError> {
-        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
-            return Ok(());
-        };
-        if last.seq <= *indexed {
-            return Ok(());
+    /// Indexes published batches (in seq order) in one transaction, reading any gap
+    /// before one of them from the log first.
+    fn take(&mut self, batches: &[Vec<Fed>], indexed: &mut u64) -> Result<(), SearchError> {
+        let mut fresh: Vec<Fed> = Vec::new();
+        let mut upto = *indexed;
+        for batch in batches {
+            let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+                continue;
+            };
+            if last.seq() <= upto {
+                continue;
+            }
+            if first.seq() > upto + 1 {
+                // A dropped batch: index what is gathered, then read the gap.
+                if upto > *indexed {
+                    self.index(&fresh, upto)?;
+                    *indexed = upto;
+                }
+                fresh.clear();
+                self.catch_up(indexed, first.seq() - 1)?;
+                upto = *indexed;
+            }
+            fresh.extend(batch.iter().filter(|e| e.seq() > upto).cloned());
+            upto = last.seq();
         }
-        if first.seq > *indexed + 1 {
-            self.catch_up(indexed, first.seq - 1)?;
+        if upto > *indexed {
+            self.index(&fresh, upto)?;
+            *indexed = upto;
         }
-        let fresh: Vec<LoggedEvent> = batch.iter().filter(|e| e.seq > *indexed).cloned().collect();
-        self.index(&fresh, last.seq)?;
-        *indexed = last.seq;
         Ok(())
     }
 
-    fn index(&mut self, events: &[LoggedEvent], upto: u64) -> Result<(), SearchError> {
+    fn index(&mut self, events: &[Fed], upto: u64) -> Result<(), SearchError> {
         let mut docs = Vec::with_capacity(events.len());
-        for logged in events {
-            let Ok(event) = serde_json::from_str::<WorkspaceEvent>(&logged.json) else {
-                tracing::warn!(seq = logged.seq, "event does not decode; not indexed");
-                continue;
+        for fed in events {
+            let decoded;
+            let event: &WorkspaceEvent = match fed {
+                Fed::Decoded(event) => event,
+                Fed::Logged(logged) => match serde_json::from_str::<WorkspaceEvent>(&logged.json) {
+                    Ok(event) => {
+                        decoded = event;
+                        &decoded
+                    }
+                    Err(_) => {
+                        tracing::warn!(seq = logged.seq, "event does not decode; not indexed");
+                        continue;
+                    }
+                },
             };
             if let EventKind::SessionPruned {} = event.kind {
                 // Index what came before it first, then drop the session.
-                self.writer.add(&docs, logged.seq.saturating_sub(1))?;
+                self.writer.add(&docs, event.seq.saturating_sub(1))?;
                 docs.clear();
                 self.writer.remove_session(event.session_id.as_str())?;
                 continue;
@@ -192,7 +270,7 @@ impl Indexer {
             if let Some(text) = extract::text(&event.kind) {
                 docs.push(Document {
                     seq: event.seq,
-                    session_id: event.session_id.0,
+                    session_id: event.session_id.0.clone(),
                     kind: event.kind.type_name(),
                     timestamp: event
                         .timestamp
