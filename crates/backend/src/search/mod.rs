@@ -10,7 +10,10 @@
 //! Published events arrive as the commit step staged them (shared, not copied), so the
 //! indexer does not parse their JSON again; only events read from the log, and those of
 //! a path that publishes JSON alone, are decoded here, on the indexer's thread. Every
-//! batch waiting is indexed in one transaction.
+//! batch waiting is indexed in one transaction. Batches with nothing to index (a tool
+//! call's end, usage, chain steps) write nothing: the seq they bring is recorded with
+//! the next documents, when the indexer is idle or stops, or after
+//! [`RECORD_EVERY`] events, so a crash re-reads at most that many from the log.
 
 pub mod extract;
 pub mod index;
@@ -35,6 +38,9 @@ const QUEUE_BATCHES: usize = 4096;
 const CATCH_UP_PAGE: usize = 5000;
 /// How often an idle indexer checks the log for events it did not hear of.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
+/// Most events indexed without recording their seq in the file (events with nothing
+/// to index); a restart after a crash re-reads them from the log.
+const RECORD_EVERY: u64 = CATCH_UP_PAGE as u64;
 
 /// Published batches (and events) taken into one indexing transaction at most.
 const MAX_GATHERED_EVENTS: usize = CATCH_UP_PAGE;
@@ -104,7 +110,14 @@ pub fn start(path: &std::path::Path, reader: Arc<dyn LogReader>) -> Result<Start
     let (queue, inbox) = std::sync::mpsc::sync_channel(QUEUE_BATCHES);
     let thread = std::thread::Builder::new()
         .name("chainwatch-search".into())
-        .spawn(move || Indexer { writer, reader }.run(inbox))
+        .spawn(move || {
+            Indexer {
+                writer,
+                reader,
+                recorded: 0,
+            }
+            .run(inbox)
+        })
         .map_err(SearchError::Thread)?;
     Ok(Started {
         index: Arc::new(index),
@@ -116,6 +129,8 @@ pub fn start(path: &std::path::Path, reader: Arc<dyn LogReader>) -> Result<Start
 struct Indexer {
     writer: Writer,
     reader: Arc<dyn LogReader>,
+    /// The seq the file records as indexed (it may be behind the seq indexed).
+    recorded: u64,
 }
 
 impl Indexer {
@@ -132,7 +147,12 @@ impl Indexer {
             let first = match inbox.recv_timeout(IDLE_CHECK) {
                 Ok(batch) => Some(batch),
                 Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    if let Err(error) = self.record(indexed) {
+                        tracing::warn!(%error, seq = indexed, "search index: the indexed seq is not recorded; the next start reads it again");
+                    }
+                    return;
+                }
             };
             let result = match first {
                 Some(first) => {
@@ -149,16 +169,27 @@ impl Indexer {
                     result
                 }
                 None => self
-                    .latest()
+                    .record(indexed)
+                    .and_then(|()| self.latest())
                     .and_then(|latest| self.catch_up(&mut indexed, latest)),
             };
             if let Err(error) = result {
                 tracing::warn!(%error, seq = indexed, "search indexing failed; will retry from the log");
                 // Re-read what failed from the log next time.
                 indexed = self.writer.indexed_seq().unwrap_or(indexed);
+                self.recorded = indexed;
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
+    }
+
+    /// Writes the seq indexed into the file, if it is behind.
+    fn record(&mut self, indexed: u64) -> Result<(), SearchError> {
+        if indexed > self.recorded {
+            self.writer.add(&[], indexed)?;
+            self.recorded = indexed;
+        }
+        Ok(())
     }
 
     fn latest(&self) -> Result<u64, SearchError> {
@@ -168,6 +199,7 @@ impl Indexer {
     /// Checks the file against the log and catches up; returns the seq indexed.
     fn start(&mut self) -> Result<u64, SearchError> {
         let mut indexed = self.writer.indexed_seq()?;
+        self.recorded = indexed;
         let latest = self.latest()?;
         if indexed > latest {
             tracing::info!(
@@ -177,6 +209,7 @@ impl Indexer {
             );
             self.writer.clear()?;
             indexed = 0;
+            self.recorded = 0;
         }
         if indexed < latest {
             let started = std::time::Instant::now();
@@ -200,8 +233,8 @@ impl Indexer {
                 .read(Scope::All, *indexed, upto, CATCH_UP_PAGE)?;
             let Some(last) = page.last().map(|e| e.seq) else {
                 // Nothing left up to `upto` (pruned events leave holes).
-                self.writer.add(&[], upto)?;
                 *indexed = upto;
+                self.record(upto)?;
                 break;
             };
             let page: Vec<Fed> = page.into_iter().map(Fed::Logged).collect();
@@ -262,7 +295,9 @@ impl Indexer {
             };
             if let EventKind::SessionPruned {} = event.kind {
                 // Index what came before it first, then drop the session.
-                self.writer.add(&docs, event.seq.saturating_sub(1))?;
+                let before = event.seq.saturating_sub(1);
+                self.writer.add(&docs, before)?;
+                self.recorded = self.recorded.max(before);
                 docs.clear();
                 self.writer.remove_session(event.session_id.as_str())?;
                 continue;
@@ -279,6 +314,115 @@ impl Indexer {
                 });
             }
         }
-        self.writer.add(&docs, upto)
+        if docs.is_empty() && upto < self.recorded + RECORD_EVERY {
+            // Nothing to write but the seq: recorded later (see the module's note).
+            return Ok(());
+        }
+        self.writer.add(&docs, upto)?;
+        self.recorded = self.recorded.max(upto);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::store::LogWriter;
+    use chainwatch_shared::{EventId, SessionId, ToolStatus};
+
+    fn event(seq: u64, kind: EventKind) -> (Arc<WorkspaceEvent>, LoggedEvent) {
+        let event = WorkspaceEvent {
+            seq,
+            event_id: EventId(format!("e{seq}")),
+            session_id: SessionId("s".into()),
+            timestamp: chrono::Utc::now(),
+            kind,
+        };
+        let logged = LoggedEvent {
+            seq,
+            event_id: event.event_id.clone(),
+            session_id: event.session_id.clone(),
+            global: event.kind.is_global(),
+            json: Arc::from(serde_json::to_string(&event).unwrap()),
+        };
+        (Arc::new(event), logged)
+    }
+
+    /// Events 1..=6: prompts at 2 and 5, the ends of tool calls (nothing to index)
+    /// otherwise.
+    fn events() -> Vec<(Arc<WorkspaceEvent>, LoggedEvent)> {
+        (1..=6)
+            .map(|seq| {
+                let kind = if seq == 2 || seq == 5 {
+                    EventKind::PromptSubmitted {
+                        prompt: format!("needle{seq} haystack"),
+                    }
+                } else {
+                    EventKind::ToolUsed {
+                        tool_name: "Bash".into(),
+                        tool_use_id: Some(format!("t{seq}")),
+                        status: ToolStatus::Succeeded,
+                        input: None,
+                        response: None,
+                        error: None,
+                        step_id: None,
+                        duration_ms: None,
+                    }
+                };
+                event(seq, kind)
+            })
+            .collect()
+    }
+
+    fn hits(index: &SearchIndex, word: &str) -> Vec<u64> {
+        let query = Query {
+            text: word,
+            session: None,
+            since: 0,
+            limit: 10,
+            max_scanned: 100,
+        };
+        let found = index.search(&query, &|_| true).unwrap();
+        found.iter().map(|hit| hit.seq).collect()
+    }
+
+    #[test]
+    fn published_events_a_dropped_batch_and_the_seq_without_documents_are_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, reader) = crate::store::open_sqlite(&dir.path().join("log.db")).unwrap();
+        let path = dir.path().join("search.db");
+        let started = start(&path, Arc::new(reader)).unwrap();
+        let all = events();
+        let logged: Vec<LoggedEvent> = all.iter().map(|(_, l)| l.clone()).collect();
+        log.append(&logged).unwrap();
+        let decoded: Vec<Arc<WorkspaceEvent>> = all.iter().map(|(e, _)| e.clone()).collect();
+        // Seq 1 published decoded, 2..=3 dropped (only in the log), 4..=5 decoded.
+        started.feed.publish_decoded(&logged[..1], &decoded[..1]);
+        started.feed.publish_decoded(&logged[3..5], &decoded[3..5]);
+        let mut waited = 0;
+        while hits(&started.index, "needle2").is_empty()
+            || hits(&started.index, "needle5").is_empty()
+        {
+            assert!(waited < 400, "the indexer never indexed seq 2 and 5");
+            std::thread::sleep(Duration::from_millis(25));
+            waited += 1;
+        }
+        assert_eq!(hits(&started.index, "needle2"), [2], "read from the log");
+        assert_eq!(hits(&started.index, "needle5"), [5], "taken decoded");
+        assert_eq!(hits(&started.index, "haystack"), [5, 2]);
+        // Seq 6 brings no document, so its seq is not written at once; when the feed
+        // ends, the indexer records it.
+        started.feed.publish_decoded(&logged[5..], &decoded[5..]);
+        let Started {
+            index,
+            feed,
+            thread,
+        } = started;
+        drop(feed);
+        thread.join().unwrap();
+        drop(index);
+        let (_, writer) = SearchIndex::open(&path).unwrap();
+        assert_eq!(writer.indexed_seq().unwrap(), 6);
     }
 }
