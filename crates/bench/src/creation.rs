@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::http::HttpConn;
-use crate::latency::Percentiles;
+use crate::latency::{Percentiles, event_marker};
 use crate::procfs::{CpuUse, CpuWindow};
 use crate::ws;
 
@@ -30,13 +30,6 @@ pub fn body(id: &str, marker: usize) -> Vec<u8> {
         r#"{{"id":"{id}","cwd":"/bench/{id}","hostname":"bench","user":"bench","title":"bench#{marker}#"}}"#
     )
     .into_bytes()
-}
-
-/// The marker's index in a frame, if it carries one.
-fn marker(frame: &str) -> Option<usize> {
-    let start = frame.find("bench#")? + "bench#".len();
-    let end = start + frame[start..].find('#')?;
-    frame[start..end].parse().ok()
 }
 
 /// One steady-rate run's result.
@@ -105,7 +98,7 @@ pub async fn at_rate(
                                 continue;
                             }
                             frames += 1;
-                            if let Some(i) = marker(text).filter(|&i| i < total && !got[i]) {
+                            if let Some(i) = event_marker(text).filter(|&i| i < total && !got[i]) {
                                 got[i] = true;
                                 seen += 1;
                                 last_at[i].fetch_max(now, Ordering::Relaxed);
@@ -266,14 +259,16 @@ pub async fn load(
 
 #[cfg(test)]
 mod tests {
-    use super::{body, marker};
+    use super::body;
+    use crate::latency::event_marker;
 
     #[test]
     fn the_body_carries_its_marker() {
         let text = String::from_utf8(body("s-1", 42)).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(value["id"], "s-1");
-        assert_eq!(marker(&text), Some(42));
-        assert_eq!(marker(r#"{"type":"event"}"#), None);
+        let frame = format!(r#"{{"type":"event","event":{text}}}"#);
+        assert_eq!(event_marker(&frame), Some(42));
+        assert_eq!(event_marker(r#"{"type":"event"}"#), None);
     }
 }

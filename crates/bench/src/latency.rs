@@ -82,7 +82,13 @@ pub struct LatencyResult {
 }
 
 /// The marker's index in a frame, if it carries one.
-fn marker(frame: &str) -> Option<usize> {
+/// The marker's index in an event frame, if it carries one. Only `event` frames count:
+/// other frames may quote an event's text later (a session's `progress` frame carries
+/// its first prompt), and a marker found there is not that event's delivery.
+pub fn event_marker(frame: &str) -> Option<usize> {
+    if !frame.starts_with(r#"{"type":"event""#) {
+        return None;
+    }
     let start = frame.find("bench#")? + "bench#".len();
     let end = start + frame[start..].find('#')?;
     frame[start..end].parse().ok()
@@ -147,12 +153,16 @@ pub async fn run_across(
         .map(|mut socket| {
             tokio::spawn(async move {
                 let mut receipts: Vec<(u32, u64)> = Vec::with_capacity(total);
+                let mut got = vec![false; total];
                 while receipts.len() < total {
                     let next = tokio::time::timeout_at(read_until.into(), socket.next()).await;
                     match next {
                         Ok(Some(Ok(Message::Text(text)))) => {
                             let now = base.elapsed().as_nanos() as u64;
-                            if let Some(i) = marker(text.as_str()) {
+                            if let Some(i) =
+                                event_marker(text.as_str()).filter(|&i| i < total && !got[i])
+                            {
+                                got[i] = true;
                                 receipts.push((i as u32, now));
                             }
                         }
@@ -235,14 +245,18 @@ pub async fn run_across(
 
 #[cfg(test)]
 mod tests {
-    use super::marker;
+    use super::event_marker;
 
     #[test]
-    fn finds_the_marker() {
+    fn finds_the_marker_in_event_frames_only() {
         assert_eq!(
-            marker(r#"{"type":"event","event":{"summary":"bench#42#"}}"#),
+            event_marker(r#"{"type":"event","event":{"summary":"bench#42#"}}"#),
             Some(42)
         );
-        assert_eq!(marker(r#"{"type":"event"}"#), None);
+        assert_eq!(event_marker(r#"{"type":"event"}"#), None);
+        assert_eq!(
+            event_marker(r#"{"type":"progress","firstPrompt":"bench#7#"}"#),
+            None
+        );
     }
 }

@@ -127,10 +127,18 @@ macro_rules! routes {
 
         /// Registers every route of the table: those under `/api` in one scope (whose
         /// default answers unknown API paths with a JSON 404), the others at the top.
+        /// Paths without a `{param}` are registered first (see [`registration_order`]).
         pub fn configure(cfg: &mut web::ServiceConfig) {
+            let mut routes: Vec<Option<actix_web::Route>> = vec![
+                $( Some(web::method(Verb::$verb.method()).to($module::$handler)), )*
+                $( Some(web::method(Verb::$uverb.method()).to($umodule::$uhandler)), )*
+            ];
             let mut api = web::scope("/api");
-            $( api = register(api, cfg, $path, web::method(Verb::$verb.method()).to($module::$handler)); )*
-            $( api = register(api, cfg, $upath, web::method(Verb::$uverb.method()).to($umodule::$uhandler)); )*
+            for index in registration_order() {
+                if let Some(route) = routes.get_mut(index).and_then(Option::take) {
+                    api = register(api, cfg, ROUTES[index].path, route);
+                }
+            }
             cfg.service(api.default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::NotFound(
                     "no such API route; see GET /api/openapi.json".into(),
@@ -138,6 +146,19 @@ macro_rules! routes {
             })));
         }
     };
+}
+
+/// The order the router tries the table's entries in: every path without a `{param}`
+/// first, then the patterns, each group in table order. actix tries routes one after
+/// the other and matches each pattern with a regex, so the busiest route,
+/// `POST /api/events`, would otherwise wait behind a dozen regexes. The order changes
+/// no answer: no pattern of the table matches a plain path of it (a unit test checks),
+/// and an entry of another method is skipped either way.
+pub fn registration_order() -> Vec<usize> {
+    let plain = |path: &str| !path.contains('{');
+    let (fixed, patterns): (Vec<usize>, Vec<usize>) =
+        (0..ROUTES.len()).partition(|&index| plain(ROUTES[index].path));
+    fixed.into_iter().chain(patterns).collect()
 }
 
 fn register(
@@ -315,6 +336,43 @@ mod tests {
                     "{} {} twice",
                     a.verb.name(),
                     a.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_pattern_matches_a_plain_path_so_plain_paths_may_go_first() {
+        use actix_web::dev::ResourceDef;
+        let order = registration_order();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..ROUTES.len()).collect::<Vec<_>>());
+        let first_pattern = order
+            .iter()
+            .position(|&i| ROUTES[i].path.contains('{'))
+            .expect("the table has patterns");
+        assert!(
+            order[first_pattern..]
+                .iter()
+                .all(|&i| ROUTES[i].path.contains('{'))
+        );
+        for pattern in ROUTES.iter().filter(|r| r.path.contains('{')) {
+            let def = ResourceDef::new(pattern.path);
+            // The check can fail: the pattern matches a path of its own shape.
+            let example = pattern
+                .path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            assert!(def.is_match(&example), "{} matches {example}", pattern.path);
+            for plain in ROUTES.iter().filter(|r| !r.path.contains('{')) {
+                assert!(
+                    !def.is_match(plain.path),
+                    "{} also matches {}: registering plain paths first would change which handler answers",
+                    pattern.path,
+                    plain.path
                 );
             }
         }

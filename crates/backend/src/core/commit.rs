@@ -36,6 +36,15 @@ use crate::store::{LogReader, LogSync, LogWriter, LoggedEvent, StoreError};
 pub trait Publisher: Send + Sync + 'static {
     /// Called on the commit thread once per commit; must not block.
     fn publish(&self, events: &[LoggedEvent]);
+
+    /// The same commit with each event as the commit step staged it (`decoded[i]` is
+    /// `events[i]`), for publishers that need its fields: they take them from here
+    /// instead of parsing the JSON again. By default [`Publisher::publish`]; paths that
+    /// only have the JSON call that.
+    fn publish_decoded(&self, events: &[LoggedEvent], decoded: &[Arc<WorkspaceEvent>]) {
+        let _ = decoded;
+        self.publish(events);
+    }
 }
 
 /// Hands every commit to several publishers in turn (the socket hub, the file watcher).
@@ -46,6 +55,12 @@ impl Publisher for Fanout {
     fn publish(&self, events: &[LoggedEvent]) {
         for publisher in &self.0 {
             publisher.publish(events);
+        }
+    }
+
+    fn publish_decoded(&self, events: &[LoggedEvent], decoded: &[Arc<WorkspaceEvent>]) {
+        for publisher in &self.0 {
+            publisher.publish_decoded(events, decoded);
         }
     }
 }
@@ -440,7 +455,7 @@ impl Durable {
                                 Ok(()) => {
                                     if !written.logged.is_empty() {
                                         read.apply(&written.events);
-                                        publisher.publish(&written.logged);
+                                        publisher.publish_decoded(&written.logged, &written.events);
                                     }
                                     if let Some(last) = written.logged.last() {
                                         thread_synced.store(last.seq, Ordering::Release);
@@ -606,7 +621,7 @@ impl Committer<'_> {
                     }
                     None => {
                         self.read.apply(&events);
-                        self.publisher.publish(&logged);
+                        self.publisher.publish_decoded(&logged, &events);
                         for settle in answered {
                             settle(Ok(()));
                         }

@@ -1,7 +1,7 @@
-//! The socket's response body: what actix-http writes to the connection. It merges two
-//! sources: the connection task's frames (hello, answers, replays, close), which go
-//! through actix-ws's session, and the hub's live frames, which it takes from the hub's
-//! queue itself.
+//! The socket's response body: what actix-http writes to the connection. It merges three
+//! sources: the connection task's messages (hello, answers, close), which go through
+//! actix-ws's session; the task's replays, framed by the task in chunks of many frames
+//! ([`Outbox`]); and the hub's live frames, which it takes from the hub's queue itself.
 //!
 //! Why the live frames bypass the connection task: the hub's `try_send` then wakes the
 //! connection's HTTP dispatcher directly (one task wake-up per socket and burst, not
@@ -9,7 +9,13 @@
 //! or allocated per recipient), and every frame queued when the dispatcher runs goes
 //! into its write buffer before it writes, so a burst costs one `write` per socket.
 //!
-//! Ordering: the task's frames always go first, and the task holds the live frames
+//! Why replays bypass actix-ws too: a catch-up of a million events through the session
+//! cost a channel hop, a frame encoded into a fresh buffer and a write per event; a
+//! chunk of framed events costs one of each per 64 KiB.
+//!
+//! Ordering: the task's messages always go first, then its replay chunks (the task
+//! waits for the outbox to drain before it sends the message that ends a replay), and
+//! the task holds the live frames
 //! back ([`Gate::hold`]) until `hello` is sent and while it replays the log, so a live
 //! event never overtakes the replay it follows (the seam described in
 //! [`super::connection`]). When the hub drops the socket (too slow) or closes it
@@ -17,6 +23,7 @@
 //! `resync` or the close frame through the session.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -97,19 +104,68 @@ impl Gate {
     }
 }
 
+/// Chunks of framed events the connection task writes without actix-ws (replays).
+/// The task bounds it: it waits for [`Outbox::room`] after each chunk.
+#[derive(Default)]
+pub struct Outbox {
+    chunks: RefCell<VecDeque<Bytes>>,
+    bytes: Cell<usize>,
+    body: RefCell<Option<Waker>>,
+    room: Notify,
+}
+
+impl Outbox {
+    /// Queues a chunk of complete frames for the body.
+    pub fn push(&self, chunk: Bytes) {
+        self.bytes.set(self.bytes.get() + chunk.len());
+        self.chunks.borrow_mut().push_back(chunk);
+        if let Some(waker) = self.body.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    /// Resolves once at most `limit` bytes are queued (0: the outbox is drained).
+    pub async fn room(&self, limit: usize) {
+        while self.bytes.get() > limit {
+            self.room.notified().await;
+        }
+    }
+
+    fn poll_take(&self, cx: &Context<'_>) -> Option<Bytes> {
+        let chunk = self.chunks.borrow_mut().pop_front();
+        match chunk {
+            Some(chunk) => {
+                self.bytes.set(self.bytes.get() - chunk.len());
+                self.room.notify_one();
+                Some(chunk)
+            }
+            None => {
+                let mut body = self.body.borrow_mut();
+                match body.as_ref() {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    _ => *body = Some(cx.waker().clone()),
+                }
+                None
+            }
+        }
+    }
+}
+
 /// The response body of one socket.
 pub struct SocketBody {
     /// actix-ws's body: the frames the connection task sends through its session.
     control: BoxBody,
+    outbox: Rc<Outbox>,
     live: Arc<LiveQueue>,
     gate: Rc<Gate>,
 }
 
 impl SocketBody {
-    /// Merges actix-ws's body with the hub's queue for this socket.
-    pub fn new(control: BoxBody, live: Arc<LiveQueue>, gate: Rc<Gate>) -> Self {
+    /// Merges actix-ws's body, the task's outbox and the hub's queue for this socket.
+    pub fn new(control: BoxBody, outbox: Rc<Outbox>, live: Arc<LiveQueue>, gate: Rc<Gate>) -> Self {
         Self {
             control,
+            outbox,
             live,
             gate,
         }
@@ -132,6 +188,9 @@ impl MessageBody for SocketBody {
         match Pin::new(&mut this.control).poll_next(cx) {
             Poll::Ready(item) => return Poll::Ready(item),
             Poll::Pending => {}
+        }
+        if let Some(chunk) = this.outbox.poll_take(cx) {
+            return Poll::Ready(Some(Ok(chunk)));
         }
         if this.gate.ended.get().is_some() {
             return Poll::Pending;
@@ -157,6 +216,15 @@ impl MessageBody for SocketBody {
 pub fn text_frame(payload: &[&str]) -> Bytes {
     let len: usize = payload.iter().map(|part| part.len()).sum();
     let mut frame = Vec::with_capacity(len + 10);
+    append_text_frame(&mut frame, payload);
+    Bytes::from(frame)
+}
+
+/// Appends a WebSocket text frame (server to client: final, unmasked) carrying
+/// `payload` to `frame`.
+pub fn append_text_frame(frame: &mut Vec<u8>, payload: &[&str]) {
+    let len: usize = payload.iter().map(|part| part.len()).sum();
+    frame.reserve(len + 10);
     frame.push(0x81);
     if len < 126 {
         frame.push(len as u8);
@@ -170,7 +238,6 @@ pub fn text_frame(payload: &[&str]) -> Bytes {
     for part in payload {
         frame.extend_from_slice(part.as_bytes());
     }
-    Bytes::from(frame)
 }
 
 #[cfg(test)]

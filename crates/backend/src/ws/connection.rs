@@ -16,8 +16,10 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
 use tokio::sync::watch;
 
-use super::body::{End, Gate, SocketBody};
-use super::hub::{Hub, HubError, Registration, event_frame};
+use bytes::Bytes;
+
+use super::body::{End, Gate, Outbox, SocketBody, append_text_frame};
+use super::hub::{Hub, HubError, Registration};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
@@ -25,6 +27,21 @@ use crate::store::{LogReader, Scope};
 /// Events read from the log per page during a replay.
 const REPLAY_PAGE: usize = 2000;
 
+/// A replay chunk is cut once it holds this many bytes of frames.
+const REPLAY_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The task waits while more than this many bytes of replay are queued for the body.
+const REPLAY_QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
+
+/// One page of a replay, filtered and framed on the blocking thread that read it.
+struct ReplayPage {
+    /// The seq of the last event read (sent or left out); `None` when none was read.
+    last_read: Option<u64>,
+    /// Events framed into `chunks`.
+    frames: usize,
+    /// Complete `event` frames, cut every [`REPLAY_CHUNK_BYTES`].
+    chunks: Vec<Bytes>,
+}
 /// What a connection needs from the server.
 pub struct ConnectionContext {
     /// The hub.
@@ -52,6 +69,8 @@ struct Connection {
     global_floor: u64,
     /// Holds the hub's live frames back while this task replays.
     gate: Rc<Gate>,
+    /// Where replays go, already framed.
+    outbox: Rc<Outbox>,
 }
 
 /// Holds the live frames back while it lives (a replay), so the replay's frames and
@@ -100,7 +119,10 @@ impl Connection {
     }
 
     /// Sends the events of `scope` in `(after, upto]` from the log, leaving out global
-    /// events above the socket's global floor when `skip_delivered_global`.
+    /// events above the socket's global floor when `skip_delivered_global`. Pages are
+    /// read, filtered and framed on a blocking thread (the next while this one is
+    /// written) and reach the body through the outbox, which is drained before this
+    /// returns, so the message that ends the replay follows its last frame.
     async fn replay(
         &mut self,
         scope: Scope<'_>,
@@ -115,9 +137,12 @@ impl Connection {
         };
         let global = matches!(scope, Scope::Global);
         let reader = self.context.reader.clone();
+        let hub = self.context.hub.clone();
+        let reach = self.context.reach.clone();
         let page_bytes = self.context.config.replay_page_bytes;
+        let global_floor = skip_delivered_global.then_some(self.global_floor);
         let read_page = |cursor: u64| {
-            let reader = reader.clone();
+            let (reader, hub, reach) = (reader.clone(), hub.clone(), reach.clone());
             let session = owned_session.clone();
             actix_web::rt::task::spawn_blocking(move || {
                 let scope = match (&session, global) {
@@ -125,42 +150,66 @@ impl Connection {
                     (None, true) => Scope::Global,
                     (None, false) => Scope::All,
                 };
-                reader.read_capped(scope, cursor, upto, REPLAY_PAGE, page_bytes)
+                let events = reader.read_capped(scope, cursor, upto, REPLAY_PAGE, page_bytes)?;
+                let mut page = ReplayPage {
+                    last_read: events.last().map(|event| event.seq),
+                    frames: 0,
+                    chunks: Vec::new(),
+                };
+                let mut chunk = Vec::new();
+                for event in &events {
+                    let delivered_live =
+                        global_floor.is_some_and(|floor| event.global && event.seq > floor);
+                    if delivered_live || !hub.visible(&reach, &event.session_id) {
+                        continue;
+                    }
+                    page.frames += 1;
+                    append_text_frame(
+                        &mut chunk,
+                        &[r#"{"type":"event","event":"#, &event.json, "}"],
+                    );
+                    if chunk.len() >= REPLAY_CHUNK_BYTES {
+                        page.chunks.push(Bytes::from(std::mem::take(&mut chunk)));
+                    }
+                }
+                if !chunk.is_empty() {
+                    page.chunks.push(Bytes::from(chunk));
+                }
+                Ok::<_, crate::store::StoreError>(page)
             })
         };
+        let send_timeout = self.context.config.send_timeout;
         let mut pending = (after < upto).then(|| read_page(after));
         while let Some(reading) = pending.take() {
             let page = reading
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
-            let Some(last) = page.last() else { break };
+            let Some(last) = page.last_read else { break };
             // Read the next page from the log while this one is being sent.
-            if last.seq < upto {
-                pending = Some(read_page(last.seq));
+            if last < upto {
+                pending = Some(read_page(last));
             }
-            for event in page {
-                if skip_delivered_global && event.global && event.seq > self.global_floor {
-                    continue;
-                }
-                if !self
-                    .context
-                    .hub
-                    .visible(&self.context.reach, &event.session_id)
-                {
-                    continue;
-                }
-                sent += 1;
-                if sent > self.context.config.replay_limit {
-                    return Err(format!(
-                        "more than {} events to replay",
-                        self.context.config.replay_limit
-                    ));
-                }
-                if let Flow::Stop = self.send_text(event_frame(&event.json)).await {
+            sent += page.frames;
+            if sent > self.context.config.replay_limit {
+                return Err(format!(
+                    "more than {} events to replay",
+                    self.context.config.replay_limit
+                ));
+            }
+            for chunk in page.chunks {
+                self.outbox.push(chunk);
+                let room = self.outbox.room(REPLAY_QUEUED_BYTES);
+                if tokio::time::timeout(send_timeout, room).await.is_err() {
                     return Ok(Flow::Stop);
                 }
             }
+        }
+        if tokio::time::timeout(send_timeout, self.outbox.room(0))
+            .await
+            .is_err()
+        {
+            return Ok(Flow::Stop);
         }
         Ok(Flow::Continue)
     }
@@ -279,9 +328,10 @@ pub fn start(
         hello_seq,
     } = registration;
     let gate = Gate::held();
+    let outbox = Rc::new(Outbox::default());
     let (response, control) = response.into_parts();
-    let body = SocketBody::new(control, queue, gate.clone());
-    actix_web::rt::spawn(run(session, stream, context, id, hello_seq, gate));
+    let body = SocketBody::new(control, outbox.clone(), queue, gate.clone());
+    actix_web::rt::spawn(run(session, stream, context, id, hello_seq, gate, outbox));
     response.set_body(body).map_into_boxed_body()
 }
 
@@ -293,6 +343,7 @@ async fn run(
     id: u64,
     hello_seq: u64,
     gate: Rc<Gate>,
+    outbox: Rc<Outbox>,
 ) {
     let mut shutdown = context.shutdown.clone();
     let heartbeat_every = context.config.heartbeat;
@@ -303,6 +354,7 @@ async fn run(
         id,
         global_floor: hello_seq,
         gate: gate.clone(),
+        outbox,
     };
     let mut close = Some(CloseReason {
         code: CloseCode::Normal,

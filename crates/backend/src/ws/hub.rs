@@ -18,7 +18,6 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
-use bytestring::ByteString;
 use chainwatch_shared::{ServerMessage, SessionId};
 
 use super::queue::LiveQueue;
@@ -127,17 +126,8 @@ pub struct Hub {
     read: OnceLock<Arc<ReadModel>>,
 }
 
-/// Encodes an event into its socket frame; done once per event.
-pub fn event_frame(json: &str) -> ByteString {
-    let mut frame = String::with_capacity(json.len() + 26);
-    frame.push_str("{\"type\":\"event\",\"event\":");
-    frame.push_str(json);
-    frame.push('}');
-    ByteString::from(frame)
-}
-
 /// An event's live frame, as the socket's body writes it: the WebSocket text frame
-/// of [`event_frame`]'s text, framed once per event for every recipient.
+/// of `{"type":"event","event":…}`, framed once per event for every recipient.
 pub fn live_frame(json: &str) -> Bytes {
     super::body::text_frame(&["{\"type\":\"event\",\"event\":", json, "}"])
 }

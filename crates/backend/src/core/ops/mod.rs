@@ -130,20 +130,28 @@ impl Stager<'_> {
     fn emit(
         &mut self,
         session_id: &SessionId,
-        mut kind: EventKind,
+        kind: EventKind,
         event_id: Option<EventId>,
         timestamp: Option<DateTime<Utc>>,
     ) -> Result<IngestedEvent, CoreError> {
-        super::rules::fit_size(&mut kind, self.max_event_bytes);
-        let event = WorkspaceEvent {
+        let mut event = WorkspaceEvent {
             seq: *self.next_seq,
             event_id: event_id.unwrap_or_else(|| EventId(new_id())),
             session_id: session_id.clone(),
             timestamp: timestamp.unwrap_or(self.now),
             kind,
         };
-        let json = serde_json::to_string(&event)
-            .map_err(|e| CoreError::Invalid(format!("event cannot be encoded: {e}")))?;
+        let encode = |event: &WorkspaceEvent| {
+            serde_json::to_string(event)
+                .map_err(|e| CoreError::Invalid(format!("event cannot be encoded: {e}")))
+        };
+        let mut json = encode(&event)?;
+        // Encoded once when it fits, as nearly every event does: the event's JSON holds
+        // all of its kind's, so when the event fits, fit_size would leave the kind as is.
+        if json.len() > self.max_event_bytes {
+            super::rules::fit_size(&mut event.kind, self.max_event_bytes);
+            json = encode(&event)?;
+        }
         if json.len() > self.max_event_bytes {
             return Err(CoreError::TooLarge(format!(
                 "a {} event of {} bytes is over the per-event limit of {} bytes (--max-event-bytes)",
