@@ -36,7 +36,9 @@ use super::projection::Projection;
 use super::read_model::ReadModel;
 use super::snapshot::Snapshots;
 use super::{CommitConfig, Core, CoreError, Publisher};
-use crate::store::nats::{AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog};
+use crate::store::nats::{
+    AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog, decode,
+};
 use crate::store::{LogReader, LogWriter, LoggedEvent, SqliteWriter, StoreError};
 
 /// An operation the NATS store's commit thread may decide more than once: after losing
@@ -145,9 +147,9 @@ pub enum ReplicatedError {
 }
 
 /// How long a commit after an atomic batch waits for the next request (see
-/// `Replicator::linger`).
+/// `Replicator::linger`); also the shortest wait for another instance's turn.
 const LINGER_GAP: Duration = Duration::from_millis(2);
-/// How long it waits in all (after its turn came, with other instances writing).
+/// How long it gathers requests in all (counted from when its turn came).
 const LINGER_MAX: Duration = Duration::from_millis(10);
 /// Another instance's write this recent makes a commit wait for its turn.
 const FOREIGN_RECENT: Duration = Duration::from_secs(1);
@@ -335,7 +337,8 @@ struct Replicator {
     follow_open: bool,
     projection: Projection,
     applied: u64,
-    /// `applied`, for the follower (it leaves what is applied undecoded).
+    /// `applied`, or the last seq of this instance's append under way, for the
+    /// follower (it leaves messages up to it undecoded).
     shared_applied: Arc<AtomicU64>,
     read: Arc<ReadModel>,
     hub: Arc<dyn Publisher>,
@@ -355,7 +358,7 @@ struct Replicator {
     batchy: bool,
     /// When the stream last brought another instance's events.
     foreign_at: Option<Instant>,
-    /// How long the last atomic batch took to be acknowledged.
+    /// How long the last append (atomic batch or chain) took to be acknowledged.
     last_append: Duration,
     /// Catching up at start-up: the read model is set once at the end.
     starting: bool,
@@ -690,6 +693,7 @@ impl Replicator {
                 // One event per operation: a chain of publishes, of which a prefix
                 // lands; the operations past it are decided again (or fail).
                 let appending = Instant::now();
+                self.appending(logged.len());
                 let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
                 self.last_append = appending.elapsed();
                 let rest = events.split_off(landed);
@@ -720,6 +724,7 @@ impl Replicator {
                 return self.settle_refused(refused, appended, last, again, later);
             }
             let appending = Instant::now();
+            self.appending(logged.len());
             let result = self.append(&events, &logged);
             self.last_append = appending.elapsed();
             tracing::debug!(
@@ -825,9 +830,18 @@ impl Replicator {
         }
     }
 
+    /// Tells the follower that the next `count` seqs are this instance's own, being
+    /// appended: it need not decode them (see `store::nats::follow`).
+    fn appending(&self, count: usize) {
+        self.shared_applied
+            .store(self.applied + count as u64, Ordering::Release);
+    }
+
     /// Restores the sessions the refused commit touched from the read model, which
     /// holds exactly the stream up to `applied`.
     fn rollback(&mut self, events: &[Arc<WorkspaceEvent>]) {
+        // What was not appended may be another instance's: decoded again.
+        self.shared_applied.store(self.applied, Ordering::Release);
         let touched: HashSet<&SessionId> = events.iter().map(|e| &e.session_id).collect();
         for id in touched {
             match self.read.with_session(id, Clone::clone) {
@@ -879,7 +893,7 @@ impl Replicator {
                 continue;
             }
             newest = newest.max(item.seq);
-            let Some((event, json)) = item.event else {
+            let Some((event, json)) = item.event.or_else(|| decode(item.seq, &item.payload)) else {
                 continue;
             };
             self.projection.apply(&event);

@@ -6,9 +6,10 @@
 //!
 //! Messages are decoded here, on the client's runtime, not on the commit thread: a
 //! new instance copying a long stream then parses JSON on one core while the commit
-//! thread folds and writes on the other. Messages the commit thread has already
-//! applied (the instance's own, acknowledged before the consumer delivers them) are
-//! handed on undecoded.
+//! thread folds and writes on the other. Messages up to the seq the commit thread
+//! says it has (applied, or is appending itself) are handed on undecoded: they are
+//! the instance's own, and decoding them would only slow the client's I/O. The commit
+//! thread decodes whatever it needs that came undecoded ([`decode`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,8 +26,10 @@ use tokio::sync::mpsc;
 pub struct Followed {
     /// Its stream sequence: the event's seq.
     pub seq: u64,
-    /// The event and its JSON; `None` when the message is not a Chainwatch event (it
-    /// is skipped, and said so in the log) or when it was applied already.
+    /// The event's JSON.
+    pub payload: bytes::Bytes,
+    /// The event decoded, unless the commit thread said it has it (or the message is
+    /// not a Chainwatch event).
     pub event: Option<(WorkspaceEvent, Arc<str>)>,
 }
 
@@ -93,7 +96,11 @@ async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>, applied
             } else {
                 decode(seq, &message.payload)
             };
-            let followed = Followed { seq, event };
+            let followed = Followed {
+                seq,
+                payload: message.payload.clone(),
+                event,
+            };
             if tx.send(followed).await.is_err() {
                 // The commit thread is gone: the server is stopping.
                 return;
@@ -105,7 +112,7 @@ async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>, applied
 
 /// Decodes a stream message. Its seq is the stream sequence whatever the JSON says (a
 /// message published by something else than Chainwatch is re-encoded with it).
-fn decode(seq: u64, payload: &[u8]) -> Option<(WorkspaceEvent, Arc<str>)> {
+pub fn decode(seq: u64, payload: &[u8]) -> Option<(WorkspaceEvent, Arc<str>)> {
     let mut event: WorkspaceEvent = match serde_json::from_slice(payload) {
         Ok(event) => event,
         Err(error) => {
