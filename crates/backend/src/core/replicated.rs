@@ -893,7 +893,11 @@ impl Replicator {
                 continue;
             }
             newest = newest.max(item.seq);
-            let Some((event, json)) = item.event.or_else(|| decode(item.seq, &item.payload)) else {
+            let decoded = match item.event {
+                Some(decoded) => Some(*decoded),
+                None => decode(item.seq, &item.payload),
+            };
+            let Some((event, json)) = decoded else {
                 continue;
             };
             self.projection.apply(&event);

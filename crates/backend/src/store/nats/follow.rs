@@ -29,8 +29,8 @@ pub struct Followed {
     /// The event's JSON.
     pub payload: bytes::Bytes,
     /// The event decoded, unless the commit thread said it has it (or the message is
-    /// not a Chainwatch event).
-    pub event: Option<(WorkspaceEvent, Arc<str>)>,
+    /// not a Chainwatch event). Boxed: the queue holds up to tens of thousands.
+    pub event: Option<Box<(WorkspaceEvent, Arc<str>)>>,
 }
 
 /// How long to wait before recreating a consumer that failed.
@@ -94,7 +94,7 @@ async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>, applied
             let event = if seq <= applied.load(Ordering::Acquire) {
                 None
             } else {
-                decode(seq, &message.payload)
+                decode(seq, &message.payload).map(Box::new)
             };
             let followed = Followed {
                 seq,
