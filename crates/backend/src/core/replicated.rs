@@ -146,11 +146,8 @@ pub enum ReplicatedError {
     Core(#[from] CoreError),
 }
 
-/// How long a commit after an atomic batch waits for the next request (see
-/// `Replicator::linger`); also the shortest wait for another instance's turn.
-const LINGER_GAP: Duration = Duration::from_millis(2);
-/// How long it gathers requests in all (counted from when its turn came).
-const LINGER_MAX: Duration = Duration::from_millis(10);
+/// The shortest wait for another instance's turn (see `Replicator::wait_turn`).
+const TURN_MIN: Duration = Duration::from_millis(2);
 /// Another instance's write this recent makes a commit wait for its turn.
 const FOREIGN_RECENT: Duration = Duration::from_secs(1);
 /// The longest wait for another instance's write.
@@ -227,7 +224,6 @@ pub fn start(
                 ack_timeout,
                 snapshots,
                 last_event_id,
-                batchy: false,
                 foreign_at: None,
                 last_append: Duration::ZERO,
                 starting: false,
@@ -354,8 +350,6 @@ struct Replicator {
     snapshots: Option<Snapshots>,
     /// The event id at `applied`, recorded in snapshots.
     last_event_id: Option<EventId>,
-    /// Whether the last commit stored a multi-event operation (see `linger`).
-    batchy: bool,
     /// When the stream last brought another instance's events.
     foreign_at: Option<Instant>,
     /// How long the last append (atomic batch or chain) took to be acknowledged.
@@ -404,8 +398,8 @@ impl Replicator {
             let foreign_recent = self
                 .foreign_at
                 .is_some_and(|at| at.elapsed() < FOREIGN_RECENT);
-            if shutdown.is_none() && (self.batchy || foreign_recent) {
-                shutdown = self.linger(&mut executions, &mut requests);
+            if shutdown.is_none() && foreign_recent {
+                shutdown = self.wait_turn(&mut executions, &mut requests);
             }
             self.commit(executions);
             if let Some(done) = shutdown {
@@ -442,49 +436,28 @@ impl Replicator {
         None
     }
 
-    /// Waits a moment before deciding the next commit, gathering the requests that
-    /// arrive meanwhile:
-    ///
-    /// - When another instance wrote in the last [`FOREIGN_RECENT`], it first waits
-    ///   for that instance's next write to arrive (at most twice this instance's last
-    ///   append, within [`LINGER_GAP`]..[`TURN_MAX`]). Both sending at once makes one
-    ///   of them lose the race (for an atomic batch, after nats-server staged it for
-    ///   nothing), and the loser, which must first catch up, tends to lose again
-    ///   until its retries run out; taking turns wastes nothing. Messages from the
-    ///   stream are applied meanwhile.
-    /// - After a commit that stored a multi-event operation (an atomic batch), it
-    ///   waits while requests keep coming, at most [`LINGER_GAP`] for the next and
-    ///   [`LINGER_MAX`] in all: an atomic batch costs nats-server a fixed price
-    ///   whatever its size (on an R1 file stream, a file store of its own), so one
-    ///   batch holding every waiting client's request beats several small ones.
-    fn linger(
+    /// When another instance wrote in the last [`FOREIGN_RECENT`], waits for that
+    /// instance's next write to arrive before deciding the next commit (at most twice
+    /// this instance's last append, within [`TURN_MIN`]..[`TURN_MAX`]), gathering the
+    /// requests that arrive meanwhile and applying the stream's messages. Both
+    /// sending at once makes one of them lose the race (for an atomic batch, after
+    /// nats-server staged it for nothing), and the loser, which must catch up first,
+    /// tended to lose again until its retries ran out (503); taking turns wastes
+    /// nothing.
+    fn wait_turn(
         &mut self,
         executions: &mut Vec<Exec>,
         requests: &mut mpsc::Receiver<Request>,
     ) -> Option<oneshot::Sender<()>> {
-        let started = Instant::now();
-        let turn_until = self
-            .foreign_at
-            .filter(|at| at.elapsed() < FOREIGN_RECENT)
-            .map(|_| started + (self.last_append * 2).clamp(LINGER_GAP, TURN_MAX));
-        let mut waiting_turn = turn_until.is_some();
-        // When the gathering began (the turn came), and when the last request came.
-        let mut gathering = started;
-        let mut last_arrival = started;
-        while executions.len() < self.max_batch {
-            let applied = self.applied;
-            let until = match turn_until {
-                Some(until) if waiting_turn => until,
-                // Single-event commits are cheap (a chain of publishes): no gathering.
-                _ if !self.batchy => break,
-                _ => (last_arrival + LINGER_GAP).min(gathering + LINGER_MAX),
-            };
+        let until = Instant::now() + (self.last_append * 2).clamp(TURN_MIN, TURN_MAX);
+        let applied = self.applied;
+        while self.applied == applied && executions.len() < self.max_batch {
             let wait = until.saturating_duration_since(Instant::now());
             if wait.is_zero() {
                 break;
             }
             let follow = &mut self.follow;
-            let follow_open = self.follow_open && waiting_turn;
+            let follow_open = self.follow_open;
             let next = self.log.nats.block_on(async {
                 tokio::select! {
                     request = requests.recv() => Some(Next::Request(request)),
@@ -494,34 +467,15 @@ impl Replicator {
             });
             match next {
                 Some(Next::Request(Some(request))) => {
-                    last_arrival = Instant::now();
                     if let Some(done) = self.take(request, executions, requests) {
                         return Some(done);
                     }
                 }
-                Some(Next::Followed(Some(first))) => {
-                    self.apply_followed_from(first);
-                    if self.applied > applied {
-                        // The other instance's write landed: our turn.
-                        waiting_turn = false;
-                        gathering = Instant::now();
-                        last_arrival = gathering;
-                    }
-                }
-                Some(Next::Followed(None)) => {
-                    self.follow_open = false;
-                    waiting_turn = false;
-                }
-                // Closed (the next `recv` says so) or quiet.
-                Some(Next::Request(None)) | None => {
-                    if waiting_turn {
-                        waiting_turn = false;
-                        gathering = Instant::now();
-                        last_arrival = gathering;
-                        continue;
-                    }
-                    break;
-                }
+                // The other instance's write applies here; the loop ends when it did.
+                Some(Next::Followed(Some(first))) => self.apply_followed_from(first),
+                Some(Next::Followed(None)) => self.follow_open = false,
+                // Closed (the next `recv` says so) or out of time.
+                Some(Next::Request(None)) | None => break,
             }
         }
         None
@@ -687,7 +641,6 @@ impl Replicator {
                 job.finish(Ok(()));
             }
         } else {
-            self.batchy = !single;
             let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
             if single && logged.len() > 1 {
                 // One event per operation: a chain of publishes, of which a prefix

@@ -237,6 +237,17 @@ fn classify(error: async_nats::jetstream::context::PublishError) -> AppendError 
             let text = error.to_string();
             if text.contains("wrong last sequence") || text.contains("10071") {
                 AppendError::Conflict
+            } else if text.contains("batch is incomplete")
+                || text.contains("10176")
+                || text.contains("too many inflight")
+                || text.contains("10210")
+            {
+                // Nothing of the batch was stored: its first messages went nowhere (no
+                // stream leader while a node was lost, a new leader that never saw the
+                // batch open) or the server had too many batches open. Worth a retry.
+                AppendError::Unreachable(format!(
+                    "NATS JetStream did not take the batch whole (nothing was stored): {text}"
+                ))
             } else {
                 AppendError::Refused(format!("JetStream refused the append: {text}"))
             }
