@@ -49,3 +49,24 @@ pub fn run(bin: &Path, addr: SocketAddr, calls: usize) -> Result<(Vec<f64>, usiz
     }
     Ok((times, failures))
 }
+
+/// The reference: wall time of `chainwatch --version` (the same binary's process start
+/// and exit, no payload, no request), one call after another.
+pub fn run_reference(bin: &Path, calls: usize) -> Result<Vec<f64>, String> {
+    let mut times = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        let status = Command::new(bin)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run the binary: {e}"))?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        if !status.success() {
+            return Err("`chainwatch --version` failed".into());
+        }
+    }
+    Ok(times)
+}

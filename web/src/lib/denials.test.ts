@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { WorkspaceEvent } from "../generated";
 import { indexTools } from "../components/detail/model/fold";
-import { pairToolCalls } from "../components/detail/model/tools";
+import { pairToolCalls, stepCalls } from "../components/detail/model/tools";
 import { denialsOf } from "./denials";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -59,5 +59,11 @@ describe("a permission denied from the page", () => {
       ["t2", "succeeded"],
     ]);
   });
-});
 
+  it("ends the call as denied in its step's inspector too", () => {
+    const inStep = log.map((e) => (e.type === "tool:used" && e.toolUseId === "t1" ? { ...e, stepId: "task-1" } : e));
+    const calls = stepCalls(inStep, "task-1");
+    expect(calls.map((c) => [c.key, c.status, c.error])).toEqual([["t1", "failed", "Denied by ada: not on main"]]);
+    expect(stepCalls(inStep, "task-2")).toEqual([]);
+  });
+});

@@ -10,7 +10,7 @@ import { findStep, formatStepDuration, stepDurationMs } from "./model/graph";
 import { hasContent } from "./model/json";
 import type { TouchedFile } from "./model/files";
 import { oneLine, shortenPaths } from "./model/rows";
-import { pairToolCalls, responseText, toolHeadline } from "./model/tools";
+import { responseText, stepCalls, toolHeadline } from "./model/tools";
 import { JsonBlock, ToolCallView } from "./ToolCallView";
 
 function Value(props: { label: string; value: JsonValue | undefined }) {
@@ -56,7 +56,7 @@ export function StepInspector(props: StepInspectorProps) {
   const step = findStep(chains, stepId);
   const now = useNow(step?.status === "running" ? 1000 : 3_600_000);
   const calls = useMemo(
-    () => pairToolCalls(events.filter((e) => e.type === "tool:used" && e.stepId === stepId)),
+    () => stepCalls(events, stepId),
     [events, version, stepId],
   );
   const otherEvents = useMemo(

@@ -129,6 +129,20 @@ export function pairToolCalls(events: Iterable<WorkspaceEvent>): ToolCall[] {
   return [...calls.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/**
+ * The tool calls of one step, settled like the timeline's: the step's own `tool:used`
+ * events, with the session's permission events beside them so a call denied from the
+ * page ends as denied here too (permissions carry no step).
+ */
+export function stepCalls(events: Iterable<WorkspaceEvent>, stepId: string): ToolCall[] {
+  const relevant: WorkspaceEvent[] = [];
+  for (const e of events) {
+    const permission = e.type === "permission:requested" || e.type === "permission:decided" || e.type === "interaction:awaiting-input";
+    if (permission || (e.type === "tool:used" && e.stepId === stepId)) relevant.push(e);
+  }
+  return pairToolCalls(relevant);
+}
+
 // ---------------------------------------------------------------------------------
 // What each tool shows
 
