@@ -22,7 +22,6 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -36,9 +35,7 @@ use super::projection::Projection;
 use super::read_model::ReadModel;
 use super::snapshot::Snapshots;
 use super::{CommitConfig, Core, CoreError, Publisher};
-use crate::store::nats::{
-    AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog, decode,
-};
+use crate::store::nats::{AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog};
 use crate::store::{LogReader, LogWriter, LoggedEvent, SqliteWriter, StoreError};
 
 /// An operation the NATS store's commit thread may decide more than once: after losing
@@ -192,8 +189,7 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("chainwatch-commit".into())
         .spawn(move || {
-            let shared_applied = Arc::new(AtomicU64::new(latest));
-            let opened = open(nats, &path, latest, mirror_last_id, shared_applied.clone());
+            let opened = open(nats, &path, latest, mirror_last_id);
             let (log, follow) = match opened {
                 Ok(opened) => opened,
                 Err(error) => {
@@ -212,7 +208,6 @@ pub fn start(
                 follow_open: true,
                 projection,
                 applied: latest,
-                shared_applied,
                 read: thread_read,
                 hub,
                 local,
@@ -269,7 +264,6 @@ fn open(
     mirror_path: &str,
     latest: u64,
     mirror_last_id: Option<String>,
-    applied: Arc<AtomicU64>,
 ) -> Result<(NatsLog, mpsc::Receiver<Followed>), NatsError> {
     let mut log = NatsLog::connect(nats)?;
     let stream = log.config().stream.clone();
@@ -296,7 +290,7 @@ fn open(
             }
         }
     }
-    let follow = log.follow(latest, FOLLOW_QUEUE, applied);
+    let follow = log.follow(latest, FOLLOW_QUEUE);
     Ok((log, follow))
 }
 
@@ -333,9 +327,6 @@ struct Replicator {
     follow_open: bool,
     projection: Projection,
     applied: u64,
-    /// `applied`, or the last seq of this instance's append under way, for the
-    /// follower (it leaves messages up to it undecoded).
-    shared_applied: Arc<AtomicU64>,
     read: Arc<ReadModel>,
     hub: Arc<dyn Publisher>,
     local: Option<Arc<dyn Publisher>>,
@@ -646,7 +637,6 @@ impl Replicator {
                 // One event per operation: a chain of publishes, of which a prefix
                 // lands; the operations past it are decided again (or fail).
                 let appending = Instant::now();
-                self.appending(logged.len());
                 let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
                 self.last_append = appending.elapsed();
                 let rest = events.split_off(landed);
@@ -677,7 +667,6 @@ impl Replicator {
                 return self.settle_refused(refused, appended, last, again, later);
             }
             let appending = Instant::now();
-            self.appending(logged.len());
             let result = self.append(&events, &logged);
             self.last_append = appending.elapsed();
             tracing::debug!(
@@ -783,18 +772,9 @@ impl Replicator {
         }
     }
 
-    /// Tells the follower that the next `count` seqs are this instance's own, being
-    /// appended: it need not decode them (see `store::nats::follow`).
-    fn appending(&self, count: usize) {
-        self.shared_applied
-            .store(self.applied + count as u64, Ordering::Release);
-    }
-
     /// Restores the sessions the refused commit touched from the read model, which
     /// holds exactly the stream up to `applied`.
     fn rollback(&mut self, events: &[Arc<WorkspaceEvent>]) {
-        // What was not appended may be another instance's: decoded again.
-        self.shared_applied.store(self.applied, Ordering::Release);
         let touched: HashSet<&SessionId> = events.iter().map(|e| &e.session_id).collect();
         for id in touched {
             match self.read.with_session(id, Clone::clone) {
@@ -819,7 +799,6 @@ impl Replicator {
         }
         if let Some(last) = logged.last() {
             self.applied = last.seq;
-            self.shared_applied.store(last.seq, Ordering::Release);
             self.last_event_id = Some(last.event_id.clone());
         }
         self.snapshot_if_due();
@@ -846,11 +825,7 @@ impl Replicator {
                 continue;
             }
             newest = newest.max(item.seq);
-            let decoded = match item.event {
-                Some(decoded) => Some(*decoded),
-                None => decode(item.seq, &item.payload),
-            };
-            let Some((event, json)) = decoded else {
+            let Some((event, json)) = decode(&item) else {
                 continue;
             };
             self.projection.apply(&event);
@@ -893,7 +868,6 @@ impl Replicator {
             self.last_event_id = Some(last.event_id.clone());
         }
         self.applied = newest;
-        self.shared_applied.store(newest, Ordering::Release);
         self.snapshot_if_due();
     }
 
@@ -942,6 +916,25 @@ impl Replicator {
             }
         }
     }
+}
+
+/// Decodes a stream message. Its seq is the stream sequence whatever the JSON says (a
+/// message published by something else than Chainwatch is re-encoded with it).
+fn decode(item: &Followed) -> Option<(WorkspaceEvent, Arc<str>)> {
+    let mut event: WorkspaceEvent = match serde_json::from_slice(&item.payload) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(seq = item.seq, %error, "a stream message is not a Chainwatch event; skipped");
+            return None;
+        }
+    };
+    if event.seq == item.seq {
+        let json = std::str::from_utf8(&item.payload).ok()?;
+        return Some((event, Arc::from(json)));
+    }
+    event.seq = item.seq;
+    let json = serde_json::to_string(&event).ok()?;
+    Some((event, Arc::from(json)))
 }
 
 /// Why a commit failed for good, cloned to every caller of it.

@@ -23,7 +23,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 
 pub use append::AppendError;
-pub use follow::{Followed, decode};
+pub use follow::Followed;
 
 /// JetStream's default ceiling on the messages of one atomic batch (`max_msgs` of the
 /// server's `jetstream.limits.batch`); a commit is kept under it.
@@ -378,15 +378,8 @@ impl NatsLog {
     }
 
     /// Starts following the stream from the message after `after`; see [`Followed`].
-    /// `applied` is the newest seq the reader has (applied, or is appending itself):
-    /// messages up to it are handed on undecoded.
-    pub fn follow(
-        &self,
-        after: u64,
-        capacity: usize,
-        applied: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    ) -> tokio::sync::mpsc::Receiver<Followed> {
-        follow::spawn(self.handle(), self.stream.clone(), after, capacity, applied)
+    pub fn follow(&self, after: u64, capacity: usize) -> tokio::sync::mpsc::Receiver<Followed> {
+        follow::spawn(self.handle(), self.stream.clone(), after, capacity)
     }
 }
 
