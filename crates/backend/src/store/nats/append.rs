@@ -77,12 +77,18 @@ impl NatsLog {
                     }
                     let subject = subject(stream, event.session_id.as_str());
                     let payload = bytes::Bytes::copy_from_slice(event.json.as_bytes());
-                    if index < last {
-                        // No reply asked, not even for the first message (ADR-50 lets it
-                        // be a request, which costs a round trip per batch): the
-                        // connection keeps the messages in order, and the commit's
-                        // acknowledgement covers the batch; a batch the server did not
-                        // open, or a gap, fails the commit.
+                    if index == 0 {
+                        // The batch starts with a request (ADR-50): the server opens the
+                        // batch and answers, so the rest can stream without replies.
+                        self.client
+                            .request_with_headers(subject, headers, payload)
+                            .await
+                            .map_err(|e| {
+                                AppendError::Unreachable(format!("NATS request failed: {e}"))
+                            })?;
+                    } else if index < last {
+                        // No reply asked: the commit's acknowledgement covers the batch,
+                        // and a gap or an unknown batch fails the commit.
                         self.client
                             .publish_with_headers(subject, headers, payload)
                             .await
@@ -237,17 +243,6 @@ fn classify(error: async_nats::jetstream::context::PublishError) -> AppendError 
             let text = error.to_string();
             if text.contains("wrong last sequence") || text.contains("10071") {
                 AppendError::Conflict
-            } else if text.contains("batch is incomplete")
-                || text.contains("10176")
-                || text.contains("too many inflight")
-                || text.contains("10210")
-            {
-                // Nothing of the batch was stored: its first messages went nowhere (no
-                // stream leader while a node was lost, a new leader that never saw the
-                // batch open) or the server had too many batches open. Worth a retry.
-                AppendError::Unreachable(format!(
-                    "NATS JetStream did not take the batch whole (nothing was stored): {text}"
-                ))
             } else {
                 AppendError::Refused(format!("JetStream refused the append: {text}"))
             }
