@@ -143,6 +143,13 @@ pub enum ReplicatedError {
     Core(#[from] CoreError),
 }
 
+/// The shortest wait for another instance's turn (see `Replicator::wait_turn`).
+const TURN_MIN: Duration = Duration::from_millis(2);
+/// Another instance's write this recent makes a commit wait for its turn.
+const FOREIGN_RECENT: Duration = Duration::from_secs(1);
+/// The longest wait for another instance's write.
+const TURN_MAX: Duration = Duration::from_millis(50);
+
 /// Messages taken from the follower in one go (one local transaction).
 const FOLLOW_BATCH: usize = 4096;
 /// Messages the follower may hold before it waits for the commit thread.
@@ -212,6 +219,9 @@ pub fn start(
                 ack_timeout,
                 snapshots,
                 last_event_id,
+                foreign_at: None,
+                last_append: Duration::ZERO,
+                starting: false,
             };
             replicator.catch_up_at_start();
             let _ = ready_tx.send(Ok(()));
@@ -331,6 +341,12 @@ struct Replicator {
     snapshots: Option<Snapshots>,
     /// The event id at `applied`, recorded in snapshots.
     last_event_id: Option<EventId>,
+    /// When the stream last brought another instance's events.
+    foreign_at: Option<Instant>,
+    /// How long the last append (atomic batch or chain) took to be acknowledged.
+    last_append: Duration,
+    /// Catching up at start-up: the read model is set once at the end.
+    starting: bool,
 }
 
 enum Next {
@@ -369,24 +385,12 @@ impl Replicator {
                 }
             };
             let mut executions: Vec<Exec> = Vec::new();
-            let mut shutdown = None;
-            let mut next = Some(first);
-            while let Some(request) = next.take() {
-                match request {
-                    Request::Shutdown(done) => {
-                        shutdown = Some(done);
-                        break;
-                    }
-                    Request::Retry(job) => executions.push(job),
-                    // Only the embedded store's Core sends these: decided once.
-                    Request::Execute(job) => executions.push(Box::new(Once {
-                        job: Some(job),
-                        settle: None,
-                    })),
-                }
-                if executions.len() < self.max_batch {
-                    next = requests.try_recv().ok();
-                }
+            let mut shutdown = self.take(first, &mut executions, &mut requests);
+            let foreign_recent = self
+                .foreign_at
+                .is_some_and(|at| at.elapsed() < FOREIGN_RECENT);
+            if shutdown.is_none() && foreign_recent {
+                shutdown = self.wait_turn(&mut executions, &mut requests);
             }
             self.commit(executions);
             if let Some(done) = shutdown {
@@ -395,6 +399,77 @@ impl Replicator {
                 return;
             }
         }
+    }
+
+    /// Adds `first` and whatever else is queued (up to `max_batch` operations) to
+    /// `executions`; returns the shutdown request if one came.
+    fn take(
+        &self,
+        first: Request,
+        executions: &mut Vec<Exec>,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> Option<oneshot::Sender<()>> {
+        let mut next = Some(first);
+        while let Some(request) = next.take() {
+            match request {
+                Request::Shutdown(done) => return Some(done),
+                Request::Retry(job) => executions.push(job),
+                // Only the embedded store's Core sends these: decided once.
+                Request::Execute(job) => executions.push(Box::new(Once {
+                    job: Some(job),
+                    settle: None,
+                })),
+            }
+            if executions.len() < self.max_batch {
+                next = requests.try_recv().ok();
+            }
+        }
+        None
+    }
+
+    /// When another instance wrote in the last [`FOREIGN_RECENT`], waits for that
+    /// instance's next write to arrive before deciding the next commit (at most twice
+    /// this instance's last append, within [`TURN_MIN`]..[`TURN_MAX`]), gathering the
+    /// requests that arrive meanwhile and applying the stream's messages. Both
+    /// sending at once makes one of them lose the race (for an atomic batch, after
+    /// nats-server staged it for nothing), and the loser, which must catch up first,
+    /// tended to lose again until its retries ran out (503); taking turns wastes
+    /// nothing.
+    fn wait_turn(
+        &mut self,
+        executions: &mut Vec<Exec>,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> Option<oneshot::Sender<()>> {
+        let until = Instant::now() + (self.last_append * 2).clamp(TURN_MIN, TURN_MAX);
+        let applied = self.applied;
+        while self.applied == applied && executions.len() < self.max_batch {
+            let wait = until.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                break;
+            }
+            let follow = &mut self.follow;
+            let follow_open = self.follow_open;
+            let next = self.log.nats.block_on(async {
+                tokio::select! {
+                    request = requests.recv() => Some(Next::Request(request)),
+                    followed = follow.recv(), if follow_open => Some(Next::Followed(followed)),
+                    () = tokio::time::sleep(wait) => None,
+                }
+            });
+            match next {
+                Some(Next::Request(Some(request))) => {
+                    if let Some(done) = self.take(request, executions, requests) {
+                        return Some(done);
+                    }
+                }
+                // The other instance's write applies here; the loop ends when it did.
+                Some(Next::Followed(Some(first))) => self.apply_followed_from(first),
+                Some(Next::Followed(None)) => self.follow_open = false,
+                // Closed (the next `recv` says so) or out of time.
+                Some(Next::Request(None)) | None => break,
+            }
+        }
+        None
     }
 
     /// Applies `first` and whatever else the follower has ready.
@@ -420,7 +495,14 @@ impl Replicator {
         let started = Instant::now();
         let before = self.applied;
         // Start-up waits as long as messages keep coming: a large stream takes time.
+        // Nobody reads the read model before the instance serves: only the projection
+        // folds the stream meanwhile, and the read model is set from it once at the end.
+        self.starting = true;
         self.catch_up(Duration::from_secs(10));
+        self.starting = false;
+        if self.applied > before {
+            self.read.reset(&self.projection, self.applied);
+        }
         tracing::info!(
             from = before,
             to = self.applied,
@@ -494,6 +576,7 @@ impl Replicator {
         // needs no atomic batch: see `NatsLog::append_chain`).
         let mut single = true;
         let mut next_seq = self.applied + 1;
+        let deciding = Instant::now();
         let now = chrono::Utc::now();
         let mut work = work.into_iter();
         while let Some(mut job) = work.next() {
@@ -540,6 +623,7 @@ impl Replicator {
                 Err(error) => job.finish(Err(error)),
             }
         }
+        let decided = deciding.elapsed();
         let mut again: Vec<Exec> = Vec::new();
         let mut appended = true;
         if staged.is_empty() {
@@ -549,10 +633,12 @@ impl Replicator {
             }
         } else {
             let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
-            if single && logged.len() > 1 {
+            if single && logged.len() > 1 && self.log.nats.chains() {
                 // One event per operation: a chain of publishes, of which a prefix
                 // lands; the operations past it are decided again (or fail).
+                let appending = Instant::now();
                 let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
+                self.last_append = appending.elapsed();
                 let rest = events.split_off(landed);
                 logged.truncate(landed);
                 if landed > 0 {
@@ -580,7 +666,18 @@ impl Replicator {
                 }
                 return self.settle_refused(refused, appended, last, again, later);
             }
-            match self.append(&events, &logged) {
+            let appending = Instant::now();
+            let result = self.append(&events, &logged);
+            self.last_append = appending.elapsed();
+            tracing::debug!(
+                events = logged.len(),
+                operations = accepted.len(),
+                decide_us = decided.as_micros() as u64,
+                append_us = appending.elapsed().as_micros() as u64,
+                ok = result.is_ok(),
+                "atomic batch appended"
+            );
+            match result {
                 Ok(()) => {
                     self.apply_own(events, logged);
                     for job in accepted {
@@ -742,8 +839,11 @@ impl Replicator {
             events.push(Arc::new(event));
         }
         if !events.is_empty() {
+            self.foreign_at = Some(Instant::now());
             self.persist(&events, &logged);
-            self.read.apply(&events);
+            if !self.starting {
+                self.read.apply(&events);
+            }
             self.hub.publish(&logged);
             if let Some(local) = &self.local {
                 // The watcher watches the sessions started through this instance, and

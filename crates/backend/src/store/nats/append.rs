@@ -78,8 +78,12 @@ impl NatsLog {
                     let subject = subject(stream, event.session_id.as_str());
                     let payload = bytes::Bytes::copy_from_slice(event.json.as_bytes());
                     if index == 0 {
-                        // The batch starts with a request (ADR-50): the server opens the
-                        // batch and answers, so the rest can stream without replies.
+                        // The batch opens with a request (ADR-50): the server answers once
+                        // it took the batch, so the rest can stream without replies. Sent
+                        // without a reply, a first message that reaches no stream leader
+                        // (an election in a cluster) is lost silently and the commit only
+                        // learns it at its own timeout: in the 3-node test that cost whole
+                        // acknowledgement timeouts per write.
                         self.client
                             .request_with_headers(subject, headers, payload)
                             .await
@@ -243,6 +247,17 @@ fn classify(error: async_nats::jetstream::context::PublishError) -> AppendError 
             let text = error.to_string();
             if text.contains("wrong last sequence") || text.contains("10071") {
                 AppendError::Conflict
+            } else if text.contains("batch is incomplete")
+                || text.contains("10176")
+                || text.contains("too many inflight")
+                || text.contains("10210")
+            {
+                // Nothing of the batch was stored: its first messages went nowhere (no
+                // stream leader while a node was lost, a new leader that never saw the
+                // batch open) or the server had too many batches open. Worth a retry.
+                AppendError::Unreachable(format!(
+                    "NATS JetStream did not take the batch whole (nothing was stored): {text}"
+                ))
             } else {
                 AppendError::Refused(format!("JetStream refused the append: {text}"))
             }

@@ -168,6 +168,8 @@ pub struct NatsLog {
     js: jetstream::Context,
     stream: stream::Stream,
     config: NatsConfig,
+    /// Whether the stream had more than one replica when this instance opened it.
+    replicated: bool,
 }
 
 impl Drop for NatsLog {
@@ -206,19 +208,28 @@ impl NatsLog {
                 servers: config.display_servers(),
                 reason: e.to_string(),
             })?;
-        let (client, js, stream) = runtime.block_on(Self::open(&config))?;
+        let (client, js, stream, replicas) = runtime.block_on(Self::open(&config))?;
         Ok(Self {
             runtime: Some(runtime),
             client,
             js,
             stream,
             config,
+            replicated: replicas > 1,
         })
     }
 
     async fn open(
         config: &NatsConfig,
-    ) -> Result<(async_nats::Client, jetstream::Context, stream::Stream), NatsError> {
+    ) -> Result<
+        (
+            async_nats::Client,
+            jetstream::Context,
+            stream::Stream,
+            usize,
+        ),
+        NatsError,
+    > {
         let client = connect_client(config).await?;
         let js = jetstream::ContextBuilder::new()
             .timeout(config.ack_timeout)
@@ -295,7 +306,18 @@ impl NatsLog {
             messages = info.state.messages,
             "connected to the NATS JetStream log"
         );
-        Ok((client, js, stream))
+        Ok((client, js, stream, info.config.num_replicas))
+    }
+
+    /// Whether a commit of several one-event operations may go as a chain of publishes
+    /// (`append_chain`). Not on a replicated stream: its leader checks
+    /// `Nats-Expected-Last-Msg-Id` against the proposals in flight, and when another
+    /// instance's proposal lands in between, applying the chain's next message fails
+    /// as a "critical write error" on nats-server 2.15.1, after which the stream took
+    /// no write at all (seen in the 3-node test). A replicated stream stages an atomic
+    /// batch in memory, so the batch costs little there.
+    pub fn chains(&self) -> bool {
+        !self.replicated
     }
 
     /// The configuration it was opened with.
