@@ -149,6 +149,10 @@ const TURN_MIN: Duration = Duration::from_millis(2);
 const FOREIGN_RECENT: Duration = Duration::from_secs(1);
 /// The longest wait for another instance's write.
 const TURN_MAX: Duration = Duration::from_millis(50);
+/// How long an instance waits for the rest of another instance's operation (a chain
+/// whose last applied message says its operation continues) before it presumes the
+/// writer stopped for good and appends after the stored part.
+const OPERATION_WAIT: Duration = Duration::from_secs(2);
 
 /// Messages taken from the follower in one go (one local transaction).
 const FOLLOW_BATCH: usize = 4096;
@@ -220,6 +224,7 @@ pub fn start(
                 snapshots,
                 last_event_id,
                 foreign_at: None,
+                tail_continues: false,
                 last_append: Duration::ZERO,
                 starting: false,
             };
@@ -343,6 +348,9 @@ struct Replicator {
     last_event_id: Option<EventId>,
     /// When the stream last brought another instance's events.
     foreign_at: Option<Instant>,
+    /// Whether the last applied message is in the middle of another instance's
+    /// operation (its chain goes on): nothing is appended until it ends.
+    tail_continues: bool,
     /// How long the last append (atomic batch or chain) took to be acknowledged.
     last_append: Duration,
     /// Catching up at start-up: the read model is set once at the end.
@@ -484,6 +492,36 @@ impl Replicator {
         self.apply_followed(batch);
     }
 
+    /// When the last applied message is in the middle of another instance's operation,
+    /// waits for the operation's last message (the rest of its chain is on its way)
+    /// before anything is decided or appended, at most [`OPERATION_WAIT`]: so that no
+    /// append lands inside an operation of several events, which is stored whole. After
+    /// that the writer is presumed stopped for good and its stored part stays.
+    fn wait_operation_end(&mut self) {
+        let until = Instant::now() + OPERATION_WAIT;
+        while self.tail_continues && self.follow_open {
+            let wait = until.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                tracing::warn!(
+                    applied = self.applied,
+                    "another instance's operation stopped in the middle (its writer is gone?); appending after its stored part"
+                );
+                self.tail_continues = false;
+                return;
+            }
+            let follow = &mut self.follow;
+            let next = self
+                .log
+                .nats
+                .block_on(async { tokio::time::timeout(wait, follow.recv()).await });
+            match next {
+                Ok(Some(first)) => self.apply_followed_from(first),
+                Ok(None) => self.follow_open = false,
+                Err(_) => {}
+            }
+        }
+    }
+
     /// Applies everything the follower has ready, without waiting.
     fn drain_followed(&mut self) {
         while let Ok(first) = self.follow.try_recv() {
@@ -565,6 +603,7 @@ impl Replicator {
     /// or refused on state the stream has moved past) and those that did not fit.
     fn round(&mut self, work: Vec<Exec>, last: bool) -> (Vec<Exec>, Vec<Exec>) {
         self.drain_followed();
+        self.wait_operation_end();
         let mut staged: Vec<(Arc<WorkspaceEvent>, LoggedEvent)> = Vec::new();
         let mut staged_ids = std::collections::HashMap::new();
         let mut accepted: Vec<Exec> = Vec::new();
@@ -572,9 +611,6 @@ impl Replicator {
         let mut later: Vec<Exec> = Vec::new();
         // For each accepted operation, the staged events up to and including its own.
         let mut horizons: Vec<usize> = Vec::new();
-        // Whether every accepted operation staged at most one event (then the commit
-        // needs no atomic batch: see `NatsLog::append_chain`).
-        let mut single = true;
         let mut next_seq = self.applied + 1;
         let deciding = Instant::now();
         let now = chrono::Utc::now();
@@ -611,7 +647,6 @@ impl Replicator {
             }
             match result {
                 Ok(()) => {
-                    single &= staged.len() - before <= 1;
                     horizons.push(staged.len());
                     accepted.push(job);
                 }
@@ -633,15 +668,35 @@ impl Replicator {
             }
         } else {
             let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
-            if single && logged.len() > 1 && self.log.nats.chains() {
-                // One event per operation: a chain of publishes, of which a prefix
-                // lands; the operations past it are decided again (or fail).
+            if logged.len() > 1 && self.log.nats.chains() {
+                // A chain of publishes, of which a prefix lands; the operations past it
+                // are decided again (or fail). An operation cut in the middle (NATS
+                // went away) is decided again too: its stored events are then
+                // duplicates and the rest follows them.
+                let mut continues = vec![true; logged.len()];
+                for &horizon in &horizons {
+                    if let Some(flag) = horizon.checked_sub(1).and_then(|i| continues.get_mut(i)) {
+                        *flag = false;
+                    }
+                }
                 let appending = Instant::now();
-                let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
+                let (landed, error) = self
+                    .log
+                    .nats
+                    .append_chain(&logged, &continues, self.applied);
                 self.last_append = appending.elapsed();
+                tracing::debug!(
+                    events = logged.len(),
+                    landed,
+                    operations = accepted.len(),
+                    decide_us = decided.as_micros() as u64,
+                    append_us = self.last_append.as_micros() as u64,
+                    "chain appended"
+                );
                 let rest = events.split_off(landed);
                 logged.truncate(landed);
                 if landed > 0 {
+                    // This instance completes its own cut operation itself, next.
                     self.apply_own(events, logged);
                 }
                 if let Some(error) = error {
@@ -791,6 +846,7 @@ impl Replicator {
     /// This instance's own events, acknowledged by JetStream (already in the
     /// projection: the stager folded them).
     fn apply_own(&mut self, events: Vec<Arc<WorkspaceEvent>>, logged: Vec<LoggedEvent>) {
+        self.tail_continues = false;
         self.persist(&events, &logged);
         self.read.apply(&events);
         self.hub.publish(&logged);
@@ -825,6 +881,7 @@ impl Replicator {
                 continue;
             }
             newest = newest.max(item.seq);
+            self.tail_continues = item.continues;
             let Some((event, json)) = decode(&item) else {
                 continue;
             };

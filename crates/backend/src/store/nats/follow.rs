@@ -20,7 +20,14 @@ pub struct Followed {
     pub seq: u64,
     /// The event's JSON.
     pub payload: bytes::Bytes,
+    /// Whether its operation goes on in the next message (see [`CONTINUES`]).
+    pub continues: bool,
 }
+
+/// The header a chain's message carries when the next message belongs to the same
+/// operation (a batch of events stored whole): no instance appends after it until the
+/// operation's last message arrived (see `NatsLog::append_chain`).
+pub const CONTINUES: &str = "Chainwatch-Continues";
 
 /// How long to wait before recreating a consumer that failed.
 const RETRY: Duration = Duration::from_millis(250);
@@ -106,9 +113,14 @@ async fn run(stream: Stream, mut after: u64, tx: mpsc::Sender<Followed>) {
                 continue;
             }
             after = seq;
+            let continues = message
+                .headers
+                .as_ref()
+                .is_some_and(|headers| headers.get(CONTINUES).is_some());
             let followed = Followed {
                 seq,
                 payload: message.payload.clone(),
+                continues,
             };
             if tx.send(followed).await.is_err() {
                 // The commit thread is gone: the server is stopping.

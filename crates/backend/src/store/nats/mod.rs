@@ -4,8 +4,10 @@
 //! `seq`. An append carries `Nats-Expected-Last-Sequence`: it lands only if nothing else
 //! was appended since the instance last caught up, which is what keeps the core's
 //! decisions (session ended, first answer wins, eventId stored before) correct across
-//! instances. A commit of several events is one atomic batch (JetStream 2.12+), so it is
-//! stored whole or not at all.
+//! instances. A commit of several events is, on an R1 stream, a chain of publishes each
+//! expecting the one before it (a prefix lands; an operation of several events is kept
+//! whole by the `Chainwatch-Continues` header, see `append`), and on a replicated stream
+//! one atomic batch (JetStream 2.12+), stored whole or not at all.
 //!
 //! Reads never go to JetStream: each instance keeps a local SQLite copy of the stream
 //! (its "mirror", in the data dir), written by the one thread that follows the stream,
