@@ -664,8 +664,7 @@ impl Replicator {
         let mut work = work.into_iter();
         while let Some(mut job) = work.next() {
             let before = staged.len();
-            let result =
-                self.attempt(&mut job, &mut next_seq, &mut staged, &mut staged_ids, now);
+            let result = self.attempt(&mut job, &mut next_seq, &mut staged, &mut staged_ids, now);
             if staged.len() > MAX_ATOMIC_BATCH && before > 0 {
                 // Over the atomic batch limit: this operation and the rest wait for
                 // the next round; undo everything and decide the ones before again.

@@ -217,8 +217,7 @@ impl Chain {
             return;
         }
         let (js, stream) = (&self.js, self.stream.as_str());
-        let (after, mut sent, mut previous_id) =
-            (self.after, self.sent, self.previous_id.take());
+        let (after, mut sent, mut previous_id) = (self.after, self.sent, self.previous_id.take());
         let acks = &mut self.acks;
         let error = self.runtime.block_on(async {
             for (index, event) in events.iter().enumerate() {
