@@ -12,14 +12,18 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_ws::{CloseCode, CloseReason, Message, MessageStream, ProtocolError, Session};
+use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
 use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
 use tokio::sync::watch;
 
 use bytes::Bytes;
 
-use super::body::{End, Gate, Outbox, SocketBody, append_text_frame};
+use super::body::{
+    End, Gate, Outbox, SocketBody, append_text_frame, close_frame, ping_frame, pong_frame,
+    text_frame,
+};
 use super::hub::{Hub, HubError, Registration};
+use super::inbound::{Inbound, Message};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
@@ -30,8 +34,8 @@ const REPLAY_PAGE: usize = 2000;
 /// A replay chunk is cut once it holds this many bytes of frames.
 const REPLAY_CHUNK_BYTES: usize = 64 * 1024;
 
-/// The task waits while more than this many bytes of replay are queued for the body.
-const REPLAY_QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
+/// The task waits while more than this many bytes of frames are queued for the body.
+const QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
 
 /// One page of a replay, filtered and framed on the blocking thread that read it.
 struct ReplayPage {
@@ -62,7 +66,6 @@ enum Flow {
 }
 
 struct Connection {
-    session: Session,
     context: ConnectionContext,
     id: u64,
     /// Global events with seq above this were (or will be) delivered to this socket.
@@ -102,16 +105,21 @@ fn encode(message: &ServerMessage) -> String {
 }
 
 impl Connection {
-    async fn send_text(&mut self, text: impl Into<bytestring::ByteString>) -> Flow {
-        match tokio::time::timeout(self.context.config.send_timeout, self.session.text(text)).await
-        {
-            Ok(Ok(())) => Flow::Continue,
+    /// Queues a frame for the body; stops the socket when the body is gone or has not
+    /// taken the frames before it within the send timeout.
+    async fn push(&mut self, frame: Bytes) -> Flow {
+        if !self.outbox.push(frame) {
+            return Flow::Stop;
+        }
+        let room = self.outbox.room(QUEUED_BYTES);
+        match tokio::time::timeout(self.context.config.send_timeout, room).await {
+            Ok(true) => Flow::Continue,
             _ => Flow::Stop,
         }
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Flow {
-        self.send_text(encode(message)).await
+        self.push(text_frame(&[&encode(message)])).await
     }
 
     async fn error(&mut self, code: &str, message: impl Into<String>) -> Flow {
@@ -202,18 +210,14 @@ impl Connection {
                 ));
             }
             for chunk in page.chunks {
-                self.outbox.push(chunk);
-                let room = self.outbox.room(REPLAY_QUEUED_BYTES);
-                if tokio::time::timeout(send_timeout, room).await.is_err() {
+                if !self.outbox.push(chunk) {
+                    return Ok(Flow::Stop);
+                }
+                let room = self.outbox.room(QUEUED_BYTES);
+                if !matches!(tokio::time::timeout(send_timeout, room).await, Ok(true)) {
                     return Ok(Flow::Stop);
                 }
             }
-        }
-        if tokio::time::timeout(send_timeout, self.outbox.room(0))
-            .await
-            .is_err()
-        {
-            return Ok(Flow::Stop);
         }
         Ok(Flow::Continue)
     }
@@ -315,17 +319,16 @@ impl Connection {
     }
 }
 
-/// Takes over an accepted socket: its response gets the body that merges the task's
-/// frames with the hub's live ones, and the task that runs the socket is spawned on
-/// this worker (the body and the task share the [`Gate`], so they must be on one
-/// thread). Returns the response that completes the handshake.
+/// Takes over an accepted socket: the handshake's response gets the body that merges
+/// the task's frames with the hub's live ones, and the task that runs the socket is
+/// spawned on this worker (the body and the task share the [`Gate`], so they must be on
+/// one thread). Returns the response that completes the handshake.
 pub fn start(
-    response: actix_web::HttpResponse,
-    session: Session,
-    stream: MessageStream,
+    mut handshake: actix_http::ResponseBuilder,
+    inbound: Inbound,
     context: ConnectionContext,
     registration: Registration,
-) -> actix_web::HttpResponse {
+) -> Result<actix_web::HttpResponse, actix_web::Error> {
     let Registration {
         id,
         queue,
@@ -333,10 +336,9 @@ pub fn start(
     } = registration;
     let gate = Gate::held();
     let outbox = Rc::new(Outbox::default());
-    let (response, control) = response.into_parts();
-    let body = SocketBody::new(control, outbox.clone(), queue, gate.clone());
+    let body = SocketBody::new(outbox.clone(), queue, gate.clone());
+    let response = handshake.message_body(body)?;
     let conn = Connection {
-        session,
         context,
         id,
         global_floor: hello_seq,
@@ -348,9 +350,8 @@ pub fn start(
         }),
         last_heard: Instant::now(),
     };
-    let task = run(conn, stream);
-    actix_web::rt::spawn(task);
-    response.set_body(body).map_into_boxed_body()
+    actix_web::rt::spawn(run(conn, inbound));
+    Ok(actix_web::HttpResponse::from(response).map_into_boxed_body())
 }
 
 /// What ended the socket task's wait.
@@ -371,7 +372,7 @@ enum Wake {
 /// every socket for its whole life, so everything but the idle wait (the `hello`, the
 /// handling of what woke the task, the close) runs in a boxed future: an idle socket
 /// carries only the wait's state.
-fn run(mut conn: Connection, mut stream: MessageStream) -> impl Future<Output = ()> {
+fn run(mut conn: Connection, mut stream: Inbound) -> impl Future<Output = ()> {
     // An `async` block rather than an `async fn`: an `async fn` keeps its arguments
     // and the locals they are moved into side by side in its state (448 bytes twice);
     // the block's captures are used in place.
@@ -400,7 +401,7 @@ fn run(mut conn: Connection, mut stream: MessageStream) -> impl Future<Output = 
             }
         }
         conn.context.hub.unregister(conn.id);
-        Box::pin(conn.close()).await;
+        conn.close();
     }
 }
 
@@ -412,19 +413,13 @@ impl Connection {
                 self.last_heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(text))) => self.on_text(&text).await,
-                    Some(Ok(Message::Ping(bytes))) => {
-                        if self.session.pong(&bytes).await.is_err() {
-                            Flow::Stop
-                        } else {
-                            Flow::Continue
-                        }
-                    }
-                    Some(Ok(Message::Pong(_))) | Some(Ok(Message::Nop)) => Flow::Continue,
+                    Some(Ok(Message::Ping(bytes))) => self.push(pong_frame(&bytes)).await,
+                    Some(Ok(Message::Pong(_))) => Flow::Continue,
                     Some(Ok(Message::Binary(_))) | Some(Ok(Message::Continuation(_))) => {
                         self.error("bad_frame", "only JSON text frames are understood")
                             .await
                     }
-                    Some(Ok(Message::Close(_))) | None => {
+                    Some(Ok(Message::Close)) | None => {
                         self.close = None;
                         Flow::Stop
                     }
@@ -473,19 +468,22 @@ impl Connection {
                         description: Some("idle".into()),
                     });
                     Flow::Stop
-                } else if self.session.ping(b"").await.is_err() {
-                    Flow::Stop
                 } else {
-                    Flow::Continue
+                    self.push(ping_frame()).await
                 }
             }
         }
     }
 
-    /// Sends the close frame (waiting at most a second for room to queue it).
-    async fn close(self) {
-        let close = self.close;
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.session.close(close))
-            .await;
+    /// Queues the close frame, the body's last.
+    fn close(self) {
+        let frame = match &self.close {
+            Some(reason) => close_frame(
+                Some(reason.code.into()),
+                reason.description.as_deref().unwrap_or(""),
+            ),
+            None => close_frame(None, ""),
+        };
+        self.outbox.close(frame);
     }
 }
