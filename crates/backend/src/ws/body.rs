@@ -255,7 +255,7 @@ pub fn close_frame(code: Option<u16>, description: &str) -> Bytes {
     while !description.is_char_boundary(end) {
         end -= 1;
     }
-    control_frame(0x88, &[&code.to_be_bytes(), description[..end].as_bytes()])
+    control_frame(0x88, &[&code.to_be_bytes(), &description.as_bytes()[..end]])
 }
 
 fn control_frame(first: u8, parts: &[&[u8]]) -> Bytes {

@@ -372,6 +372,7 @@ enum Wake {
 /// every socket for its whole life, so everything but the idle wait (the `hello`, the
 /// handling of what woke the task, the close) runs in a boxed future: an idle socket
 /// carries only the wait's state.
+#[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
 fn run(mut conn: Connection, mut stream: Inbound) -> impl Future<Output = ()> {
     // An `async` block rather than an `async fn`: an `async fn` keeps its arguments
     // and the locals they are moved into side by side in its state (448 bytes twice);

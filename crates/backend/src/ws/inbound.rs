@@ -95,7 +95,7 @@ impl Inbound {
             // An idle socket keeps no read buffer.
             self.buf = BytesMut::new();
         }
-        Ok(frame
+        frame
             .map(|frame| match frame {
                 Frame::Text(bytes) => ByteString::try_from(bytes)
                     .map(Message::Text)
@@ -106,6 +106,6 @@ impl Inbound {
                 Frame::Pong(bytes) => Ok(Message::Pong(bytes)),
                 Frame::Close(_) => Ok(Message::Close),
             })
-            .transpose()?)
+            .transpose()
     }
 }
