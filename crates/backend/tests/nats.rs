@@ -254,6 +254,120 @@ async fn an_event_id_posted_to_a_and_then_to_b_is_stored_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_posted_to_a_and_b_at_once_are_each_stored_whole_once_in_a_gap_free_log() {
+    let nats = NatsServer::start();
+    let a = instance(&nats.url(), "BATCHES");
+    let b = instance(&nats.url(), "BATCHES");
+    for id in ["shared", "own-a", "own-b"] {
+        a.create_session(id).await;
+    }
+    wait_seq(&b, a.latest_seq().await).await;
+    // Writers on both instances race batches into a shared session and their own; each
+    // batch is also re-posted to the other instance (a retry landing elsewhere).
+    const SIZE: usize = 20;
+    let mut tasks = Vec::new();
+    for (on, other, name) in [(&a, &b, "a"), (&b, &a, "b")] {
+        for writer in 0..3 {
+            let http = on.http.clone();
+            let (url, retry_url) = (on.url("/api/events"), other.url("/api/events"));
+            tasks.push(tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for n in 0..12 {
+                    let session = if n % 2 == 0 {
+                        "shared".to_owned()
+                    } else {
+                        format!("own-{name}")
+                    };
+                    let batch: Vec<Value> = (0..SIZE)
+                        .map(|k| {
+                            json!({"sessionId": session, "type": "terminal:output",
+                                        "text": format!("{name}{writer} {n}.{k}"),
+                                        "eventId": format!("batch-{name}{writer}-{n}-{k}")})
+                        })
+                        .collect();
+                    let first = http.post(&url).json(&batch).send().await.unwrap();
+                    let status = first.status().as_u16();
+                    let body: Value = first.json().await.unwrap();
+                    let retry = http.post(&retry_url).json(&batch).send().await.unwrap();
+                    let retry_status = retry.status().as_u16();
+                    let retry_body: Value = retry.json().await.unwrap();
+                    outcomes.push((status, body, retry_status, retry_body));
+                }
+                outcomes
+            }));
+        }
+    }
+    let mut acked: Vec<Vec<(String, u64)>> = Vec::new();
+    for task in tasks {
+        for (status, body, retry_status, retry_body) in task.await.unwrap() {
+            // 503 (the race lost past the retry bound) is an answer, not an
+            // acknowledgement; nothing else is.
+            assert!(status == 201 || status == 503, "{status}: {body}");
+            assert!(
+                [200, 201, 503].contains(&retry_status),
+                "{retry_status}: {retry_body}"
+            );
+            for (status, body) in [(status, &body), (retry_status, &retry_body)] {
+                if status == 503 {
+                    continue;
+                }
+                let events = body["events"].as_array().unwrap();
+                assert_eq!(events.len(), SIZE, "{body}");
+                acked.push(
+                    events
+                        .iter()
+                        .map(|e| {
+                            (
+                                e["eventId"].as_str().unwrap().to_owned(),
+                                e["seq"].as_u64().unwrap(),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    assert!(!acked.is_empty(), "some batches were acknowledged");
+    let head = a.latest_seq().await.max(b.latest_seq().await);
+    wait_seq(&a, head).await;
+    wait_seq(&b, head).await;
+    let on_a = all_events(&a).await;
+    let on_b = all_events(&b).await;
+    assert_eq!(on_a, on_b, "both instances serve the same log");
+    let seqs: Vec<u64> = on_a.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "gap-free");
+    let mut stored: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for event in &on_a {
+        let id = event["eventId"].as_str().unwrap().to_owned();
+        assert!(
+            stored
+                .insert(id.clone(), event["seq"].as_u64().unwrap())
+                .is_none(),
+            "{id} stored twice"
+        );
+    }
+    // Every acknowledgement (first post or retry) names the seq the event has, and a
+    // batch's events sit next to each other: it was stored whole, in one piece.
+    for batch in &acked {
+        for (id, seq) in batch {
+            assert_eq!(stored.get(id), Some(seq), "{id}");
+        }
+        let first = batch[0].1;
+        let seqs: Vec<u64> = batch.iter().map(|(_, s)| *s).collect();
+        assert_eq!(seqs, (first..first + SIZE as u64).collect::<Vec<_>>());
+    }
+    // Whatever was stored, acknowledged or not, is whole batches only.
+    let mut per_batch: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for id in stored.keys().filter(|id| id.starts_with("batch-")) {
+        let batch = id.rsplit_once('-').unwrap().0.to_owned();
+        *per_batch.entry(batch).or_default() += 1;
+    }
+    assert!(per_batch.values().all(|&n| n == SIZE), "{per_batch:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_answer_503_while_nats_is_down_and_resume_when_it_is_back() {
     let mut nats = NatsServer::start();
     let a = TestServer::spawn_with({

@@ -188,6 +188,7 @@ async fn a_three_node_cluster_losing_a_node_under_writes_loses_no_acknowledged_e
 
     let acked: Acked = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = std::time::Instant::now();
     let mut tasks = writers(&http, &a.base(), "a", &acked, &stop);
     tasks.extend(writers(&http, &b.base(), "b", &acked, &stop));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -195,12 +196,21 @@ async fn a_three_node_cluster_losing_a_node_under_writes_loses_no_acknowledged_e
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let before = acked.lock().unwrap().len();
+    eprintln!(
+        "acknowledged before the node died: {before} in {:?}",
+        started.elapsed()
+    );
     nodes[0].kill();
     // Writes answer 503 while the stream elects a new leader, then go on.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while acked.lock().unwrap().len() < before + 50 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    eprintln!(
+        "acknowledged after: {} in {:?}",
+        acked.lock().unwrap().len() - before,
+        started.elapsed()
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for task in tasks {

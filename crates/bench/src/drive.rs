@@ -7,7 +7,9 @@
 //!   to back;
 //! - `events`: COUNT single-event `POST /api/events` from CLIENTS clients (the 4th
 //!   argument, default 64), each in its own session, back to back (the bench's
-//!   single-event load, for a fixed count).
+//!   single-event load, for a fixed count);
+//! - `batches`: COUNT seconds of batches of 100 events from CLIENTS clients (default 8),
+//!   each in its own session (the bench's batch load), printing events/s and CPU.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ use crate::payload;
 /// Runs the load; prints what it did.
 pub async fn run(args: &[String]) -> Result<(), String> {
     let usage = || {
-        "usage: chainwatch-bench drive ADDR PID create|event|events COUNT [SOCKETS|CLIENTS]"
+        "usage: chainwatch-bench drive ADDR PID create|event|events|batches COUNT [SOCKETS|CLIENTS]"
             .to_owned()
     };
     let addr: SocketAddr = args
@@ -96,6 +98,17 @@ pub async fn run(args: &[String]) -> Result<(), String> {
                 task.await.map_err(|e| e.to_string())??;
             }
             eprintln!("{count} single events posted by {clients} clients");
+        }
+        "batches" => {
+            let clients = if sockets == 0 { 8 } else { sockets };
+            let sessions: Vec<String> = (0..clients).map(|c| format!("{tag}-{c}")).collect();
+            crate::create_sessions(addr, &sessions).await?;
+            let duration = Duration::from_secs(count as u64);
+            let r = crate::ingest::run(addr, pid, clients, 100, duration, &sessions, &tag).await;
+            eprintln!(
+                "batches of 100 from {clients} clients: {:.0} events/s, {} errors ({:?}), server CPU {:?}",
+                r.events_per_sec, r.errors, r.first_error, r.cpu
+            );
         }
         _ => return Err(usage()),
     }

@@ -112,6 +112,17 @@ impl ReadModel {
         self.seq.send_replace(last.seq);
     }
 
+    /// Replaces every record with `projection`'s, whose newest event is `seq` (the NATS
+    /// store's start-up, which folds the stream's tail into the projection alone).
+    pub(super) fn reset(&self, projection: &Projection, seq: u64) {
+        self.sessions
+            .retain(|id, _| projection.sessions.contains_key(id));
+        for (id, record) in &projection.sessions {
+            self.sessions.insert(id.clone(), record.clone());
+        }
+        self.seq.send_replace(seq);
+    }
+
     /// A copy of every record, for the commit thread to recover from a failed commit.
     pub(super) fn snapshot(&self) -> Projection {
         Projection {

@@ -143,6 +143,17 @@ pub enum ReplicatedError {
     Core(#[from] CoreError),
 }
 
+/// The shortest wait for another instance's turn (see `Replicator::wait_turn`).
+const TURN_MIN: Duration = Duration::from_millis(2);
+/// Another instance's write this recent makes a commit wait for its turn.
+const FOREIGN_RECENT: Duration = Duration::from_secs(1);
+/// The longest wait for another instance's write.
+const TURN_MAX: Duration = Duration::from_millis(50);
+/// How long an instance waits for the rest of another instance's operation (a chain
+/// whose last applied message says its operation continues) before it presumes the
+/// writer stopped for good and appends after the stored part.
+const OPERATION_WAIT: Duration = Duration::from_secs(2);
+
 /// Messages taken from the follower in one go (one local transaction).
 const FOLLOW_BATCH: usize = 4096;
 /// Messages the follower may hold before it waits for the commit thread.
@@ -212,6 +223,10 @@ pub fn start(
                 ack_timeout,
                 snapshots,
                 last_event_id,
+                foreign_at: None,
+                tail_continues: false,
+                last_append: Duration::ZERO,
+                starting: false,
             };
             replicator.catch_up_at_start();
             let _ = ready_tx.send(Ok(()));
@@ -331,6 +346,15 @@ struct Replicator {
     snapshots: Option<Snapshots>,
     /// The event id at `applied`, recorded in snapshots.
     last_event_id: Option<EventId>,
+    /// When the stream last brought another instance's events.
+    foreign_at: Option<Instant>,
+    /// Whether the last applied message is in the middle of another instance's
+    /// operation (its chain goes on): nothing is appended until it ends.
+    tail_continues: bool,
+    /// How long the last append (atomic batch or chain) took to be acknowledged.
+    last_append: Duration,
+    /// Catching up at start-up: the read model is set once at the end.
+    starting: bool,
 }
 
 enum Next {
@@ -369,24 +393,12 @@ impl Replicator {
                 }
             };
             let mut executions: Vec<Exec> = Vec::new();
-            let mut shutdown = None;
-            let mut next = Some(first);
-            while let Some(request) = next.take() {
-                match request {
-                    Request::Shutdown(done) => {
-                        shutdown = Some(done);
-                        break;
-                    }
-                    Request::Retry(job) => executions.push(job),
-                    // Only the embedded store's Core sends these: decided once.
-                    Request::Execute(job) => executions.push(Box::new(Once {
-                        job: Some(job),
-                        settle: None,
-                    })),
-                }
-                if executions.len() < self.max_batch {
-                    next = requests.try_recv().ok();
-                }
+            let mut shutdown = self.take(first, &mut executions, &mut requests);
+            let foreign_recent = self
+                .foreign_at
+                .is_some_and(|at| at.elapsed() < FOREIGN_RECENT);
+            if shutdown.is_none() && foreign_recent {
+                shutdown = self.wait_turn(&mut executions, &mut requests);
             }
             self.commit(executions);
             if let Some(done) = shutdown {
@@ -395,6 +407,77 @@ impl Replicator {
                 return;
             }
         }
+    }
+
+    /// Adds `first` and whatever else is queued (up to `max_batch` operations) to
+    /// `executions`; returns the shutdown request if one came.
+    fn take(
+        &self,
+        first: Request,
+        executions: &mut Vec<Exec>,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> Option<oneshot::Sender<()>> {
+        let mut next = Some(first);
+        while let Some(request) = next.take() {
+            match request {
+                Request::Shutdown(done) => return Some(done),
+                Request::Retry(job) => executions.push(job),
+                // Only the embedded store's Core sends these: decided once.
+                Request::Execute(job) => executions.push(Box::new(Once {
+                    job: Some(job),
+                    settle: None,
+                })),
+            }
+            if executions.len() < self.max_batch {
+                next = requests.try_recv().ok();
+            }
+        }
+        None
+    }
+
+    /// When another instance wrote in the last [`FOREIGN_RECENT`], waits for that
+    /// instance's next write to arrive before deciding the next commit (at most twice
+    /// this instance's last append, within [`TURN_MIN`]..[`TURN_MAX`]), gathering the
+    /// requests that arrive meanwhile and applying the stream's messages. Both
+    /// sending at once makes one of them lose the race (for an atomic batch, after
+    /// nats-server staged it for nothing), and the loser, which must catch up first,
+    /// tended to lose again until its retries ran out (503); taking turns wastes
+    /// nothing.
+    fn wait_turn(
+        &mut self,
+        executions: &mut Vec<Exec>,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> Option<oneshot::Sender<()>> {
+        let until = Instant::now() + (self.last_append * 2).clamp(TURN_MIN, TURN_MAX);
+        let applied = self.applied;
+        while self.applied == applied && executions.len() < self.max_batch {
+            let wait = until.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                break;
+            }
+            let follow = &mut self.follow;
+            let follow_open = self.follow_open;
+            let next = self.log.nats.block_on(async {
+                tokio::select! {
+                    request = requests.recv() => Some(Next::Request(request)),
+                    followed = follow.recv(), if follow_open => Some(Next::Followed(followed)),
+                    () = tokio::time::sleep(wait) => None,
+                }
+            });
+            match next {
+                Some(Next::Request(Some(request))) => {
+                    if let Some(done) = self.take(request, executions, requests) {
+                        return Some(done);
+                    }
+                }
+                // The other instance's write applies here; the loop ends when it did.
+                Some(Next::Followed(Some(first))) => self.apply_followed_from(first),
+                Some(Next::Followed(None)) => self.follow_open = false,
+                // Closed (the next `recv` says so) or out of time.
+                Some(Next::Request(None)) | None => break,
+            }
+        }
+        None
     }
 
     /// Applies `first` and whatever else the follower has ready.
@@ -409,6 +492,36 @@ impl Replicator {
         self.apply_followed(batch);
     }
 
+    /// When the last applied message is in the middle of another instance's operation,
+    /// waits for the operation's last message (the rest of its chain is on its way)
+    /// before anything is decided or appended, at most [`OPERATION_WAIT`]: so that no
+    /// append lands inside an operation of several events, which is stored whole. After
+    /// that the writer is presumed stopped for good and its stored part stays.
+    fn wait_operation_end(&mut self) {
+        let until = Instant::now() + OPERATION_WAIT;
+        while self.tail_continues && self.follow_open {
+            let wait = until.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                tracing::warn!(
+                    applied = self.applied,
+                    "another instance's operation stopped in the middle (its writer is gone?); appending after its stored part"
+                );
+                self.tail_continues = false;
+                return;
+            }
+            let follow = &mut self.follow;
+            let next = self
+                .log
+                .nats
+                .block_on(async { tokio::time::timeout(wait, follow.recv()).await });
+            match next {
+                Ok(Some(first)) => self.apply_followed_from(first),
+                Ok(None) => self.follow_open = false,
+                Err(_) => {}
+            }
+        }
+    }
+
     /// Applies everything the follower has ready, without waiting.
     fn drain_followed(&mut self) {
         while let Ok(first) = self.follow.try_recv() {
@@ -420,7 +533,14 @@ impl Replicator {
         let started = Instant::now();
         let before = self.applied;
         // Start-up waits as long as messages keep coming: a large stream takes time.
+        // Nobody reads the read model before the instance serves: only the projection
+        // folds the stream meanwhile, and the read model is set from it once at the end.
+        self.starting = true;
         self.catch_up(Duration::from_secs(10));
+        self.starting = false;
+        if self.applied > before {
+            self.read.reset(&self.projection, self.applied);
+        }
         tracing::info!(
             from = before,
             to = self.applied,
@@ -483,6 +603,7 @@ impl Replicator {
     /// or refused on state the stream has moved past) and those that did not fit.
     fn round(&mut self, work: Vec<Exec>, last: bool) -> (Vec<Exec>, Vec<Exec>) {
         self.drain_followed();
+        self.wait_operation_end();
         let mut staged: Vec<(Arc<WorkspaceEvent>, LoggedEvent)> = Vec::new();
         let mut staged_ids = std::collections::HashMap::new();
         let mut accepted: Vec<Exec> = Vec::new();
@@ -490,10 +611,8 @@ impl Replicator {
         let mut later: Vec<Exec> = Vec::new();
         // For each accepted operation, the staged events up to and including its own.
         let mut horizons: Vec<usize> = Vec::new();
-        // Whether every accepted operation staged at most one event (then the commit
-        // needs no atomic batch: see `NatsLog::append_chain`).
-        let mut single = true;
         let mut next_seq = self.applied + 1;
+        let deciding = Instant::now();
         let now = chrono::Utc::now();
         let mut work = work.into_iter();
         while let Some(mut job) = work.next() {
@@ -528,7 +647,6 @@ impl Replicator {
             }
             match result {
                 Ok(()) => {
-                    single &= staged.len() - before <= 1;
                     horizons.push(staged.len());
                     accepted.push(job);
                 }
@@ -540,6 +658,7 @@ impl Replicator {
                 Err(error) => job.finish(Err(error)),
             }
         }
+        let decided = deciding.elapsed();
         let mut again: Vec<Exec> = Vec::new();
         let mut appended = true;
         if staged.is_empty() {
@@ -549,13 +668,35 @@ impl Replicator {
             }
         } else {
             let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
-            if single && logged.len() > 1 {
-                // One event per operation: a chain of publishes, of which a prefix
-                // lands; the operations past it are decided again (or fail).
-                let (landed, error) = self.log.nats.append_chain(&logged, self.applied);
+            if logged.len() > 1 && self.log.nats.chains() {
+                // A chain of publishes, of which a prefix lands; the operations past it
+                // are decided again (or fail). An operation cut in the middle (NATS
+                // went away) is decided again too: its stored events are then
+                // duplicates and the rest follows them.
+                let mut continues = vec![true; logged.len()];
+                for &horizon in &horizons {
+                    if let Some(flag) = horizon.checked_sub(1).and_then(|i| continues.get_mut(i)) {
+                        *flag = false;
+                    }
+                }
+                let appending = Instant::now();
+                let (landed, error) = self
+                    .log
+                    .nats
+                    .append_chain(&logged, &continues, self.applied);
+                self.last_append = appending.elapsed();
+                tracing::debug!(
+                    events = logged.len(),
+                    landed,
+                    operations = accepted.len(),
+                    decide_us = decided.as_micros() as u64,
+                    append_us = self.last_append.as_micros() as u64,
+                    "chain appended"
+                );
                 let rest = events.split_off(landed);
                 logged.truncate(landed);
                 if landed > 0 {
+                    // This instance completes its own cut operation itself, next.
                     self.apply_own(events, logged);
                 }
                 if let Some(error) = error {
@@ -580,7 +721,18 @@ impl Replicator {
                 }
                 return self.settle_refused(refused, appended, last, again, later);
             }
-            match self.append(&events, &logged) {
+            let appending = Instant::now();
+            let result = self.append(&events, &logged);
+            self.last_append = appending.elapsed();
+            tracing::debug!(
+                events = logged.len(),
+                operations = accepted.len(),
+                decide_us = decided.as_micros() as u64,
+                append_us = appending.elapsed().as_micros() as u64,
+                ok = result.is_ok(),
+                "atomic batch appended"
+            );
+            match result {
                 Ok(()) => {
                     self.apply_own(events, logged);
                     for job in accepted {
@@ -694,6 +846,7 @@ impl Replicator {
     /// This instance's own events, acknowledged by JetStream (already in the
     /// projection: the stager folded them).
     fn apply_own(&mut self, events: Vec<Arc<WorkspaceEvent>>, logged: Vec<LoggedEvent>) {
+        self.tail_continues = false;
         self.persist(&events, &logged);
         self.read.apply(&events);
         self.hub.publish(&logged);
@@ -728,6 +881,7 @@ impl Replicator {
                 continue;
             }
             newest = newest.max(item.seq);
+            self.tail_continues = item.continues;
             let Some((event, json)) = decode(&item) else {
                 continue;
             };
@@ -742,8 +896,11 @@ impl Replicator {
             events.push(Arc::new(event));
         }
         if !events.is_empty() {
+            self.foreign_at = Some(Instant::now());
             self.persist(&events, &logged);
-            self.read.apply(&events);
+            if !self.starting {
+                self.read.apply(&events);
+            }
             self.hub.publish(&logged);
             if let Some(local) = &self.local {
                 // The watcher watches the sessions started through this instance, and

@@ -174,6 +174,12 @@ impl NatsServer {
                     "--routes".into(),
                     routes.clone(),
                 ];
+                let mut args = args;
+                // Kept for diagnosis when set: the nodes' logs, named by node and port.
+                if let Some(logs) = std::env::var_os("CHAINWATCH_TEST_NATS_LOGS") {
+                    let log = std::path::Path::new(&logs).join(format!("n{index}-{port}.log"));
+                    args.extend(["-DV".into(), "-l".into(), log.display().to_string()]);
+                }
                 let mut server = Self {
                     port: *port,
                     cluster_port: Some(*cluster),

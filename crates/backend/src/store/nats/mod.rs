@@ -4,8 +4,10 @@
 //! `seq`. An append carries `Nats-Expected-Last-Sequence`: it lands only if nothing else
 //! was appended since the instance last caught up, which is what keeps the core's
 //! decisions (session ended, first answer wins, eventId stored before) correct across
-//! instances. A commit of several events is one atomic batch (JetStream 2.12+), so it is
-//! stored whole or not at all.
+//! instances. A commit of several events is, on an R1 stream, a chain of publishes each
+//! expecting the one before it (a prefix lands; an operation of several events is kept
+//! whole by the `Chainwatch-Continues` header, see `append`), and on a replicated stream
+//! one atomic batch (JetStream 2.12+), stored whole or not at all.
 //!
 //! Reads never go to JetStream: each instance keeps a local SQLite copy of the stream
 //! (its "mirror", in the data dir), written by the one thread that follows the stream,
@@ -168,6 +170,8 @@ pub struct NatsLog {
     js: jetstream::Context,
     stream: stream::Stream,
     config: NatsConfig,
+    /// Whether the stream had more than one replica when this instance opened it.
+    replicated: bool,
 }
 
 impl Drop for NatsLog {
@@ -206,19 +210,28 @@ impl NatsLog {
                 servers: config.display_servers(),
                 reason: e.to_string(),
             })?;
-        let (client, js, stream) = runtime.block_on(Self::open(&config))?;
+        let (client, js, stream, replicas) = runtime.block_on(Self::open(&config))?;
         Ok(Self {
             runtime: Some(runtime),
             client,
             js,
             stream,
             config,
+            replicated: replicas > 1,
         })
     }
 
     async fn open(
         config: &NatsConfig,
-    ) -> Result<(async_nats::Client, jetstream::Context, stream::Stream), NatsError> {
+    ) -> Result<
+        (
+            async_nats::Client,
+            jetstream::Context,
+            stream::Stream,
+            usize,
+        ),
+        NatsError,
+    > {
         let client = connect_client(config).await?;
         let js = jetstream::ContextBuilder::new()
             .timeout(config.ack_timeout)
@@ -295,7 +308,18 @@ impl NatsLog {
             messages = info.state.messages,
             "connected to the NATS JetStream log"
         );
-        Ok((client, js, stream))
+        Ok((client, js, stream, info.config.num_replicas))
+    }
+
+    /// Whether a commit of several one-event operations may go as a chain of publishes
+    /// (`append_chain`). Not on a replicated stream: its leader checks
+    /// `Nats-Expected-Last-Msg-Id` against the proposals in flight, and when another
+    /// instance's proposal lands in between, applying the chain's next message fails
+    /// as a "critical write error" on nats-server 2.15.1, after which the stream took
+    /// no write at all (seen in the 3-node test). A replicated stream stages an atomic
+    /// batch in memory, so the batch costs little there.
+    pub fn chains(&self) -> bool {
+        !self.replicated
     }
 
     /// The configuration it was opened with.
