@@ -7,6 +7,14 @@ use chainwatch::cli::{Cli, Command, HooksCommand};
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `chainwatch hook` runs once per Claude Code event, so its start-up is on the agent's
+    // path: the exact command line the installed hooks use skips building the whole CLI
+    // (clap's parser for `serve`'s options alone cost a hook call more than its request).
+    // Anything else, `chainwatch hook --help` included, goes through clap as before.
+    if is_plain_hook(std::env::args_os()) {
+        chainwatch::telemetry::init_hook();
+        return chainwatch::hook::main();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A hook must never fail (a failing hook can block Claude Code): whatever the
@@ -47,6 +55,12 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Whether the command line is exactly `chainwatch hook`.
+fn is_plain_hook(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let _program = args.next();
+    args.next().is_some_and(|a| a == "hook") && args.next().is_none()
 }
 
 fn serve(config: chainwatch::config::Config) -> ExitCode {

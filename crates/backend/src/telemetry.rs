@@ -16,17 +16,20 @@ pub fn init() {
 }
 
 /// The hook's subscriber: warnings only unless `CHAINWATCH_HOOK_LOG` says otherwise (a
-/// `RUST_LOG` meant for other programs must not make the hook chatty).
+/// `RUST_LOG` meant for other programs must not make the hook chatty). The default is a
+/// plain level, not an `EnvFilter`: parsing even `"warn"` compiles the filter's directive
+/// regex, a tenth of a millisecond of every hook call's start-up (docs/PERFORMANCE.md).
 pub fn init_hook() {
-    let filter = std::env::var("CHAINWATCH_HOOK_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(false)
-        .without_time()
-        .try_init();
+        .without_time();
+    let filter = std::env::var("CHAINWATCH_HOOK_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok());
+    let _ = match filter {
+        Some(filter) => builder.with_env_filter(filter).try_init(),
+        None => builder.with_max_level(tracing::Level::WARN).try_init(),
+    };
 }

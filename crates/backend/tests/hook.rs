@@ -997,6 +997,42 @@ fn a_hook_with_bad_input_or_arguments_still_exits_zero() {
     assert!(ok);
 }
 
+/// The exact command line the installed hooks use skips clap; anything else still goes
+/// through it, so `chainwatch hook --help` documents the hook as before.
+#[test]
+fn hook_help_still_comes_from_the_full_cli() {
+    let (ok, out) = chainwatch(&["hook", "--help"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("CHAINWATCH_URL"), "{out}");
+}
+
+/// The hook's HTTP buffers are 16 KiB: a request many times that size still travels
+/// whole (in pieces through the write buffer), and the session look-up that follows is
+/// answered through the read buffer.
+#[test]
+fn a_payload_larger_than_the_buffers_travels_whole() {
+    let server = Server::start();
+    let hook = Hook::new(&server.url());
+    let mut big = payload("post_tool_use_bash", "big-output");
+    let output = format!("{}END-OF-OUTPUT", "0123456789abcdef\n".repeat(20_000));
+    big["tool_response"]["stdout"] = json!(output);
+    hook.run(&big).assert_silent();
+    let events = server.events("big-output");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.to_string().contains("END-OF-OUTPUT")),
+        "{:?}",
+        types(&events)
+    );
+    // SessionStart of a live session asks the server for the session first.
+    let mut compact = payload("session_start", "big-output");
+    compact["source"] = json!("compact");
+    compact["model"] = json!("claude-opus-4-1");
+    hook.run(&compact).assert_silent();
+    assert_eq!(server.session("big-output")["model"], "claude-opus-4-1");
+}
+
 /// Not a timed test: prints the wall time of `chainwatch hook` with the server up.
 /// Run with `cargo test --release -p chainwatch --test hook -- --ignored --nocapture`.
 #[test]

@@ -362,6 +362,44 @@ enum Next {
     Followed(Option<Followed>),
 }
 
+/// The most events one chain takes before its acknowledgements are awaited (the
+/// operations that arrive later wait for the next round).
+const CHAIN_MAX: usize = 4 * MAX_ATOMIC_BATCH;
+
+/// The commit thread's queue of requests, for a round that takes more while its chain
+/// is being stored, and the shutdown request if one came meanwhile.
+struct Incoming<'a> {
+    requests: &'a mut mpsc::Receiver<Request>,
+    shutdown: &'a mut Option<oneshot::Sender<()>>,
+}
+
+impl Incoming<'_> {
+    /// The operations already queued (at most `max`), without waiting.
+    fn take_queued(&mut self, max: usize) -> Vec<Exec> {
+        let mut taken: Vec<Exec> = Vec::new();
+        while taken.len() < max && self.shutdown.is_none() {
+            match self.requests.try_recv() {
+                Ok(Request::Shutdown(done)) => *self.shutdown = Some(done),
+                Ok(Request::Retry(job)) => taken.push(job),
+                Ok(Request::Execute(job)) => taken.push(Box::new(Once {
+                    job: Some(job),
+                    settle: None,
+                })),
+                Err(_) => break,
+            }
+        }
+        taken
+    }
+}
+
+/// For the staged events `from..to`, whether each one's operation goes on in the next
+/// event (`horizons`: the staged count after each accepted operation).
+fn continuing(horizons: &[usize], from: usize, to: usize) -> Vec<bool> {
+    (from..to)
+        .map(|index| !horizons.contains(&(index + 1)))
+        .collect()
+}
+
 impl Replicator {
     fn run(&mut self, mut requests: mpsc::Receiver<Request>) {
         loop {
@@ -400,7 +438,11 @@ impl Replicator {
             if shutdown.is_none() && foreign_recent {
                 shutdown = self.wait_turn(&mut executions, &mut requests);
             }
-            self.commit(executions);
+            let mut incoming = Incoming {
+                requests: &mut requests,
+                shutdown: &mut shutdown,
+            };
+            self.commit(executions, &mut incoming);
             if let Some(done) = shutdown {
                 tracing::info!(seq = self.applied, "commit thread stopped");
                 let _ = done.send(());
@@ -581,12 +623,12 @@ impl Replicator {
     }
 
     /// Decides and appends `work`, retrying what lost a race after catching up.
-    fn commit(&mut self, mut work: Vec<Exec>) {
+    fn commit(&mut self, mut work: Vec<Exec>, incoming: &mut Incoming<'_>) {
         let mut round = 0;
         while !work.is_empty() {
             round += 1;
             let last = round > self.retries;
-            let (again, later) = self.round(work, last);
+            let (again, later) = self.round(work, last, incoming);
             if !again.is_empty() {
                 self.catch_up(self.ack_timeout);
             }
@@ -594,14 +636,19 @@ impl Replicator {
             // round of their own.
             work = again;
             if !later.is_empty() {
-                self.commit(later);
+                self.commit(later, incoming);
             }
         }
     }
 
     /// One decision and append. Returns the operations to decide again (lost a race,
     /// or refused on state the stream has moved past) and those that did not fit.
-    fn round(&mut self, work: Vec<Exec>, last: bool) -> (Vec<Exec>, Vec<Exec>) {
+    fn round(
+        &mut self,
+        work: Vec<Exec>,
+        last: bool,
+        incoming: &mut Incoming<'_>,
+    ) -> (Vec<Exec>, Vec<Exec>) {
         self.drain_followed();
         self.wait_operation_end();
         let mut staged: Vec<(Arc<WorkspaceEvent>, LoggedEvent)> = Vec::new();
@@ -617,22 +664,8 @@ impl Replicator {
         let mut work = work.into_iter();
         while let Some(mut job) = work.next() {
             let before = staged.len();
-            let result = {
-                let mut stager = Stager {
-                    projection: &mut self.projection,
-                    next_seq: &mut next_seq,
-                    staged: &mut staged,
-                    staged_ids: &mut staged_ids,
-                    writer: &mut self.log,
-                    prices: &self.prices,
-                    start_watch: self.start_watch.as_deref(),
-                    // Retention invalidates it before it purges.
-                    snapshots: self.snapshots.as_ref(),
-                    max_event_bytes: self.max_event_bytes,
-                    now,
-                };
-                job.attempt(&mut stager)
-            };
+            let result =
+                self.attempt(&mut job, &mut next_seq, &mut staged, &mut staged_ids, now);
             if staged.len() > MAX_ATOMIC_BATCH && before > 0 {
                 // Over the atomic batch limit: this operation and the rest wait for
                 // the next round; undo everything and decide the ones before again.
@@ -667,24 +700,55 @@ impl Replicator {
                 job.finish(Ok(()));
             }
         } else {
-            let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
-            if logged.len() > 1 && self.log.nats.chains() {
+            if staged.len() > 1 && self.log.nats.chains() {
                 // A chain of publishes, of which a prefix lands; the operations past it
                 // are decided again (or fail). An operation cut in the middle (NATS
                 // went away) is decided again too: its stored events are then
-                // duplicates and the rest follows them.
-                let mut continues = vec![true; logged.len()];
-                for &horizon in &horizons {
-                    if let Some(flag) = horizon.checked_sub(1).and_then(|i| continues.get_mut(i)) {
-                        *flag = false;
+                // duplicates and the rest follows them. While the stream stores a
+                // segment, the operations that arrived meanwhile are decided and sent
+                // after it, as more of the same chain.
+                let appending = Instant::now();
+                let mut chain = self.log.nats.chain(self.applied);
+                let mut sent = 0;
+                loop {
+                    let continues = continuing(&horizons, sent, staged.len());
+                    let segment: Vec<LoggedEvent> =
+                        staged[sent..].iter().map(|(_, l)| l.clone()).collect();
+                    chain.send(&segment, &continues);
+                    sent = staged.len();
+                    if sent >= CHAIN_MAX || incoming.shutdown.is_some() {
+                        break;
+                    }
+                    let more = incoming.take_queued(self.max_batch);
+                    if more.is_empty() {
+                        break;
+                    }
+                    for mut job in more {
+                        let result = self.attempt(
+                            &mut job,
+                            &mut next_seq,
+                            &mut staged,
+                            &mut staged_ids,
+                            now,
+                        );
+                        match result {
+                            Ok(()) => {
+                                horizons.push(staged.len());
+                                accepted.push(job);
+                            }
+                            Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
+                                refused.push((job, error))
+                            }
+                            Err(error) => job.finish(Err(error)),
+                        }
+                    }
+                    if staged.len() == sent {
+                        break;
                     }
                 }
-                let appending = Instant::now();
-                let (landed, error) = self
-                    .log
-                    .nats
-                    .append_chain(&logged, &continues, self.applied);
+                let (landed, error) = chain.finish();
                 self.last_append = appending.elapsed();
+                let (mut events, mut logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
                 tracing::debug!(
                     events = logged.len(),
                     landed,
@@ -721,6 +785,7 @@ impl Replicator {
                 }
                 return self.settle_refused(refused, appended, last, again, later);
             }
+            let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
             let appending = Instant::now();
             let result = self.append(&events, &logged);
             self.last_append = appending.elapsed();
@@ -758,6 +823,31 @@ impl Replicator {
             }
         }
         self.settle_refused(refused, appended, last, again, later)
+    }
+
+    /// Decides one operation against the projection, staging its events.
+    fn attempt(
+        &mut self,
+        job: &mut Exec,
+        next_seq: &mut u64,
+        staged: &mut Vec<(Arc<WorkspaceEvent>, LoggedEvent)>,
+        staged_ids: &mut std::collections::HashMap<EventId, u64>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), CoreError> {
+        let mut stager = Stager {
+            projection: &mut self.projection,
+            next_seq,
+            staged,
+            staged_ids,
+            writer: &mut self.log,
+            prices: &self.prices,
+            start_watch: self.start_watch.as_deref(),
+            // Retention invalidates it before it purges.
+            snapshots: self.snapshots.as_ref(),
+            max_event_bytes: self.max_event_bytes,
+            now,
+        };
+        job.attempt(&mut stager)
     }
 
     /// Answers the refused operations of a round, or decides them again when the

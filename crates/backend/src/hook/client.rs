@@ -18,6 +18,10 @@ use super::config::HookConfig;
 /// Extra time a long poll gets beyond its `waitMs`, for the answer to travel.
 const POLL_SLACK: Duration = Duration::from_secs(2);
 
+/// Size of each of the connection's read and write buffers: larger than any head the
+/// server answers with (ureq needs a whole response head in its read buffer).
+const IO_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -55,7 +59,12 @@ impl Client {
         let mut builder = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(concat!("chainwatch-hook/", env!("CARGO_PKG_VERSION")))
-            .max_redirects(0);
+            .max_redirects(0)
+            // ureq zero-fills 128 KiB for each of its two buffers by default; touching those
+            // 64 fresh pages cost a hook call more than its request (docs/PERFORMANCE.md).
+            // The server's answers have small heads, and larger bodies stream through.
+            .input_buffer_size(IO_BUFFER_BYTES)
+            .output_buffer_size(IO_BUFFER_BYTES);
         if is_loopback(&config.url) {
             builder = builder.proxy(None);
         }

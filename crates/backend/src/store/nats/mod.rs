@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 
-pub use append::AppendError;
+pub use append::{AppendError, Chain};
 pub use follow::Followed;
 
 /// JetStream's default ceiling on the messages of one atomic batch (`max_msgs` of the
