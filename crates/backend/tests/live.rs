@@ -791,3 +791,46 @@ async fn shutdown_closes_sockets_with_a_close_frame_and_ends_long_polls_at_once(
     }
     assert_eq!(close_code, Some(1001), "going away");
 }
+
+/// The socket's control frames, which the server writes itself (not through a WebSocket
+/// library): a client's ping is answered with its bytes, the server pings on its
+/// heartbeat, and an oversized frame closes the socket with 1009 and the limit.
+#[tokio::test]
+async fn pings_are_answered_the_server_pings_and_an_oversized_frame_closes_with_1009() {
+    let server = TestServer::spawn_with(|c| {
+        c.socket.max_frame_bytes = 1024;
+        c.socket.heartbeat = Duration::from_millis(200);
+    });
+    let mut socket = server.socket().await;
+    socket
+        .send_raw(Message::Ping(b"are you there".to_vec().into()))
+        .await;
+    let (mut pong, mut server_pinged) = (None, false);
+    while pong.is_none() || !server_pinged {
+        match tokio::time::timeout(WAIT, socket.ws.next()).await {
+            Ok(Some(Ok(Message::Pong(bytes)))) => pong = Some(bytes.to_vec()),
+            Ok(Some(Ok(Message::Ping(_)))) => server_pinged = true,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("socket ended before pong and ping: {other:?}"),
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+    socket.send(json!({"type": "ping"})).await;
+    socket.expect_frame("pong").await;
+
+    socket
+        .send_raw(Message::Text("x".repeat(4096).into()))
+        .await;
+    let mut close = None;
+    while let Ok(Some(message)) = tokio::time::timeout(WAIT, socket.ws.next()).await {
+        if let Ok(Message::Close(frame)) = message {
+            close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+            break;
+        }
+    }
+    assert_eq!(
+        close,
+        Some((1009, "frames are limited to 1024 bytes".to_owned()))
+    );
+    server.stop().await;
+}

@@ -2,6 +2,7 @@
 //! handshake and hands the connection to [`crate::ws::connection`] with the caller's
 //! reach; the socket itself knows nothing of the application state.
 
+use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chainwatch_shared::ErrorBody;
 
@@ -9,6 +10,7 @@ use crate::auth::Principal;
 use crate::core::Reach;
 use crate::state::AppState;
 use crate::ws::connection::{self, ConnectionContext};
+use crate::ws::inbound::Inbound;
 
 /// Upgrades to a socket, or 503 when the server has its maximum of sockets.
 pub async fn upgrade(
@@ -37,15 +39,18 @@ pub async fn upgrade(
     };
     // Browsers pass the token as a `bearer.…` subprotocol next to `chainwatch`; the
     // handshake must then name `chainwatch` back or the browser drops the socket.
-    let (response, session, stream) =
-        match actix_ws::handle_with_protocols(&req, body, &["chainwatch"]) {
-            Ok(parts) => parts,
-            Err(e) => {
-                state.hub.unregister(registration.id);
-                return Err(e);
-            }
-        };
-    let stream = stream.max_frame_size(state.config.socket.max_frame_bytes);
+    let mut handshake = match actix_http::ws::handshake(req.head()) {
+        Ok(handshake) => handshake,
+        Err(e) => {
+            state.hub.unregister(registration.id);
+            // actix-http's answer to a bad handshake (400 with the reason, or 426).
+            return Ok(actix_http::Response::from(&e).map_into_boxed_body().into());
+        }
+    };
+    if asks_for_chainwatch(&req) {
+        handshake.insert_header((header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL));
+    }
+    let inbound = Inbound::new(body.into_inner(), state.config.socket.max_frame_bytes);
     let context = ConnectionContext {
         hub: state.hub.clone(),
         reader: state.reader.clone(),
@@ -53,11 +58,17 @@ pub async fn upgrade(
         shutdown: state.shutdown.subscribe(),
         reach,
     };
-    Ok(connection::start(
-        response,
-        session,
-        stream,
-        context,
-        registration,
-    ))
+    connection::start(handshake, inbound, context, registration)
+}
+
+/// The subprotocol the server speaks.
+const PROTOCOL: &str = "chainwatch";
+
+/// Whether the client offered the `chainwatch` subprotocol.
+fn asks_for_chainwatch(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim() == PROTOCOL)
 }

@@ -1,7 +1,7 @@
-//! The socket's response body: what actix-http writes to the connection. It merges three
-//! sources: the connection task's messages (hello, answers, close), which go through
-//! actix-ws's session; the task's replays, framed by the task in chunks of many frames
-//! ([`Outbox`]); and the hub's live frames, which it takes from the hub's queue itself.
+//! The socket's response body: what actix-http writes to the connection. It merges two
+//! sources: the connection task's frames ([`Outbox`]: hello, answers, pings, the close
+//! frame, and replays in chunks of many frames), framed by the task itself; and the
+//! hub's live frames, which it takes from the hub's queue itself.
 //!
 //! Why the live frames bypass the connection task: the hub's `try_send` then wakes the
 //! connection's HTTP dispatcher directly (one task wake-up per socket and burst, not
@@ -9,18 +9,18 @@
 //! or allocated per recipient), and every frame queued when the dispatcher runs goes
 //! into its write buffer before it writes, so a burst costs one `write` per socket.
 //!
-//! Why replays bypass actix-ws too: a catch-up of a million events through the session
-//! cost a channel hop, a frame encoded into a fresh buffer and a write per event; a
-//! chunk of framed events costs one of each per 64 KiB.
+//! Why the task's frames do not go through actix-ws's session: a catch-up of a million
+//! events through it cost a channel hop, a frame encoded into a fresh buffer and a write
+//! per event (a chunk of framed events costs one of each per 64 KiB), and its channel
+//! and body cost every socket 1.9 KiB before the first frame.
 //!
-//! Ordering: the task's messages always go first, then its replay chunks (the task
-//! waits for the outbox to drain before it sends the message that ends a replay), and
-//! the task holds the live frames
+//! Ordering: the task's frames go out in the order it queued them, before any live
+//! frame queued meanwhile, and the task holds the live frames
 //! back ([`Gate::hold`]) until `hello` is sent and while it replays the log, so a live
 //! event never overtakes the replay it follows (the seam described in
 //! [`super::connection`]). When the hub drops the socket (too slow) or closes it
-//! (shutdown), the body stops taking live frames and tells the task, which sends
-//! `resync` or the close frame through the session.
+//! (shutdown), the body stops taking live frames and tells the task, which queues
+//! `resync` or the close frame; the body ends after the close frame.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -29,7 +29,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::body::{BodySize, MessageBody};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
@@ -112,23 +112,41 @@ pub struct Outbox {
     bytes: Cell<usize>,
     body: RefCell<Option<Waker>>,
     room: Notify,
+    /// The close frame is queued: the body ends once it is written.
+    closing: Cell<bool>,
+    /// The body is gone (the connection closed): nothing queued will be written.
+    gone: Cell<bool>,
 }
 
 impl Outbox {
-    /// Queues a chunk of complete frames for the body.
-    pub fn push(&self, chunk: Bytes) {
+    /// Queues a chunk of complete frames for the body; `false` when the body is gone
+    /// or the close frame was queued before.
+    pub fn push(&self, chunk: Bytes) -> bool {
+        if self.gone.get() || self.closing.get() {
+            return false;
+        }
         self.bytes.set(self.bytes.get() + chunk.len());
         self.chunks.borrow_mut().push_back(chunk);
         if let Some(waker) = self.body.borrow_mut().take() {
             waker.wake();
         }
+        true
     }
 
-    /// Resolves once at most `limit` bytes are queued (0: the outbox is drained).
-    pub async fn room(&self, limit: usize) {
-        while self.bytes.get() > limit {
+    /// Queues the close frame, the last one the body writes.
+    pub fn close(&self, frame: Bytes) {
+        if self.push(frame) {
+            self.closing.set(true);
+        }
+    }
+
+    /// Resolves once at most `limit` bytes are queued (0: the outbox is drained);
+    /// `false` when the body is gone.
+    pub async fn room(&self, limit: usize) -> bool {
+        while self.bytes.get() > limit && !self.gone.get() {
             self.room.notified().await;
         }
+        !self.gone.get()
     }
 
     fn poll_take(&self, cx: &Context<'_>) -> Option<Bytes> {
@@ -153,22 +171,24 @@ impl Outbox {
 
 /// The response body of one socket.
 pub struct SocketBody {
-    /// actix-ws's body: the frames the connection task sends through its session.
-    control: BoxBody,
     outbox: Rc<Outbox>,
     live: Arc<LiveQueue>,
     gate: Rc<Gate>,
 }
 
 impl SocketBody {
-    /// Merges actix-ws's body, the task's outbox and the hub's queue for this socket.
-    pub fn new(control: BoxBody, outbox: Rc<Outbox>, live: Arc<LiveQueue>, gate: Rc<Gate>) -> Self {
-        Self {
-            control,
-            outbox,
-            live,
-            gate,
-        }
+    /// Merges the task's outbox and the hub's queue for this socket.
+    pub fn new(outbox: Rc<Outbox>, live: Arc<LiveQueue>, gate: Rc<Gate>) -> Self {
+        Self { outbox, live, gate }
+    }
+}
+
+impl Drop for SocketBody {
+    /// The connection is gone: the task stops waiting for room and ends.
+    fn drop(&mut self) {
+        self.outbox.gone.set(true);
+        self.outbox.room.notify_waiters();
+        self.gate.end(End::Away);
     }
 }
 
@@ -184,13 +204,13 @@ impl MessageBody for SocketBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
-        // The task's frames first: they end the stream (close) and precede live ones.
-        match Pin::new(&mut this.control).poll_next(cx) {
-            Poll::Ready(item) => return Poll::Ready(item),
-            Poll::Pending => {}
-        }
+        // The task's frames first: they precede live ones, and the close frame ends the
+        // stream.
         if let Some(chunk) = this.outbox.poll_take(cx) {
             return Poll::Ready(Some(Ok(chunk)));
+        }
+        if this.outbox.closing.get() {
+            return Poll::Ready(None);
         }
         if this.gate.ended.get().is_some() {
             return Poll::Pending;
@@ -210,6 +230,44 @@ impl MessageBody for SocketBody {
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// Control frames carry at most this many bytes (RFC 6455 section 5.5).
+const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// A ping frame (empty).
+pub fn ping_frame() -> Bytes {
+    Bytes::from_static(&[0x89, 0x00])
+}
+
+/// A pong frame answering a ping that carried `payload` (cut to 125 bytes).
+pub fn pong_frame(payload: &[u8]) -> Bytes {
+    control_frame(0x8a, &[&payload[..payload.len().min(MAX_CONTROL_PAYLOAD)]])
+}
+
+/// A close frame: the code and its description (cut to fit 125 bytes at a character
+/// boundary), or no payload at all.
+pub fn close_frame(code: Option<u16>, description: &str) -> Bytes {
+    let Some(code) = code else {
+        return control_frame(0x88, &[]);
+    };
+    let mut end = description.len().min(MAX_CONTROL_PAYLOAD - 2);
+    while !description.is_char_boundary(end) {
+        end -= 1;
+    }
+    control_frame(0x88, &[&code.to_be_bytes(), &description.as_bytes()[..end]])
+}
+
+fn control_frame(first: u8, parts: &[&[u8]]) -> Bytes {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    let mut frame = Vec::with_capacity(len + 2);
+    frame.push(first);
+    // Callers keep control payloads within 125 bytes: one length byte.
+    frame.push(len as u8);
+    for part in parts {
+        frame.extend_from_slice(part);
+    }
+    Bytes::from(frame)
 }
 
 /// A WebSocket text frame (server to client: final, unmasked) carrying `payload`.
@@ -257,6 +315,24 @@ mod tests {
             short => (short as usize, 2),
         };
         (frame[0], len, &frame[at..])
+    }
+
+    #[test]
+    fn control_frames_stay_within_125_bytes() {
+        let close = close_frame(Some(1000), &"é".repeat(100));
+        let (first, len, payload) = decode(&close);
+        assert_eq!(first, 0x88);
+        assert!(len <= 125 && len == payload.len());
+        assert_eq!(&payload[..2], &1000u16.to_be_bytes());
+        assert!(
+            std::str::from_utf8(&payload[2..]).is_ok(),
+            "cut at a char boundary"
+        );
+        assert_eq!(&close_frame(None, "ignored")[..], &[0x88, 0x00]);
+        let pong = pong_frame(&[7u8; 200]);
+        let (first, len, _) = decode(&pong);
+        assert_eq!((first, len), (0x8a, 125));
+        assert_eq!(&ping_frame()[..], &[0x89, 0x00]);
     }
 
     #[test]

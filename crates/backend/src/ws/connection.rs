@@ -12,14 +12,18 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
 use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
 use tokio::sync::watch;
 
 use bytes::Bytes;
 
-use super::body::{End, Gate, Outbox, SocketBody, append_text_frame};
+use super::body::{
+    End, Gate, Outbox, SocketBody, append_text_frame, close_frame, ping_frame, pong_frame,
+    text_frame,
+};
 use super::hub::{Hub, HubError, Registration};
+use super::inbound::{Inbound, Message};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
@@ -30,8 +34,8 @@ const REPLAY_PAGE: usize = 2000;
 /// A replay chunk is cut once it holds this many bytes of frames.
 const REPLAY_CHUNK_BYTES: usize = 64 * 1024;
 
-/// The task waits while more than this many bytes of replay are queued for the body.
-const REPLAY_QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
+/// The task waits while more than this many bytes of frames are queued for the body.
+const QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
 
 /// One page of a replay, filtered and framed on the blocking thread that read it.
 struct ReplayPage {
@@ -62,7 +66,6 @@ enum Flow {
 }
 
 struct Connection {
-    session: Session,
     context: ConnectionContext,
     id: u64,
     /// Global events with seq above this were (or will be) delivered to this socket.
@@ -71,6 +74,10 @@ struct Connection {
     gate: Rc<Gate>,
     /// Where replays go, already framed.
     outbox: Rc<Outbox>,
+    /// The close frame to send when the task ends (`None`: the client closed first).
+    close: Option<CloseReason>,
+    /// When the client last sent a frame.
+    last_heard: Instant,
 }
 
 /// Holds the live frames back while it lives (a replay), so the replay's frames and
@@ -98,16 +105,21 @@ fn encode(message: &ServerMessage) -> String {
 }
 
 impl Connection {
-    async fn send_text(&mut self, text: impl Into<bytestring::ByteString>) -> Flow {
-        match tokio::time::timeout(self.context.config.send_timeout, self.session.text(text)).await
-        {
-            Ok(Ok(())) => Flow::Continue,
+    /// Queues a frame for the body; stops the socket when the body is gone or has not
+    /// taken the frames before it within the send timeout.
+    async fn push(&mut self, frame: Bytes) -> Flow {
+        if !self.outbox.push(frame) {
+            return Flow::Stop;
+        }
+        let room = self.outbox.room(QUEUED_BYTES);
+        match tokio::time::timeout(self.context.config.send_timeout, room).await {
+            Ok(true) => Flow::Continue,
             _ => Flow::Stop,
         }
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Flow {
-        self.send_text(encode(message)).await
+        self.push(text_frame(&[&encode(message)])).await
     }
 
     async fn error(&mut self, code: &str, message: impl Into<String>) -> Flow {
@@ -198,18 +210,14 @@ impl Connection {
                 ));
             }
             for chunk in page.chunks {
-                self.outbox.push(chunk);
-                let room = self.outbox.room(REPLAY_QUEUED_BYTES);
-                if tokio::time::timeout(send_timeout, room).await.is_err() {
+                if !self.outbox.push(chunk) {
+                    return Ok(Flow::Stop);
+                }
+                let room = self.outbox.room(QUEUED_BYTES);
+                if !matches!(tokio::time::timeout(send_timeout, room).await, Ok(true)) {
                     return Ok(Flow::Stop);
                 }
             }
-        }
-        if tokio::time::timeout(send_timeout, self.outbox.room(0))
-            .await
-            .is_err()
-        {
-            return Ok(Flow::Stop);
         }
         Ok(Flow::Continue)
     }
@@ -311,17 +319,16 @@ impl Connection {
     }
 }
 
-/// Takes over an accepted socket: its response gets the body that merges the task's
-/// frames with the hub's live ones, and the task that runs the socket is spawned on
-/// this worker (the body and the task share the [`Gate`], so they must be on one
-/// thread). Returns the response that completes the handshake.
+/// Takes over an accepted socket: the handshake's response gets the body that merges
+/// the task's frames with the hub's live ones, and the task that runs the socket is
+/// spawned on this worker (the body and the task share the [`Gate`], so they must be on
+/// one thread). Returns the response that completes the handshake.
 pub fn start(
-    response: actix_web::HttpResponse,
-    session: Session,
-    stream: MessageStream,
+    mut handshake: actix_http::ResponseBuilder,
+    inbound: Inbound,
     context: ConnectionContext,
     registration: Registration,
-) -> actix_web::HttpResponse {
+) -> Result<actix_web::HttpResponse, actix_web::Error> {
     let Registration {
         id,
         queue,
@@ -329,102 +336,155 @@ pub fn start(
     } = registration;
     let gate = Gate::held();
     let outbox = Rc::new(Outbox::default());
-    let (response, control) = response.into_parts();
-    let body = SocketBody::new(control, outbox.clone(), queue, gate.clone());
-    actix_web::rt::spawn(run(session, stream, context, id, hello_seq, gate, outbox));
-    response.set_body(body).map_into_boxed_body()
-}
-
-/// Runs a socket until it closes.
-async fn run(
-    session: Session,
-    mut stream: MessageStream,
-    context: ConnectionContext,
-    id: u64,
-    hello_seq: u64,
-    gate: Rc<Gate>,
-    outbox: Rc<Outbox>,
-) {
-    let mut shutdown = context.shutdown.clone();
-    let heartbeat_every = context.config.heartbeat;
-    let idle_timeout = context.config.idle_timeout;
-    let mut conn = Connection {
-        session,
+    let body = SocketBody::new(outbox.clone(), queue, gate.clone());
+    let response = handshake.message_body(body)?;
+    let conn = Connection {
         context,
         id,
         global_floor: hello_seq,
-        gate: gate.clone(),
+        gate,
         outbox,
+        close: Some(CloseReason {
+            code: CloseCode::Normal,
+            description: None,
+        }),
+        last_heard: Instant::now(),
     };
-    let mut close = Some(CloseReason {
-        code: CloseCode::Normal,
-        description: None,
-    });
-    let hello = conn.send(&ServerMessage::Hello { seq: hello_seq }).await;
-    // Live frames may follow `hello` now (the gate held them since registration).
-    gate.release();
-    if let Flow::Continue = hello {
-        let mut heartbeat = tokio::time::interval(heartbeat_every);
-        heartbeat.tick().await;
-        let mut last_heard = Instant::now();
-        loop {
-            let flow = tokio::select! {
-                incoming = stream.recv() => {
-                    last_heard = Instant::now();
-                    match incoming {
-                        // Boxed: a subscribe's replay is the largest state of this task,
-                        // and an idle socket should not carry room for it.
-                        Some(Ok(Message::Text(text))) => Box::pin(conn.on_text(&text)).await,
-                        Some(Ok(Message::Ping(bytes))) => {
-                            if conn.session.pong(&bytes).await.is_err() { Flow::Stop } else { Flow::Continue }
-                        }
-                        Some(Ok(Message::Pong(_))) | Some(Ok(Message::Nop)) => Flow::Continue,
-                        Some(Ok(Message::Binary(_))) | Some(Ok(Message::Continuation(_))) => {
-                            conn.error("bad_frame", "only JSON text frames are understood").await
-                        }
-                        Some(Ok(Message::Close(_))) | None => {
-                            close = None;
-                            Flow::Stop
-                        }
-                        Some(Err(e)) => {
-                            let _ = conn.error("bad_frame", format!("protocol error: {e}")).await;
-                            close = Some(CloseReason { code: CloseCode::Size, description: Some(format!(
-                                "frames are limited to {} bytes", conn.context.config.max_frame_bytes)) });
-                            Flow::Stop
-                        }
-                    }
+    actix_web::rt::spawn(run(conn, inbound));
+    Ok(actix_web::HttpResponse::from(response).map_into_boxed_body())
+}
+
+/// What ended the socket task's wait.
+enum Wake {
+    /// A frame from the client, an error reading one, or the end of the stream.
+    Incoming(Option<Result<Message, ProtocolError>>),
+    /// The body stopped taking live frames.
+    Ended(End),
+    /// The heartbeat: ping, or close when the client has been silent too long.
+    Heartbeat,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Runs a socket until it closes.
+///
+/// The task's future is as large as the largest state it can be in, and it is held by
+/// every socket for its whole life, so everything but the idle wait (the `hello`, the
+/// handling of what woke the task, the close) runs in a boxed future: an idle socket
+/// carries only the wait's state.
+#[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
+fn run(mut conn: Connection, mut stream: Inbound) -> impl Future<Output = ()> {
+    // An `async` block rather than an `async fn`: an `async fn` keeps its arguments
+    // and the locals they are moved into side by side in its state (448 bytes twice);
+    // the block's captures are used in place.
+    async move {
+        let mut shutdown = conn.context.shutdown.clone();
+        let hello = Box::pin(conn.send(&ServerMessage::Hello {
+            seq: conn.global_floor,
+        }))
+        .await;
+        // Live frames may follow `hello` now (the gate held them since registration).
+        conn.gate.release();
+        if let Flow::Continue = hello {
+            let mut heartbeat = tokio::time::interval(conn.context.config.heartbeat);
+            heartbeat.tick().await;
+            conn.last_heard = Instant::now();
+            loop {
+                let wake = tokio::select! {
+                    incoming = stream.recv() => Wake::Incoming(incoming),
+                    end = conn.gate.ended() => Wake::Ended(end),
+                    _ = heartbeat.tick() => Wake::Heartbeat,
+                    _ = shutdown.changed() => Wake::Shutdown,
+                };
+                if let Flow::Stop = Box::pin(conn.on_wake(wake)).await {
+                    break;
                 }
-                end = gate.ended() => {
-                    match end {
-                        End::Lagged => {
-                            let seq = conn.context.reader.latest_seq().unwrap_or(0);
-                            let reason = "this socket fell behind; refetch over REST, then resume".to_owned();
-                            let _ = conn.send(&ServerMessage::Resync { reason, seq, session_id: None }).await;
-                            close = Some(CloseReason { code: CloseCode::Again, description: Some("too slow".into()) });
-                        }
-                        End::Away => {
-                            close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
-                        }
+            }
+        }
+        conn.context.hub.unregister(conn.id);
+        conn.close();
+    }
+}
+
+impl Connection {
+    /// Handles what ended the task's wait.
+    async fn on_wake(&mut self, wake: Wake) -> Flow {
+        match wake {
+            Wake::Incoming(incoming) => {
+                self.last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => self.on_text(&text).await,
+                    Some(Ok(Message::Ping(bytes))) => self.push(pong_frame(&bytes)).await,
+                    Some(Ok(Message::Pong(_))) => Flow::Continue,
+                    Some(Ok(Message::Binary(_))) | Some(Ok(Message::Continuation(_))) => {
+                        self.error("bad_frame", "only JSON text frames are understood")
+                            .await
                     }
-                    Flow::Stop
-                }
-                _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > idle_timeout {
-                        close = Some(CloseReason { code: CloseCode::Policy, description: Some("idle".into()) });
+                    Some(Ok(Message::Close)) | None => {
+                        self.close = None;
                         Flow::Stop
-                    } else if conn.session.ping(b"").await.is_err() { Flow::Stop } else { Flow::Continue }
+                    }
+                    Some(Err(e)) => {
+                        let _ = self
+                            .error("bad_frame", format!("protocol error: {e}"))
+                            .await;
+                        self.close = Some(CloseReason {
+                            code: CloseCode::Size,
+                            description: Some(format!(
+                                "frames are limited to {} bytes",
+                                self.context.config.max_frame_bytes
+                            )),
+                        });
+                        Flow::Stop
+                    }
                 }
-                _ = shutdown.changed() => {
-                    close = Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) });
+            }
+            Wake::Ended(End::Lagged) => {
+                let seq = self.context.reader.latest_seq().unwrap_or(0);
+                let reason = "this socket fell behind; refetch over REST, then resume".to_owned();
+                let _ = self
+                    .send(&ServerMessage::Resync {
+                        reason,
+                        seq,
+                        session_id: None,
+                    })
+                    .await;
+                self.close = Some(CloseReason {
+                    code: CloseCode::Again,
+                    description: Some("too slow".into()),
+                });
+                Flow::Stop
+            }
+            Wake::Ended(End::Away) | Wake::Shutdown => {
+                self.close = Some(CloseReason {
+                    code: CloseCode::Away,
+                    description: Some("server shutting down".into()),
+                });
+                Flow::Stop
+            }
+            Wake::Heartbeat => {
+                if self.last_heard.elapsed() > self.context.config.idle_timeout {
+                    self.close = Some(CloseReason {
+                        code: CloseCode::Policy,
+                        description: Some("idle".into()),
+                    });
                     Flow::Stop
+                } else {
+                    self.push(ping_frame()).await
                 }
-            };
-            if let Flow::Stop = flow {
-                break;
             }
         }
     }
-    conn.context.hub.unregister(id);
-    let _ =
-        tokio::time::timeout(std::time::Duration::from_secs(1), conn.session.close(close)).await;
+
+    /// Queues the close frame, the body's last.
+    fn close(self) {
+        let frame = match &self.close {
+            Some(reason) => close_frame(
+                Some(reason.code.into()),
+                reason.description.as_deref().unwrap_or(""),
+            ),
+            None => close_frame(None, ""),
+        };
+        self.outbox.close(frame);
+    }
 }

@@ -5,4 +5,5 @@
 pub mod body;
 pub mod connection;
 pub mod hub;
+pub mod inbound;
 pub mod queue;
