@@ -392,6 +392,29 @@ impl Incoming<'_> {
     }
 }
 
+/// Files one decided operation: accepted (its events end at `staged`, the staged
+/// count), refused on state (404, 409: checked against the stream's head after the
+/// append), or answered now (input errors hold whatever the state).
+fn file_outcome(
+    result: Result<(), CoreError>,
+    job: Exec,
+    staged: usize,
+    horizons: &mut Vec<usize>,
+    accepted: &mut Vec<Exec>,
+    refused: &mut Vec<(Exec, CoreError)>,
+) {
+    match result {
+        Ok(()) => {
+            horizons.push(staged);
+            accepted.push(job);
+        }
+        Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
+            refused.push((job, error))
+        }
+        Err(error) => job.finish(Err(error)),
+    }
+}
+
 /// For the staged events `from..to`, whether each one's operation goes on in the next
 /// event (`horizons`: the staged count after each accepted operation).
 fn continuing(horizons: &[usize], from: usize, to: usize) -> Vec<bool> {
@@ -677,18 +700,14 @@ impl Replicator {
                 again.extend(refused.into_iter().map(|(job, _)| job));
                 return (again, later);
             }
-            match result {
-                Ok(()) => {
-                    horizons.push(staged.len());
-                    accepted.push(job);
-                }
-                // Input errors hold whatever the state; the rest are checked against the
-                // stream's head below.
-                Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
-                    refused.push((job, error))
-                }
-                Err(error) => job.finish(Err(error)),
-            }
+            file_outcome(
+                result,
+                job,
+                staged.len(),
+                &mut horizons,
+                &mut accepted,
+                &mut refused,
+            );
         }
         let decided = deciding.elapsed();
         let mut again: Vec<Exec> = Vec::new();
@@ -711,9 +730,7 @@ impl Replicator {
                 let mut sent = 0;
                 loop {
                     let continues = continuing(&horizons, sent, staged.len());
-                    let segment: Vec<LoggedEvent> =
-                        staged[sent..].iter().map(|(_, l)| l.clone()).collect();
-                    chain.send(&segment, &continues);
+                    chain.send(staged[sent..].iter().map(|(_, l)| l), &continues);
                     sent = staged.len();
                     if sent >= CHAIN_MAX || incoming.shutdown.is_some() {
                         break;
@@ -730,16 +747,14 @@ impl Replicator {
                             &mut staged_ids,
                             now,
                         );
-                        match result {
-                            Ok(()) => {
-                                horizons.push(staged.len());
-                                accepted.push(job);
-                            }
-                            Err(error @ (CoreError::NotFound { .. } | CoreError::Conflict(_))) => {
-                                refused.push((job, error))
-                            }
-                            Err(error) => job.finish(Err(error)),
-                        }
+                        file_outcome(
+                            result,
+                            job,
+                            staged.len(),
+                            &mut horizons,
+                            &mut accepted,
+                            &mut refused,
+                        );
                     }
                     if staged.len() == sent {
                         break;

@@ -1,5 +1,5 @@
 //! Appending a commit to the stream. One event is one publish carrying its eventId as
-//! `Nats-Msg-Id`; several are a chain of such publishes on an R1 stream (`append_chain`)
+//! `Nats-Msg-Id`; several are a chain of such publishes on an R1 stream (`NatsLog::chain`)
 //! or one atomic batch (`Nats-Batch-*` headers, ADR-50) on a replicated one, stored
 //! whole or not at all. Either way the first message carries
 //! `Nats-Expected-Last-Sequence`: the stream must still end where this instance last
@@ -131,7 +131,7 @@ impl NatsLog {
         Ok(())
     }
 
-    /// Appends `events` (seqs `after + 1 ..`) as separate publishes sent back to back
+    /// Starts a chain appending events (seqs `after + 1 ..`) as separate publishes sent back to back
     /// (no atomic batch: JetStream stages an R1 file stream's atomic batch in a file
     /// store of its own, a fixed cost per batch of several milliseconds that dominated
     /// commits, 3x slower than a chain in a side-by-side probe). Each carries its eventId
@@ -139,24 +139,14 @@ impl NatsLog {
     /// first, that the stream's last message is the event before it
     /// (`Nats-Expected-Last-Msg-Id`). So once one is refused, every later one is refused
     /// too: what lands is a prefix, in order. `continues[i]` marks an event whose
-    /// operation goes on in the next one ([`super::follow::CONTINUES`]): other instances
+    /// operation goes on in the next one (the `Chainwatch-Continues` header): other instances
     /// append nothing after it until the operation's last event is stored, so an
     /// operation of several events is cut only when its writer stops for good in the
     /// middle (then its stored part stays, unacknowledged, and a retry with the same
     /// eventIds completes it). Only on an R1 stream (see [`NatsLog::chains`]).
-    /// Returns how many landed and why the next did not.
-    pub fn append_chain(
-        &self,
-        events: &[LoggedEvent],
-        continues: &[bool],
-        after: u64,
-    ) -> (usize, Option<AppendError>) {
-        let mut chain = self.chain(after);
-        chain.send(events, continues);
-        chain.finish()
-    }
-
-    /// A chain to be sent in segments (see [`NatsLog::append_chain`]): each segment
+    /// [`Chain::finish`] says how many landed and why the next did not.
+    ///
+    /// The chain is sent in segments ([`Chain::send`]): each segment
     /// continues the one before it (the seq and the message id its first message
     /// expects are the previous segment's last), so the commit thread can decide the
     /// next segment while the stream stores the last one, and a chain cut short still
@@ -212,7 +202,11 @@ pub struct Chain {
 impl Chain {
     /// Sends `events` after those sent before (no wait for acknowledgements);
     /// `continues[i]` marks an event whose operation goes on in the next one.
-    pub fn send(&mut self, events: &[LoggedEvent], continues: &[bool]) {
+    pub fn send<'e>(
+        &mut self,
+        events: impl IntoIterator<Item = &'e LoggedEvent>,
+        continues: &[bool],
+    ) {
         if self.error.is_some() {
             return;
         }
@@ -220,7 +214,7 @@ impl Chain {
         let (after, mut sent, mut previous_id) = (self.after, self.sent, self.previous_id.take());
         let acks = &mut self.acks;
         let error = self.runtime.block_on(async {
-            for (index, event) in events.iter().enumerate() {
+            for (index, event) in events.into_iter().enumerate() {
                 let mut message = PublishMessage::build()
                     .payload(bytes::Bytes::copy_from_slice(event.json.as_bytes()))
                     .message_id(event.event_id.as_str())

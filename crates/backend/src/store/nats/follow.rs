@@ -20,13 +20,14 @@ pub struct Followed {
     pub seq: u64,
     /// The event's JSON.
     pub payload: bytes::Bytes,
-    /// Whether its operation goes on in the next message (see [`CONTINUES`]).
+    /// Whether its operation goes on in the next message (the `Chainwatch-Continues`
+    /// header).
     pub continues: bool,
 }
 
 /// The header a chain's message carries when the next message belongs to the same
 /// operation (a batch of events stored whole): no instance appends after it until the
-/// operation's last message arrived (see `NatsLog::append_chain`).
+/// operation's last message arrived (see `NatsLog::chain`).
 pub const CONTINUES: &str = "Chainwatch-Continues";
 
 /// How long to wait before recreating a consumer that failed.

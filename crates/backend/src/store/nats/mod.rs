@@ -312,7 +312,7 @@ impl NatsLog {
     }
 
     /// Whether a commit of several one-event operations may go as a chain of publishes
-    /// (`append_chain`). Not on a replicated stream: its leader checks
+    /// (`chain`). Not on a replicated stream: its leader checks
     /// `Nats-Expected-Last-Msg-Id` against the proposals in flight, and when another
     /// instance's proposal lands in between, applying the chain's next message fails
     /// as a "critical write error" on nats-server 2.15.1, after which the stream took
