@@ -175,7 +175,9 @@ pub fn default_command() -> String {
     if on_path {
         return DEFAULT_COMMAND.to_owned();
     }
-    match std::env::current_exe() {
+    // The front's path when the front started this process (`front`), never the server
+    // executable's: the hook must run the small front.
+    match crate::front::front_exe() {
         Ok(exe) => format!("{} hook", shell_quote(&exe.to_string_lossy())),
         Err(_) => DEFAULT_COMMAND.to_owned(),
     }
