@@ -71,7 +71,6 @@ fn the_hook_runs_in_the_front_without_the_server_executable() {
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty(), "{out:?}");
-    assert!(out.stderr.is_empty(), "{out:?}");
     assert!(
         spooled(&spool) > 0,
         "the event was spooled for later delivery"
@@ -122,32 +121,31 @@ fn a_missing_server_executable_is_named_and_the_hook_still_exits_zero() {
 
 #[test]
 fn other_command_lines_answer_as_the_server_executable_does() {
-    for args in [&["--version"][..], &["hook", "--help"], &["--help"]] {
+    let both = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+    };
+    for args in [
+        &["--version"][..],
+        &["hook", "--help"],
+        &["--help"],
+        &["no-such-command"],
+    ] {
         let front = Command::new(FRONT).args(args).output().expect("front");
         let server = Command::new(SERVER)
             .args(args)
             .output()
             .expect("server executable");
         assert_eq!(front.status.code(), server.status.code(), "{args:?}");
-        assert!(!front.stdout.is_empty(), "{args:?}");
         // The usage line names the program as typed: `chainwatch`, not the server's file.
-        let shown = String::from_utf8_lossy(&front.stdout).replace("chainwatch ", "");
-        let expected = String::from_utf8_lossy(&server.stdout)
-            .replace("chainwatch-server ", "")
-            .replace("chainwatch ", "");
-        assert_eq!(shown, expected, "{args:?}");
-        assert!(
-            !String::from_utf8_lossy(&front.stdout).contains("chainwatch-server"),
+        let shown = both(&front);
+        assert!(shown.len() > 10, "{args:?}: {shown}");
+        assert!(!shown.contains("chainwatch-server"), "{args:?}: {shown}");
+        assert_eq!(
+            shown,
+            both(&server).replace("chainwatch-server", "chainwatch"),
             "{args:?}"
         );
     }
-    // Bad arguments: clap's error and exit code, from the full CLI.
-    let front = Command::new(FRONT)
-        .arg("no-such-command")
-        .output()
-        .expect("front");
-    assert_eq!(front.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&front.stderr).contains("no-such-command"));
 }
 
 /// `chainwatch serve` becomes the server executable in the same process: the PID a
