@@ -195,7 +195,8 @@ fn shell_quote(path: &str) -> String {
     }
 }
 
-/// Whether a hook command runs `chainwatch hook` (any path to the binary).
+/// Whether a hook command runs `chainwatch hook` (any path to the front, or to the
+/// server executable).
 pub fn is_chainwatch_command(command: &str) -> bool {
     let Some(program) = command.trim().strip_suffix("hook") else {
         return false;
@@ -205,7 +206,15 @@ pub fn is_chainwatch_command(command: &str) -> bool {
     }
     let program = program.trim().trim_matches(|c| c == '"' || c == '\'');
     let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
-    name == "chainwatch" || name == "chainwatch.exe"
+    // `chainwatch-server hook` is ours too: what an install run by the server executable
+    // directly (`cargo run`, no front before it) writes.
+    [
+        "chainwatch",
+        "chainwatch.exe",
+        "chainwatch-server",
+        "chainwatch-server.exe",
+    ]
+    .contains(&name)
 }
 
 /// What an install or uninstall changed.
@@ -556,6 +565,7 @@ mod tests {
             "/usr/local/bin/chainwatch hook",
             "\"C:\\Program Files\\chainwatch.exe\" hook",
             "  chainwatch   hook ",
+            "/work/target/release/chainwatch-server hook",
         ] {
             assert!(is_chainwatch_command(ours), "{ours}");
         }
@@ -563,6 +573,7 @@ mod tests {
             "chainwatch serve",
             "other-tool hook",
             "notchainwatch hook",
+            "chainwatch-server2 hook",
             "chainwatch hook --x",
             "sh -c chainwatch hook",
         ] {
