@@ -8,18 +8,21 @@
 //! is sent twice. Global events already delivered live (seq above the socket's global
 //! floor) are left out of a session replay for the same reason.
 
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
 use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
+use futures_util::future::{Either, select};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::body::{
-    End, Gate, Outbox, SocketBody, append_text_frame, close_frame, ping_frame, pong_frame,
+    End, Gate, Outbox, Writer, append_text_frame, close_frame, ping_frame, pong_frame,
     text_frame,
 };
 use super::hub::{Hub, HubError, Registration};
@@ -34,7 +37,7 @@ const REPLAY_PAGE: usize = 2000;
 /// A replay chunk is cut once it holds this many bytes of frames.
 const REPLAY_CHUNK_BYTES: usize = 64 * 1024;
 
-/// The task waits while more than this many bytes of frames are queued for the body.
+/// The task waits while more than this many bytes of frames are queued for the writer.
 const QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
 
 /// One page of a replay, filtered and framed on the blocking thread that read it.
@@ -105,7 +108,7 @@ fn encode(message: &ServerMessage) -> String {
 }
 
 impl Connection {
-    /// Queues a frame for the body; stops the socket when the body is gone or has not
+    /// Queues a frame for the writer; stops the socket when the writer is gone or has not
     /// taken the frames before it within the send timeout.
     async fn push(&mut self, frame: Bytes) -> Flow {
         if !self.outbox.push(frame) {
@@ -133,7 +136,7 @@ impl Connection {
     /// Sends the events of `scope` in `(after, upto]` from the log, leaving out global
     /// events above the socket's global floor when `skip_delivered_global`. Pages are
     /// read, filtered and framed on a blocking thread (the next while this one is
-    /// written) and reach the body through the outbox, which is drained before this
+    /// written) and reach the writer through the outbox, which is drained before this
     /// returns, so the message that ends the replay follows its last frame.
     async fn replay(
         &mut self,
@@ -319,46 +322,120 @@ impl Connection {
     }
 }
 
-/// Takes over an accepted socket: the handshake's response gets the body that merges
-/// the task's frames with the hub's live ones, and the task that runs the socket is
-/// spawned on this worker (the body and the task share the [`Gate`], so they must be on
-/// one thread). Returns the response that completes the handshake.
-pub fn start(
-    mut handshake: actix_http::ResponseBuilder,
-    inbound: Inbound,
-    context: ConnectionContext,
-    registration: Registration,
-) -> Result<actix_web::HttpResponse, actix_web::Error> {
-    let Registration {
-        id,
-        queue,
-        hello_seq,
-    } = registration;
+/// A socket the `/ws` handler accepted, not yet running: it travels to the upgrade
+/// service ([`super::upgrade`]) in the extensions of the 101 response, and runs once
+/// that response is written and the stream taken over. Dropped unused (the 101 could
+/// not be written), it leaves the hub.
+pub struct Accepted {
+    /// `None` once the socket runs.
+    socket: Option<(ConnectionContext, Registration)>,
+}
+
+impl Accepted {
+    /// A socket registered with the hub as `registration`, for a caller whose limits
+    /// and reach are in `context`.
+    pub fn new(context: ConnectionContext, registration: Registration) -> Self {
+        Self {
+            socket: Some((context, registration)),
+        }
+    }
+}
+
+impl Drop for Accepted {
+    fn drop(&mut self) {
+        if let Some((context, registration)) = self.socket.take() {
+            context.hub.unregister(registration.id);
+        }
+    }
+}
+
+/// How long a closed socket waits for the client to close its side after the close
+/// frame (then the connection is dropped).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Runs an accepted socket on `stream` (after the bytes in `already_read`) until it
+/// closes: one future, polled by the connection's own task, holds the socket's task
+/// ([`run`]) and its [`Writer`], which share the [`Gate`] and the [`Outbox`]. After the
+/// close frame the stream is shut down for writing and drained until the client
+/// closes too, for at most [`LINGER`].
+pub async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted) {
+    let Some((
+        context,
+        Registration {
+            id,
+            queue,
+            hello_seq,
+        },
+    )) = accepted.socket.take()
+    else {
+        return;
+    };
+    let max_frame_bytes = context.config.max_frame_bytes;
+    let send_timeout = context.config.send_timeout;
     let gate = Gate::held();
     let outbox = Rc::new(Outbox::default());
-    let body = SocketBody::new(outbox.clone(), queue, gate.clone());
-    let response = handshake.message_body(body)?;
-    let conn = Connection {
-        context,
-        id,
-        global_floor: hello_seq,
-        gate,
-        outbox,
-        close: Some(CloseReason {
-            code: CloseCode::Normal,
-            description: None,
-        }),
-        last_heard: Instant::now(),
+    {
+        let writer = pin!(Writer::new(&stream, outbox.clone(), queue, gate.clone()));
+        let conn = Connection {
+            context,
+            id,
+            global_floor: hello_seq,
+            gate,
+            outbox,
+            close: Some(CloseReason {
+                code: CloseCode::Normal,
+                description: None,
+            }),
+            last_heard: Instant::now(),
+        };
+        let task = pin!(run(
+            conn,
+            Inbound::new(&stream, already_read, max_frame_bytes)
+        ));
+        match select(writer, task).await {
+            // The connection failed: the task hears it and ends.
+            Either::Left(((), task)) => task.await,
+            // The close frame is queued: it gets the send timeout to leave.
+            Either::Right(((), writer)) => {
+                let _ = tokio::time::timeout(send_timeout, writer).await;
+            }
+        }
+    }
+    linger(stream).await;
+}
+
+/// Shuts the stream down for writing, then reads and drops what the client still sends
+/// until it closes, for at most [`LINGER`]: closing a stream with unread bytes resets
+/// the connection, and a reset can discard the close frame before the client reads it.
+pub(super) async fn linger(mut stream: TcpStream) {
+    use tokio::io::AsyncWrite;
+    let _ = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx)).await;
+    let drain = async {
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match discard(&stream) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
     };
-    actix_web::rt::spawn(run(conn, inbound));
-    Ok(actix_web::HttpResponse::from(response).map_into_boxed_body())
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+fn discard(stream: &TcpStream) -> std::io::Result<usize> {
+    let mut sink = [0u8; 1024];
+    stream.try_read(&mut sink)
 }
 
 /// What ended the socket task's wait.
 enum Wake {
     /// A frame from the client, an error reading one, or the end of the stream.
     Incoming(Option<Result<Message, ProtocolError>>),
-    /// The body stopped taking live frames.
+    /// The writer stopped taking live frames.
     Ended(End),
     /// The heartbeat: ping, or close when the client has been silent too long.
     Heartbeat,
@@ -373,7 +450,7 @@ enum Wake {
 /// handling of what woke the task, the close) runs in a boxed future: an idle socket
 /// carries only the wait's state.
 #[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
-fn run(mut conn: Connection, mut stream: Inbound) -> impl Future<Output = ()> {
+fn run(mut conn: Connection, mut stream: Inbound<'_>) -> impl Future<Output = ()> {
     // An `async` block rather than an `async fn`: an `async fn` keeps its arguments
     // and the locals they are moved into side by side in its state (448 bytes twice);
     // the block's captures are used in place.
@@ -476,7 +553,7 @@ impl Connection {
         }
     }
 
-    /// Queues the close frame, the body's last.
+    /// Queues the close frame, the writer's last.
     fn close(self) {
         let frame = match &self.close {
             Some(reason) => close_frame(

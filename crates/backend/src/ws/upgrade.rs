@@ -1,0 +1,160 @@
+//! The upgrade service: how a socket leaves actix-http's HTTP/1 dispatcher, whose read
+//! and write buffers (8 KiB each, for the connection's life) were most of an idle
+//! socket's memory.
+//!
+//! The server is built with actix-http's `HttpService::build().upgrade(…)` (see
+//! `app.rs`). For a request with `Upgrade: websocket`, the dispatcher hands its stream,
+//! its codec and both buffers to this service as a `Framed` instead of serving the
+//! request itself. This service runs the very same application on the request (the
+//! guard: host, origin, rate limit, token and roles; then the route), marked
+//! [`Upgrading`], so every rule stays in one place. Only a `101` carrying the socket the
+//! `/ws` handler accepted ([`Accepted`], in the response's extensions) takes the
+//! connection over: the 101 is written through the `Framed`, then the stream and the
+//! bytes already read past the request are taken out of it and both buffers dropped, and
+//! [`serve`] runs the socket on the bare stream. Any other answer (the guard's 401, 403 or
+//! 429, the handler's 503 or 400, a 404 elsewhere) is written exactly as the application
+//! made it, with `Connection: close`, and the connection ends.
+//!
+//! The socket runs inside this service's future, which actix-server counts as the
+//! connection: a graceful stop waits for sockets to send their close frames as it waits
+//! for requests.
+
+use std::future::poll_fn;
+use std::pin::pin;
+
+use actix_codec::{Framed, FramedParts};
+use actix_http::body::{BodySize, BoxBody, MessageBody};
+use actix_http::{ConnectionType, HttpMessage, Request, Response, StatusCode, h1};
+use actix_service::boxed::BoxService;
+use actix_service::{IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt};
+use actix_web::App;
+use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
+use bytes::BytesMut;
+use futures_util::SinkExt;
+use futures_util::future::LocalBoxFuture;
+use tokio::net::TcpStream;
+
+use super::connection::{Accepted, linger, serve};
+
+/// Marks a request that reached the application through the upgrade service: only
+/// such a request can be taken over after its 101, so the `/ws` handler accepts a
+/// socket only when it is there.
+#[derive(Debug, Clone, Copy)]
+pub struct Upgrading;
+
+/// Makes an [`UpgradeService`] per worker, with its own instance of the application
+/// that `app` builds (the same function that builds the HTTP side's).
+pub struct UpgradeFactory<F> {
+    app: F,
+}
+
+impl<F> UpgradeFactory<F> {
+    /// Runs upgrade requests through the application `app` builds.
+    pub fn new(app: F) -> Self {
+        Self { app }
+    }
+}
+
+impl<F, T, B> ServiceFactory<(Request, Framed<TcpStream, h1::Codec>)> for UpgradeFactory<F>
+where
+    F: Fn() -> App<T>,
+    T: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ();
+    type Error = actix_http::Error;
+    type Config = ();
+    type Service = UpgradeService;
+    type InitError = ();
+    type Future = LocalBoxFuture<'static, Result<Self::Service, ()>>;
+
+    fn new_service(&self, _: ()) -> Self::Future {
+        let app = actix_service::boxed::factory((self.app)().into_factory().map(
+            |response: ServiceResponse<B>| Response::from(response).map_into_boxed_body(),
+        ));
+        // The host and address of the default config are only read for URLs the
+        // application generates, and it generates none.
+        let app = app.new_service(AppConfig::default());
+        Box::pin(async move {
+            let app = app.await.map_err(|error| {
+                tracing::error!(?error, "cannot build the application for socket upgrades");
+            })?;
+            Ok(UpgradeService { app })
+        })
+    }
+}
+
+/// Serves one upgrade request, and the socket after it when the application accepted
+/// one (see the module's doc).
+pub struct UpgradeService {
+    app: BoxService<Request, Response<BoxBody>, actix_web::Error>,
+}
+
+impl Service<(Request, Framed<TcpStream, h1::Codec>)> for UpgradeService {
+    type Response = ();
+    type Error = actix_http::Error;
+    type Future = LocalBoxFuture<'static, Result<(), actix_http::Error>>;
+
+    actix_service::always_ready!();
+
+    fn call(&self, (request, framed): (Request, Framed<TcpStream, h1::Codec>)) -> Self::Future {
+        request.extensions_mut().insert(Upgrading);
+        let call = self.app.call(request);
+        Box::pin(async move {
+            let response = match call.await {
+                Ok(response) => response,
+                Err(error) => error.error_response().into(),
+            };
+            if let Err(error) = answer(response, framed).await {
+                tracing::debug!(%error, "socket upgrade ended early");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Writes the application's answer; runs the socket when it is an accepted 101.
+async fn answer(
+    response: Response<BoxBody>,
+    mut framed: Framed<TcpStream, h1::Codec>,
+) -> std::io::Result<()> {
+    let (mut head, body) = response.into_parts();
+    let accepted = (head.status() == StatusCode::SWITCHING_PROTOCOLS)
+        .then(|| head.extensions_mut().remove::<Accepted>())
+        .flatten();
+    if let Some(accepted) = accepted {
+        // On an error here `accepted` is dropped, which takes it out of the hub.
+        framed.send((head, BodySize::None).into()).await?;
+        let FramedParts { io, read_buf, .. } = framed.into_parts();
+        // The dispatcher's two 8 KiB buffers are dropped here; only the bytes the
+        // client sent past the request (its first frames, if it did not wait for the
+        // 101) are kept.
+        let already_read = if read_buf.is_empty() {
+            BytesMut::new()
+        } else {
+            BytesMut::from(&read_buf[..])
+        };
+        drop(read_buf);
+        serve(io, already_read, accepted).await;
+        return Ok(());
+    }
+    // A refusal (or anything but an accepted socket): written as the application made
+    // it; the connection then ends, as what follows an upgrade request is not HTTP.
+    head.head_mut().set_connection_type(ConnectionType::Close);
+    let size = body.size();
+    framed.send((head, size).into()).await?;
+    let mut body = pin!(body);
+    while let Some(chunk) = poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+        let chunk = chunk.map_err(|error| std::io::Error::other(error.to_string()))?;
+        framed.feed(h1::Message::Chunk(Some(chunk))).await?;
+    }
+    framed.send(h1::Message::Chunk(None)).await?;
+    linger(framed.into_parts().io).await;
+    Ok(())
+}
