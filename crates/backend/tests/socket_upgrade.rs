@@ -125,8 +125,7 @@ impl Frames {
 }
 
 #[tokio::test]
-async fn a_refused_upgrade_gets_the_applications_status_and_json_error_then_the_connection_ends()
-{
+async fn a_refused_upgrade_gets_the_applications_status_and_json_error_then_the_connection_ends() {
     let server = TestServer::spawn_with(|config| config.socket.max_clients = 1);
 
     // The guard's refusal: a foreign origin.
@@ -175,10 +174,8 @@ async fn a_refused_upgrade_gets_the_applications_status_and_json_error_then_the_
     let mut bad = TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();
-    let request = upgrade_request(server.port, "").replace(
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
-        "",
-    );
+    let request = upgrade_request(server.port, "")
+        .replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
     bad.write_all(request.as_bytes()).await.unwrap();
     let response = read_to_close(&mut bad).await;
     assert!(response.starts_with("HTTP/1.1 400"), "{response}");
@@ -198,7 +195,10 @@ async fn a_refused_upgrade_gets_the_applications_status_and_json_error_then_the_
             break again;
         }
         assert_eq!(&head, b"HTTP/1.1 503");
-        assert!(tokio::time::Instant::now() < deadline, "the slot is never freed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot is never freed"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let mut rest = [0u8; 1];
@@ -265,7 +265,9 @@ async fn frames_sent_with_the_handshake_split_across_reads_or_batched_all_reach_
 
     // Three frames in one write: three answers, in order.
     let mut batch = Vec::new();
-    batch.extend_from_slice(&client_text(r#"{"type":"subscribe","sessionId":"bad id!"}"#));
+    batch.extend_from_slice(&client_text(
+        r#"{"type":"subscribe","sessionId":"bad id!"}"#,
+    ));
     batch.extend_from_slice(&ping);
     batch.extend_from_slice(&ping);
     frames.stream.write_all(&batch).await.unwrap();

@@ -22,8 +22,7 @@ use tokio::sync::watch;
 use bytes::{Bytes, BytesMut};
 
 use super::body::{
-    End, Gate, Outbox, Writer, append_text_frame, close_frame, ping_frame, pong_frame,
-    text_frame,
+    End, Gate, Outbox, Writer, append_text_frame, close_frame, ping_frame, pong_frame, text_frame,
 };
 use super::hub::{Hub, HubError, Registration};
 use super::inbound::{Inbound, Message};

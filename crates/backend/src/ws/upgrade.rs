@@ -75,9 +75,10 @@ where
     type Future = LocalBoxFuture<'static, Result<Self::Service, ()>>;
 
     fn new_service(&self, _: ()) -> Self::Future {
-        let app = actix_service::boxed::factory((self.app)().into_factory().map(
-            |response: ServiceResponse<B>| Response::from(response).map_into_boxed_body(),
-        ));
+        let app =
+            actix_service::boxed::factory((self.app)().into_factory().map(
+                |response: ServiceResponse<B>| Response::from(response).map_into_boxed_body(),
+            ));
         // The host and address of the default config are only read for URLs the
         // application generates, and it generates none.
         let app = app.new_service(AppConfig::default());
