@@ -106,25 +106,43 @@ impl Service<(Request, Framed<TcpStream, h1::Codec>)> for UpgradeService {
 
     fn call(&self, (request, framed): (Request, Framed<TcpStream, h1::Codec>)) -> Self::Future {
         request.extensions_mut().insert(Upgrading);
-        let call = self.app.call(request);
+        // The handshake (the application's call and the answer) in a box of its own,
+        // freed once it is done: the future that lives as long as the socket holds the
+        // socket's state only, not the application's call nor the `Framed`.
+        let handshake = Box::pin(handshake(self.app.call(request), framed));
         Box::pin(async move {
-            let response = match call.await {
-                Ok(response) => response,
-                Err(error) => error.error_response().into(),
-            };
-            if let Err(error) = answer(response, framed).await {
-                tracing::debug!(%error, "socket upgrade ended early");
+            if let Some((stream, already_read, accepted)) = handshake.await {
+                serve(stream, already_read, accepted).await;
             }
             Ok(())
         })
     }
 }
 
-/// Writes the application's answer; runs the socket when it is an accepted 101.
+/// Runs the application's call and writes its answer; returns the stream, the bytes
+/// read past the request and the socket when the answer is an accepted 101.
+async fn handshake(
+    call: impl Future<Output = Result<Response<BoxBody>, actix_web::Error>>,
+    framed: Framed<TcpStream, h1::Codec>,
+) -> Option<(TcpStream, BytesMut, Accepted)> {
+    let response = match call.await {
+        Ok(response) => response,
+        Err(error) => error.error_response().into(),
+    };
+    match answer(response, framed).await {
+        Ok(socket) => socket,
+        Err(error) => {
+            tracing::debug!(%error, "socket upgrade ended early");
+            None
+        }
+    }
+}
+
+/// Writes the application's answer; hands the stream over when it is an accepted 101.
 async fn answer(
     response: Response<BoxBody>,
     mut framed: Framed<TcpStream, h1::Codec>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<(TcpStream, BytesMut, Accepted)>> {
     let (mut head, body) = response.into_parts();
     let accepted = (head.status() == StatusCode::SWITCHING_PROTOCOLS)
         .then(|| head.extensions_mut().remove::<Accepted>())
@@ -141,9 +159,7 @@ async fn answer(
         } else {
             BytesMut::from(&read_buf[..])
         };
-        drop(read_buf);
-        serve(io, already_read, accepted).await;
-        return Ok(());
+        return Ok(Some((io, already_read, accepted)));
     }
     // A refusal (or anything but an accepted socket): written as the application made
     // it; the connection then ends, as what follows an upgrade request is not HTTP.
@@ -157,5 +173,5 @@ async fn answer(
     }
     framed.send(h1::Message::Chunk(None)).await?;
     linger(framed.into_parts().io).await;
-    Ok(())
+    Ok(None)
 }
