@@ -431,6 +431,52 @@ mod tests {
         (frame[0], len, &frame[at..])
     }
 
+    #[tokio::test]
+    async fn the_writer_puts_every_byte_in_order_through_partial_writes() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (outbox, live, gate) = (
+            Rc::new(Outbox::default()),
+            Arc::new(LiveQueue::default()),
+            Gate::held(),
+        );
+        // Far more than the socket's buffers take: most writes are partial.
+        let mut expected = Vec::new();
+        for i in 0..12u8 {
+            let chunk: Vec<u8> = (0..700_001 + usize::from(i))
+                .map(|n| (n % 251) as u8 ^ i)
+                .collect();
+            expected.extend_from_slice(&chunk);
+            assert!(outbox.push(Bytes::from(chunk)));
+        }
+        let close = close_frame(Some(1000), "bye");
+        expected.extend_from_slice(&close);
+        outbox.close(close);
+        assert!(
+            !outbox.push(Bytes::from_static(b"late")),
+            "nothing after the close"
+        );
+        let writer = Writer::new(&server, outbox.clone(), live, gate);
+        let reader = async {
+            let mut received = Vec::new();
+            let mut chunk = vec![0u8; 7_000];
+            while received.len() < expected.len() {
+                let n = client.read(&mut chunk).await.unwrap();
+                assert!(n > 0);
+                received.extend_from_slice(&chunk[..n]);
+                tokio::task::yield_now().await;
+            }
+            received
+        };
+        let ((), received) = futures_util::future::join(writer, reader).await;
+        assert!(received == expected, "every byte, in order");
+        assert!(outbox.chunks.borrow().is_empty());
+    }
+
     #[test]
     fn control_frames_stay_within_125_bytes() {
         let close = close_frame(Some(1000), &"é".repeat(100));
