@@ -434,11 +434,13 @@ mod tests {
     #[tokio::test]
     async fn the_writer_puts_every_byte_in_order_through_partial_writes() {
         use tokio::io::AsyncReadExt;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
+            .expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("address"))
+            .await
+            .expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
         let (outbox, live, gate) = (
             Rc::new(Outbox::default()),
             Arc::new(LiveQueue::default()),
@@ -465,7 +467,7 @@ mod tests {
             let mut received = Vec::new();
             let mut chunk = vec![0u8; 7_000];
             while received.len() < expected.len() {
-                let n = client.read(&mut chunk).await.unwrap();
+                let n = client.read(&mut chunk).await.expect("read");
                 assert!(n > 0);
                 received.extend_from_slice(&chunk[..n]);
                 tokio::task::yield_now().await;
