@@ -11,8 +11,8 @@ use chainwatch_shared::ErrorBody;
 use crate::auth::Principal;
 use crate::core::Reach;
 use crate::state::AppState;
-use crate::ws::connection::{Accepted, ConnectionContext};
-use crate::ws::upgrade::Upgrading;
+use crate::ws::connection::ConnectionContext;
+use crate::ws::upgrade::{Accepted, Upgrading};
 
 /// Upgrades to a socket, or 503 when the server has its maximum of sockets.
 pub async fn upgrade(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

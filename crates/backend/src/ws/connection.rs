@@ -8,23 +8,20 @@
 //! is sent twice. Global events already delivered live (seq above the socket's global
 //! floor) are left out of a session replay for the same reason.
 
-use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
 use chainwatch_shared::{ClientMessage, ServerMessage, SessionId};
-use futures_util::future::{Either, select};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::body::{
-    End, Gate, Outbox, Writer, append_text_frame, close_frame, ping_frame, pong_frame, text_frame,
+    End, Gate, Outbox, append_text_frame, close_frame, ping_frame, pong_frame, text_frame,
 };
-use super::hub::{Hub, HubError, Registration};
+use super::hub::{Hub, HubError};
 use super::inbound::{Inbound, Message};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
@@ -321,113 +318,31 @@ impl Connection {
     }
 }
 
-/// A socket the `/ws` handler accepted, not yet running: it travels to the upgrade
-/// service ([`super::upgrade`]) in the extensions of the 101 response, and runs once
-/// that response is written and the stream taken over. Dropped unused (the 101 could
-/// not be written), it leaves the hub.
-pub struct Accepted {
-    /// `None` once the socket runs.
-    socket: Option<(ConnectionContext, Registration)>,
-}
-
-impl Accepted {
-    /// A socket registered with the hub as `registration`, for a caller whose limits
-    /// and reach are in `context`.
-    pub fn new(context: ConnectionContext, registration: Registration) -> Self {
-        Self {
-            socket: Some((context, registration)),
-        }
-    }
-}
-
-impl Drop for Accepted {
-    fn drop(&mut self) {
-        if let Some((context, registration)) = self.socket.take() {
-            context.hub.unregister(registration.id);
-        }
-    }
-}
-
-/// How long a closed socket waits for the client to close its side after the close
-/// frame (then the connection is dropped).
-const LINGER: Duration = Duration::from_secs(1);
-
-/// Runs an accepted socket on `stream` (after the bytes in `already_read`) until it
-/// closes: one future, polled by the connection's own task, holds the socket's task
-/// ([`run`]) and its [`Writer`], which share the [`Gate`] and the [`Outbox`]. After the
-/// close frame the stream is shut down for writing and drained until the client
-/// closes too, for at most [`LINGER`].
-pub async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted) {
-    let Some((
+/// The task of a socket the hub registered as `id` (global events after `hello_seq`
+/// arrive live), reading the client's frames from `inbound`; its frames go through
+/// `outbox` to the socket's writer, with which it shares `gate` (see [`super::body`]).
+/// Runs until the socket closes; the close frame is the outbox's last.
+pub(super) fn task<'a>(
+    context: ConnectionContext,
+    id: u64,
+    hello_seq: u64,
+    gate: Rc<Gate>,
+    outbox: Rc<Outbox>,
+    inbound: Inbound<'a>,
+) -> impl Future<Output = ()> + 'a {
+    let conn = Connection {
         context,
-        Registration {
-            id,
-            queue,
-            hello_seq,
-        },
-    )) = accepted.socket.take()
-    else {
-        return;
+        id,
+        global_floor: hello_seq,
+        gate,
+        outbox,
+        close: Some(CloseReason {
+            code: CloseCode::Normal,
+            description: None,
+        }),
+        last_heard: Instant::now(),
     };
-    let max_frame_bytes = context.config.max_frame_bytes;
-    let send_timeout = context.config.send_timeout;
-    let gate = Gate::held();
-    let outbox = Rc::new(Outbox::default());
-    {
-        let writer = pin!(Writer::new(&stream, outbox.clone(), queue, gate.clone()));
-        let conn = Connection {
-            context,
-            id,
-            global_floor: hello_seq,
-            gate,
-            outbox,
-            close: Some(CloseReason {
-                code: CloseCode::Normal,
-                description: None,
-            }),
-            last_heard: Instant::now(),
-        };
-        let task = pin!(run(
-            conn,
-            Inbound::new(&stream, already_read, max_frame_bytes)
-        ));
-        match select(writer, task).await {
-            // The connection failed: the task hears it and ends.
-            Either::Left(((), task)) => task.await,
-            // The close frame is queued: it gets the send timeout to leave.
-            Either::Right(((), writer)) => {
-                let _ = tokio::time::timeout(send_timeout, writer).await;
-            }
-        }
-    }
-    linger(stream).await;
-}
-
-/// Shuts the stream down for writing, then reads and drops what the client still sends
-/// until it closes, for at most [`LINGER`]: closing a stream with unread bytes resets
-/// the connection, and a reset can discard the close frame before the client reads it.
-pub(super) async fn linger(mut stream: TcpStream) {
-    use tokio::io::AsyncWrite;
-    let _ = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx)).await;
-    let drain = async {
-        loop {
-            if stream.readable().await.is_err() {
-                return;
-            }
-            match discard(&stream) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(_) => return,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(LINGER, drain).await;
-}
-
-fn discard(stream: &TcpStream) -> std::io::Result<usize> {
-    let mut sink = [0u8; 1024];
-    stream.try_read(&mut sink)
+    run(conn, inbound)
 }
 
 /// What ended the socket task's wait.

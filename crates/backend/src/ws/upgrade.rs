@@ -20,7 +20,9 @@
 //! for requests.
 
 use std::future::poll_fn;
-use std::pin::pin;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+use std::time::Duration;
 
 use actix_codec::{Framed, FramedParts};
 use actix_http::body::{BodySize, BoxBody, MessageBody};
@@ -31,10 +33,13 @@ use actix_web::App;
 use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
 use bytes::BytesMut;
 use futures_util::SinkExt;
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{Either, LocalBoxFuture, select};
 use tokio::net::TcpStream;
 
-use super::connection::{Accepted, linger, serve};
+use super::body::{Gate, Outbox, Writer};
+use super::connection::{self, ConnectionContext};
+use super::hub::Registration;
+use super::inbound::Inbound;
 
 /// Marks a request that reached the application through the upgrade service: only
 /// such a request can be taken over after its 101, so the `/ws` handler accepts a
@@ -174,4 +179,105 @@ async fn answer(
     framed.send(h1::Message::Chunk(None)).await?;
     linger(framed.into_parts().io).await;
     Ok(None)
+}
+
+/// A socket the `/ws` handler accepted, not yet running: it travels to the upgrade
+/// service ([`super::upgrade`]) in the extensions of the 101 response, and runs once
+/// that response is written and the stream taken over. Dropped unused (the 101 could
+/// not be written), it leaves the hub.
+pub struct Accepted {
+    /// `None` once the socket runs.
+    socket: Option<(ConnectionContext, Registration)>,
+}
+
+impl Accepted {
+    /// A socket registered with the hub as `registration`, for a caller whose limits
+    /// and reach are in `context`.
+    pub fn new(context: ConnectionContext, registration: Registration) -> Self {
+        Self {
+            socket: Some((context, registration)),
+        }
+    }
+}
+
+impl Drop for Accepted {
+    fn drop(&mut self) {
+        if let Some((context, registration)) = self.socket.take() {
+            context.hub.unregister(registration.id);
+        }
+    }
+}
+
+/// How long a closed socket waits for the client to close its side after the close
+/// frame (then the connection is dropped).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Runs an accepted socket on `stream` (after the bytes in `already_read`) until it
+/// closes: one future, polled by the connection's own task, holds the socket's task
+/// ([`connection::task`]) and its [`Writer`], which share the [`Gate`] and the [`Outbox`]. After the
+/// close frame the stream is shut down for writing and drained until the client
+/// closes too, for at most [`LINGER`].
+async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted) {
+    let Some((
+        context,
+        Registration {
+            id,
+            queue,
+            hello_seq,
+        },
+    )) = accepted.socket.take()
+    else {
+        return;
+    };
+    let max_frame_bytes = context.config.max_frame_bytes;
+    let send_timeout = context.config.send_timeout;
+    let gate = Gate::held();
+    let outbox = Rc::new(Outbox::default());
+    {
+        let writer = pin!(Writer::new(&stream, outbox.clone(), queue, gate.clone()));
+        let task = pin!(connection::task(
+            context,
+            id,
+            hello_seq,
+            gate,
+            outbox,
+            Inbound::new(&stream, already_read, max_frame_bytes),
+        ));
+        match select(writer, task).await {
+            // The connection failed: the task hears it and ends.
+            Either::Left(((), task)) => task.await,
+            // The close frame is queued: it gets the send timeout to leave.
+            Either::Right(((), writer)) => {
+                let _ = tokio::time::timeout(send_timeout, writer).await;
+            }
+        }
+    }
+    linger(stream).await;
+}
+
+/// Shuts the stream down for writing, then reads and drops what the client still sends
+/// until it closes, for at most [`LINGER`]: closing a stream with unread bytes resets
+/// the connection, and a reset can discard the close frame before the client reads it.
+async fn linger(mut stream: TcpStream) {
+    use tokio::io::AsyncWrite;
+    let _ = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx)).await;
+    let drain = async {
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match discard(&stream) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+fn discard(stream: &TcpStream) -> std::io::Result<usize> {
+    let mut sink = [0u8; 1024];
+    stream.try_read(&mut sink)
 }
