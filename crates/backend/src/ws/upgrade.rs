@@ -11,7 +11,7 @@
 //! `/ws` handler accepted ([`Accepted`], in the response's extensions) takes the
 //! connection over: the 101 is written through the `Framed`, then the stream and the
 //! bytes already read past the request are taken out of it and both buffers dropped, and
-//! [`serve`] runs the socket on the bare stream. Any other answer (the guard's 401, 403 or
+//! `serve` runs the socket on the bare stream. Any other answer (the guard's 401, 403 or
 //! 429, the handler's 503 or 400, a 404 elsewhere) is written exactly as the application
 //! made it, with `Connection: close`, and the connection ends.
 //!
@@ -181,8 +181,8 @@ async fn answer(
     Ok(None)
 }
 
-/// A socket the `/ws` handler accepted, not yet running: it travels to the upgrade
-/// service ([`super::upgrade`]) in the extensions of the 101 response, and runs once
+/// A socket the `/ws` handler accepted, not yet running: it travels to the
+/// [`UpgradeService`] in the extensions of the 101 response, and runs once
 /// that response is written and the stream taken over. Dropped unused (the 101 could
 /// not be written), it leaves the hub.
 pub struct Accepted {
@@ -214,8 +214,8 @@ const LINGER: Duration = Duration::from_secs(1);
 
 /// Runs an accepted socket on `stream` (after the bytes in `already_read`) until it
 /// closes: one future, polled by the connection's own task, holds the socket's task
-/// ([`connection::task`]) and its [`Writer`], which share the [`Gate`] and the [`Outbox`]. After the
-/// close frame the stream is shut down for writing and drained until the client
+/// ([`connection::task`]) and its [`Writer`], which share the [`Gate`] and the
+/// [`Outbox`]. After the close frame the stream is shut down for writing and drained until the client
 /// closes too, for at most [`LINGER`].
 async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted) {
     let Some((
