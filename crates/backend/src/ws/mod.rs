@@ -7,3 +7,4 @@ pub mod connection;
 pub mod hub;
 pub mod inbound;
 pub mod queue;
+pub mod replay;
