@@ -233,6 +233,14 @@ mod tests {
         assert!(global == expected, "the global topic's frames, in order");
 
         // A session replay leaves out the global events the socket had live.
+        // Pages cut short by their bytes go on from their last event.
+        let mut small = source(reader.clone(), None, count);
+        small.page_bytes = 10_000;
+        assert!(
+            replay(&small, 0) == replay(&source(reader.clone(), None, count), 0),
+            "pages of 10,000 bytes of JSON frame the same events"
+        );
+
         let mut session = source(reader, Some("s1"), count);
         session.global_floor = Some(6000);
         let replayed = replay(&session, 0);
