@@ -9,7 +9,10 @@
 //!   argument, default 64), each in its own session, back to back (the bench's
 //!   single-event load, for a fixed count);
 //! - `batches`: COUNT seconds of batches of 100 events from CLIENTS clients (default 8),
-//!   each in its own session (the bench's batch load), printing events/s and CPU.
+//!   each in its own session (the bench's batch load), printing events/s and CPU;
+//! - `resume`: one socket resumes the global topic from seq 0 and reads COUNT events
+//!   (the bench's catch-up client, on a log written by `chainwatch-bench fill`),
+//!   printing events/s and CPU.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,7 +24,7 @@ use crate::payload;
 /// Runs the load; prints what it did.
 pub async fn run(args: &[String]) -> Result<(), String> {
     let usage = || {
-        "usage: chainwatch-bench drive ADDR PID create|event|events|batches COUNT [SOCKETS|CLIENTS]"
+        "usage: chainwatch-bench drive ADDR PID create|event|events|batches|resume COUNT [SOCKETS|CLIENTS]"
             .to_owned()
     };
     let addr: SocketAddr = args
@@ -108,6 +111,13 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             eprintln!(
                 "batches of 100 from {clients} clients: {:.0} events/s, {} errors ({:?}), server CPU {:?}",
                 r.events_per_sec, r.errors, r.first_error, r.cpu
+            );
+        }
+        "resume" => {
+            let r = crate::catchup::catch_up(addr, pid, count as u64).await?;
+            eprintln!(
+                "caught up {count} events: {:.0} events/s, CPU {:?}",
+                r.events_per_sec, r.cpu
             );
         }
         _ => return Err(usage()),

@@ -124,10 +124,21 @@ pub async fn wait_indexed(
     count: u64,
     limit: Duration,
 ) -> Result<Duration, String> {
+    wait_indexed_word(addr, COMMON[0], count, limit).await
+}
+
+/// [`wait_indexed`] for a log whose newest 200 events hold `word` (the catch-up log's
+/// summaries).
+pub async fn wait_indexed_word(
+    addr: SocketAddr,
+    word: &str,
+    count: u64,
+    limit: Duration,
+) -> Result<Duration, String> {
     let started = Instant::now();
     let mut conn = HttpConn::new(addr);
     let since = count.saturating_sub(200);
-    let path = format!("/api/search?q={}&since={since}&limit=1", COMMON[0]);
+    let path = format!("/api/search?q={word}&since={since}&limit=1");
     loop {
         let response = conn
             .request("GET", &path, b"")

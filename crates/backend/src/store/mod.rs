@@ -102,6 +102,21 @@ pub struct LoggedEvent {
     pub json: Arc<str>,
 }
 
+/// An event as [`LogReader::visit_capped`] lends it: its routing fields and its JSON,
+/// borrowed from the store's own buffers for the length of one call, so a replay
+/// frames the stored bytes without an allocation or a copy of its own per event.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// Its position.
+    pub seq: u64,
+    /// Its session.
+    pub session_id: &'a str,
+    /// Whether it is on the global topic.
+    pub global: bool,
+    /// The flat JSON object of the event, as stored.
+    pub json: &'a str,
+}
+
 /// Which events a read returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope<'a> {
@@ -162,6 +177,30 @@ pub trait LogReader: Send + Sync + 'static {
     ) -> Result<Vec<LoggedEvent>, StoreError> {
         let _ = max_bytes;
         self.read(scope, after, upto, limit)
+    }
+    /// [`LogReader::read_capped`] without collecting: calls `visit` with each event read,
+    /// in seq order, lent from the store's buffers (socket replays frame them straight
+    /// from there). Stops after `limit` events or once they hold `max_bytes` of JSON
+    /// (at least one event is visited when any is there). The default reads a page
+    /// with [`LogReader::read_capped`] and lends its events.
+    fn visit_capped(
+        &self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        max_bytes: usize,
+        visit: &mut dyn FnMut(EventRef<'_>),
+    ) -> Result<(), StoreError> {
+        for event in self.read_capped(scope, after, upto, limit, max_bytes)? {
+            visit(EventRef {
+                seq: event.seq,
+                session_id: event.session_id.as_str(),
+                global: event.global,
+                json: &event.json,
+            });
+        }
+        Ok(())
     }
     /// The `limit` newest events with `seq < before`, in seq order (paging backwards).
     fn read_before(

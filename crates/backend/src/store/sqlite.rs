@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use chainwatch_shared::{EventId, SessionId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{LogReader, LogWriter, LoggedEvent, Scope, StoreError};
+use super::{EventRef, LogReader, LogWriter, LoggedEvent, Scope, StoreError};
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[r#"
@@ -321,6 +321,34 @@ fn row_to_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedEvent> {
 
 const COLUMNS: &str = "seq, event_id, session_id, global, body";
 
+/// What [`LogReader::visit_capped`] reads: no event id (a replay does not send it
+/// apart from the JSON).
+const VISIT_COLUMNS: &str = "seq, session_id, global, body";
+
+/// Lends each row of a [`VISIT_COLUMNS`] query to `visit`, straight from SQLite's
+/// buffers, until the JSON lent holds `max_bytes`.
+fn visit_rows(
+    mut rows: rusqlite::Rows<'_>,
+    max_bytes: usize,
+    visit: &mut dyn FnMut(EventRef<'_>),
+) -> rusqlite::Result<()> {
+    let mut bytes = 0usize;
+    while let Some(row) = rows.next()? {
+        let json = row.get_ref(3)?.as_str()?;
+        visit(EventRef {
+            seq: row.get::<_, i64>(0)? as u64,
+            session_id: row.get_ref(1)?.as_str()?,
+            global: row.get(2)?,
+            json,
+        });
+        bytes = bytes.saturating_add(json.len());
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    Ok(())
+}
+
 impl LogReader for SqliteReader {
     fn read(
         &self,
@@ -366,6 +394,49 @@ impl LogReader for SqliteReader {
                 }
             };
             Ok(rows)
+        })
+    }
+
+    fn visit_capped(
+        &self,
+        scope: Scope<'_>,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        max_bytes: usize,
+        visit: &mut dyn FnMut(EventRef<'_>),
+    ) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            let (after, upto, limit) = (
+                after.min(i64::MAX as u64) as i64,
+                upto.min(i64::MAX as u64) as i64,
+                limit as i64,
+            );
+            match scope {
+                Scope::All => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {VISIT_COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
+                    ))?;
+                    visit_rows(q.query(params![after, upto, limit])?, max_bytes, visit)?;
+                }
+                Scope::Global => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {VISIT_COLUMNS} FROM events WHERE global = 1 AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
+                    ))?;
+                    visit_rows(q.query(params![after, upto, limit])?, max_bytes, visit)?;
+                }
+                Scope::Session(session) => {
+                    let mut q = conn.prepare_cached(&format!(
+                        "SELECT {VISIT_COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
+                    ))?;
+                    visit_rows(
+                        q.query(params![session.as_str(), after, upto, limit])?,
+                        max_bytes,
+                        visit,
+                    )?;
+                }
+            }
+            Ok(())
         })
     }
 

@@ -18,33 +18,17 @@ use tokio::sync::watch;
 
 use bytes::Bytes;
 
-use super::body::{
-    End, Gate, Outbox, append_text_frame, close_frame, ping_frame, pong_frame, text_frame,
-};
+use super::body::{End, Gate, Outbox, close_frame, ping_frame, pong_frame, text_frame};
 use super::hub::{Hub, HubError};
 use super::inbound::{Inbound, Message};
+use super::replay::{REPLAY_CHUNK_BYTES, ReplaySource};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
 use crate::store::{LogReader, Scope};
 
-/// Events read from the log per page during a replay.
-const REPLAY_PAGE: usize = 2000;
-
-/// A replay chunk is cut once it holds this many bytes of frames.
-const REPLAY_CHUNK_BYTES: usize = 64 * 1024;
-
 /// The task waits while more than this many bytes of frames are queued for the writer.
 const QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
 
-/// One page of a replay, filtered and framed on the blocking thread that read it.
-struct ReplayPage {
-    /// The seq of the last event read (sent or left out); `None` when none was read.
-    last_read: Option<u64>,
-    /// Events framed into `chunks`.
-    frames: usize,
-    /// Complete `event` frames, cut every [`REPLAY_CHUNK_BYTES`].
-    chunks: Vec<Bytes>,
-}
 /// What a connection needs from the server.
 pub struct ConnectionContext {
     /// The hub.
@@ -142,52 +126,21 @@ impl Connection {
         skip_delivered_global: bool,
     ) -> Result<Flow, String> {
         let mut sent = 0usize;
-        let owned_session = match scope {
-            Scope::Session(id) => Some(id.clone()),
-            _ => None,
+        let source = ReplaySource {
+            reader: self.context.reader.clone(),
+            hub: self.context.hub.clone(),
+            reach: self.context.reach.clone(),
+            session: match scope {
+                Scope::Session(id) => Some(id.clone()),
+                _ => None,
+            },
+            upto,
+            page_bytes: self.context.config.replay_page_bytes,
+            global_floor: skip_delivered_global.then_some(self.global_floor),
         };
-        let global = matches!(scope, Scope::Global);
-        let reader = self.context.reader.clone();
-        let hub = self.context.hub.clone();
-        let reach = self.context.reach.clone();
-        let page_bytes = self.context.config.replay_page_bytes;
-        let global_floor = skip_delivered_global.then_some(self.global_floor);
         let read_page = |cursor: u64| {
-            let (reader, hub, reach) = (reader.clone(), hub.clone(), reach.clone());
-            let session = owned_session.clone();
-            actix_web::rt::task::spawn_blocking(move || {
-                let scope = match (&session, global) {
-                    (Some(id), _) => Scope::Session(id),
-                    (None, true) => Scope::Global,
-                    (None, false) => Scope::All,
-                };
-                let events = reader.read_capped(scope, cursor, upto, REPLAY_PAGE, page_bytes)?;
-                let mut page = ReplayPage {
-                    last_read: events.last().map(|event| event.seq),
-                    frames: 0,
-                    chunks: Vec::new(),
-                };
-                let mut chunk = Vec::new();
-                for event in &events {
-                    let delivered_live =
-                        global_floor.is_some_and(|floor| event.global && event.seq > floor);
-                    if delivered_live || !hub.visible(&reach, &event.session_id) {
-                        continue;
-                    }
-                    page.frames += 1;
-                    append_text_frame(
-                        &mut chunk,
-                        &[r#"{"type":"event","event":"#, &event.json, "}"],
-                    );
-                    if chunk.len() >= REPLAY_CHUNK_BYTES {
-                        page.chunks.push(Bytes::from(std::mem::take(&mut chunk)));
-                    }
-                }
-                if !chunk.is_empty() {
-                    page.chunks.push(Bytes::from(chunk));
-                }
-                Ok::<_, crate::store::StoreError>(page)
-            })
+            let source = source.clone();
+            actix_web::rt::task::spawn_blocking(move || source.read_page(cursor))
         };
         let send_timeout = self.context.config.send_timeout;
         let mut pending = (after < upto).then(|| read_page(after));

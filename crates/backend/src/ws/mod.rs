@@ -10,3 +10,4 @@ pub mod hub;
 pub mod inbound;
 pub mod queue;
 pub mod upgrade;
+pub mod replay;
