@@ -178,15 +178,21 @@ fn serve_is_the_server_executable_under_the_same_pid() {
     let front = std::fs::canonicalize(FRONT).expect("front path");
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut exe = None;
+    let mut cmdline = Vec::new();
+    let mut environ = Vec::new();
+    // `/proc/PID/exe` names the new image before exec has laid out its arguments and
+    // environment, so those are read until they are there too.
     while Instant::now() < deadline {
         exe = std::fs::read_link(proc.join("exe")).ok();
         if exe.as_ref() == Some(&server) {
-            break;
+            cmdline = std::fs::read(proc.join("cmdline")).unwrap_or_default();
+            environ = std::fs::read(proc.join("environ")).unwrap_or_default();
+            if !cmdline.is_empty() && !environ.is_empty() {
+                break;
+            }
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let cmdline = std::fs::read(proc.join("cmdline")).unwrap_or_default();
-    let environ = std::fs::read(proc.join("environ")).unwrap_or_default();
     let _ = child.kill();
     let status = child.wait().expect("waits");
     assert_eq!(exe, Some(server), "the process became chainwatch-server");
