@@ -1,0 +1,133 @@
+//! The raw JetStream reference of the NATS section: what the stream itself takes on
+//! this machine, without Chainwatch. One async-nats client publishes the messages a
+//! Chainwatch instance would store for the bench's batches (the same `tool:used` JSON,
+//! its `eventId` as `Nats-Msg-Id`, one subject per session) to a stream configured as
+//! Chainwatch's (file storage, R1, 2-minute duplicate window, atomic publish and direct
+//! get allowed), as fast as JetStream acknowledges them: 100 publishes sent back to
+//! back, then their 100 acknowledgements awaited, and again.
+//!
+//! Two variants: `plain` carries only the message id (the most the stream can take
+//! with Chainwatch's guarantee of no doubles); `chain` also carries what a Chainwatch
+//! chain carries (`Nats-Expected-Last-Sequence`, and `Nats-Expected-Last-Msg-Id` after
+//! the first of each hundred), so the gap between the two is the price of the checks.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, message::PublishMessage as Publish, stream};
+
+/// Messages sent before their acknowledgements are awaited.
+pub const WINDOW: usize = 100;
+
+/// Which headers the raw publishes carry.
+#[derive(Clone, Copy, Debug)]
+pub enum Variant {
+    /// The message id only.
+    Plain,
+    /// The message id, the expected last sequence and (after the first of a window)
+    /// the expected last message id, as a Chainwatch chain sends them.
+    Chain,
+}
+
+/// A client and a stream configured as Chainwatch configures its own.
+pub struct RawStream {
+    js: jetstream::Context,
+    name: String,
+    /// The stream's last sequence, as this client knows it.
+    last: u64,
+    /// Messages published so far (their ids stay unique across runs).
+    count: u64,
+}
+
+impl RawStream {
+    /// Connects to `url` and creates stream `name` (subjects `name.events.>`).
+    pub async fn open(url: &str, name: &str) -> Result<Self, String> {
+        let client = async_nats::connect(url)
+            .await
+            .map_err(|e| format!("raw stream: connect: {e}"))?;
+        let js = jetstream::new(client);
+        let config = stream::Config {
+            name: name.to_owned(),
+            subjects: vec![format!("{name}.events.>")],
+            storage: stream::StorageType::File,
+            num_replicas: 1,
+            allow_atomic_publish: true,
+            allow_direct: true,
+            duplicate_window: chainwatch::store::nats::DUPLICATE_WINDOW,
+            ..Default::default()
+        };
+        let mut stream = js
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| format!("raw stream: create: {e}"))?;
+        let last = stream
+            .info()
+            .await
+            .map_err(|e| format!("raw stream: info: {e}"))?
+            .state
+            .last_sequence;
+        Ok(Self {
+            js,
+            name: name.to_owned(),
+            last,
+            count: 0,
+        })
+    }
+
+    /// Publishes for `duration`, windows of [`WINDOW`] messages spread over `sessions`
+    /// as the bench's clients spread theirs; returns the acknowledged messages per
+    /// second.
+    pub async fn run(
+        &mut self,
+        variant: Variant,
+        duration: Duration,
+        sessions: &[String],
+        tag: &str,
+    ) -> Result<f64, String> {
+        let subjects: Vec<String> = sessions
+            .iter()
+            .map(|s| chainwatch::store::nats::subject(&self.name, s))
+            .collect();
+        let started = Instant::now();
+        let mut acked = 0u64;
+        let mut window = 0usize;
+        while started.elapsed() < duration {
+            // One window is one client's batch: one session.
+            let k = window % subjects.len().max(1);
+            let session = &sessions[k];
+            let mut acks = Vec::with_capacity(WINDOW);
+            let mut previous: Option<String> = None;
+            for i in 0..WINDOW {
+                self.count += 1;
+                let seq = self.last + 1 + i as u64;
+                let event_id = format!("{tag}-{window}-{i}");
+                let row = crate::payload::tool_used_row(seq, session, event_id.clone());
+                let mut message = Publish::build()
+                    .payload(bytes::Bytes::copy_from_slice(row.json.as_bytes()))
+                    .message_id(event_id.as_str());
+                if let Variant::Chain = variant {
+                    message = message.expected_last_sequence(seq - 1);
+                    if let Some(previous) = &previous {
+                        message = message.expected_last_message_id(previous.as_str());
+                    }
+                    previous = Some(event_id);
+                }
+                let ack = self
+                    .js
+                    .send_publish(subjects[k].clone(), message)
+                    .await
+                    .map_err(|e| format!("raw stream: publish: {e}"))?;
+                acks.push(ack);
+            }
+            for ack in acks {
+                let ack = ack.await.map_err(|e| format!("raw stream: ack: {e}"))?;
+                if ack.duplicate {
+                    return Err(format!("raw stream: {} was a duplicate", ack.sequence));
+                }
+                self.last = self.last.max(ack.sequence);
+                acked += 1;
+            }
+            window += 1;
+        }
+        Ok(acked as f64 / started.elapsed().as_secs_f64())
+    }
+}
