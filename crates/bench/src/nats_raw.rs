@@ -26,10 +26,17 @@ pub enum Variant {
     /// The message id, the expected last sequence and (after the first of a window)
     /// the expected last message id, as a Chainwatch chain sends them.
     Chain,
+    /// `Chain`, while two ordered consumers follow the stream as two instances'
+    /// followers do: one on the publishing connection (as an instance follows on the
+    /// connection it appends on), one on a connection of its own.
+    Followed,
+    /// `Chain` with both followers on connections of their own.
+    FollowedApart,
 }
 
 /// A client and a stream configured as Chainwatch configures its own.
 pub struct RawStream {
+    url: String,
     js: jetstream::Context,
     name: String,
     /// The stream's last sequence, as this client knows it.
@@ -66,6 +73,7 @@ impl RawStream {
             .state
             .last_sequence;
         Ok(Self {
+            url: url.to_owned(),
             js,
             name: name.to_owned(),
             last,
@@ -87,6 +95,35 @@ impl RawStream {
             .iter()
             .map(|s| chainwatch::store::nats::subject(&self.name, s))
             .collect();
+        let mut followers = Vec::new();
+        if let Variant::Followed | Variant::FollowedApart = variant {
+            for own in [matches!(variant, Variant::FollowedApart), true] {
+                let js = if own {
+                    let client = async_nats::connect(&self.url)
+                        .await
+                        .map_err(|e| format!("raw stream: connect: {e}"))?;
+                    jetstream::new(client)
+                } else {
+                    self.js.clone()
+                };
+                followers.push(follow(js, &self.name, self.last).await?);
+            }
+        }
+        let result = self.publish(variant, duration, &subjects, sessions, tag).await;
+        for follower in followers {
+            follower.abort();
+        }
+        result
+    }
+
+    async fn publish(
+        &mut self,
+        variant: Variant,
+        duration: Duration,
+        subjects: &[String],
+        sessions: &[String],
+        tag: &str,
+    ) -> Result<f64, String> {
         let started = Instant::now();
         let mut acked = 0u64;
         let mut window = 0usize;
@@ -104,7 +141,7 @@ impl RawStream {
                 let mut message = Publish::build()
                     .payload(bytes::Bytes::copy_from_slice(row.json.as_bytes()))
                     .message_id(event_id.as_str());
-                if let Variant::Chain = variant {
+                if !matches!(variant, Variant::Plain) {
                     message = message.expected_last_sequence(seq - 1);
                     if let Some(previous) = &previous {
                         message = message.expected_last_message_id(previous.as_str());
@@ -130,4 +167,36 @@ impl RawStream {
         }
         Ok(acked as f64 / started.elapsed().as_secs_f64())
     }
+}
+
+/// An ordered consumer draining the stream from after `last`, as an instance's follower.
+async fn follow(
+    js: jetstream::Context,
+    name: &str,
+    last: u64,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+    use futures_util::StreamExt;
+    let stream = js
+        .get_stream(name)
+        .await
+        .map_err(|e| format!("raw stream: follow: {e}"))?;
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: last + 1,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("raw stream: follow: {e}"))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| format!("raw stream: follow: {e}"))?;
+    Ok(tokio::spawn(async move {
+        while let Some(Ok(message)) = messages.next().await {
+            std::hint::black_box(message.payload.len());
+        }
+    }))
 }

@@ -112,7 +112,7 @@ async fn ingest_figures(
     let mut cpu: Vec<[Vec<f64>; 3]> = loads.iter().map(|_| Default::default()).collect();
     let mut errors = Vec::new();
     // [plain, chain]
-    let mut raw_rates: [Vec<f64>; 2] = Default::default();
+    let mut raw_rates: [Vec<f64>; 4] = Default::default();
     for run in 0..plan.runs {
         for (l, &(clients, batch)) in loads.iter().enumerate() {
             progress(format!(
@@ -134,7 +134,13 @@ async fn ingest_figures(
             rates[l][0].push(r.events_per_sec);
             cpu[l][0].push(r.cpu.server);
             if batch > 1 {
-                for (v, variant) in [Variant::Plain, Variant::Chain].into_iter().enumerate() {
+                let variants = [
+                    Variant::Plain,
+                    Variant::Chain,
+                    Variant::Followed,
+                    Variant::FollowedApart,
+                ];
+                for (v, variant) in variants.into_iter().enumerate() {
                     let rate = raw
                         .run(variant, plan.ingest, sessions, &format!("{tag}r{v}"))
                         .await?;
@@ -219,7 +225,7 @@ async fn ingest_figures(
 fn raw_figures(
     plan: &Plan,
     batch_rates: &[Vec<f64>; 3],
-    raw_rates: &[Vec<f64>; 2],
+    raw_rates: &[Vec<f64>; 4],
     results: &mut Results,
 ) {
     let window = crate::nats_raw::WINDOW;
@@ -228,6 +234,14 @@ fn raw_figures(
         (
             "chain",
             "Nats-Msg-Id, Nats-Expected-Last-Sequence and Nats-Expected-Last-Msg-Id, as a Chainwatch chain",
+        ),
+        (
+            "followed",
+            "as chain, while two ordered consumers follow the stream (one on the publishing connection, one on its own), as two instances' followers",
+        ),
+        (
+            "followed_apart",
+            "as chain, while two ordered consumers on connections of their own follow the stream",
         ),
     ]
     .into_iter()
@@ -242,7 +256,7 @@ fn raw_figures(
             )
             .against("one SQLite instance, batches of 100", batch_rates[0].clone())
             .detail(format!(
-                "the same tool:used JSON as the bench's batches of {}, one async-nats client publishing {window} messages back to back then awaiting their acknowledgements; file storage, R1, headers: {headers}; no Chainwatch, no consumer",
+                "the same tool:used JSON as the bench's batches of {}, one async-nats client publishing {window} messages back to back then awaiting their acknowledgements; file storage, R1, headers: {headers}; no Chainwatch",
                 plan.batch
             )),
         );
