@@ -109,7 +109,9 @@ impl RawStream {
                 followers.push(follow(js, &self.name, self.last).await?);
             }
         }
-        let result = self.publish(variant, duration, &subjects, sessions, tag).await;
+        let result = self
+            .publish(variant, duration, &subjects, sessions, tag)
+            .await;
         for follower in followers {
             follower.abort();
         }
