@@ -1,5 +1,5 @@
 //! `cargo xtask serve [ARGS…]`: builds the web app when it is missing or older than its
-//! sources, builds the release binary (which embeds the app) and runs
+//! sources, builds the release executables (the server's embeds the app) and runs
 //! `chainwatch serve ARGS…` with the embedded store.
 
 use std::path::Path;
@@ -51,11 +51,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         cmd("web", "npm", &["run", "build"])?;
     }
+    // Both executables: the `chainwatch` front this task runs (and README's
+    // `target/release/chainwatch hooks install`) hands `serve` to `chainwatch-server`.
+    cmd(
+        "",
+        "cargo",
+        &["build", "--release", "--locked", "-p", "chainwatch"],
+    )?;
     let mut cargo_args = vec![
         "run",
         "--release",
         "--locked",
         "-p",
+        "chainwatch",
+        "--bin",
         "chainwatch",
         "--",
         "serve",

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod export;
+pub mod front;
 pub mod hook;
 pub mod notify;
 pub mod search;

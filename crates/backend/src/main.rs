@@ -1,81 +1,36 @@
-//! The `chainwatch` binary: parses the command line and hands over to the library.
+//! The `chainwatch` executable, a small front (`front`): the exact command line
+//! `chainwatch hook` runs here, in a process that links only the hook's code; every
+//! other command line (`serve`, `hooks install`, `hook --help`, `--version`, …), and the
+//! hook with `CHAINWATCH_HOOK_LOG` set, replaces this process with `chainwatch-server`,
+//! the full executable beside it, unchanged.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use chainwatch::app::Application;
-use chainwatch::cli::{Cli, Command, HooksCommand};
-use clap::Parser;
+use chainwatch::front;
 
 fn main() -> ExitCode {
-    // `chainwatch hook` runs once per Claude Code event, so its start-up is on the agent's
-    // path: the exact command line the installed hooks use skips building the whole CLI
-    // (clap's parser for `serve`'s options alone cost a hook call more than its request).
-    // Anything else, `chainwatch hook --help` included, goes through clap as before.
-    if is_plain_hook(std::env::args_os()) {
-        chainwatch::telemetry::init_hook();
-        return chainwatch::hook::main();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if front::runs_here(&args) {
+        return hook();
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // A hook must never fail (a failing hook can block Claude Code): whatever the
-        // arguments, `chainwatch hook` exits 0.
-        Err(e) if std::env::args().nth(1).as_deref() == Some("hook") => {
-            eprintln!("{e}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => e.exit(),
-    };
-    match cli.command {
-        Command::Serve(args) => {
-            chainwatch::telemetry::init();
-            match (*args).into_config() {
-                Ok(config) => serve(config),
-                Err(error) => {
-                    tracing::error!("{error}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Hook => {
-            chainwatch::telemetry::init_hook();
-            chainwatch::hook::main()
-        }
-        Command::Hooks(args) => {
-            chainwatch::telemetry::init_hook();
-            let (options, remove) = match args.command {
-                HooksCommand::Install(args) => (args.into_options(), false),
-                HooksCommand::Uninstall(args) => (args.into_options(), true),
-            };
-            match chainwatch::hook::install::apply(&options, remove) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("chainwatch hooks: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+    let reason = front::exec_server(&args);
+    eprintln!("chainwatch: {reason}");
+    if front::is_plain_hook(&args) {
+        // The hook with a log filter asked for, and no server executable to parse it:
+        // report the event all the same, with warnings only, rather than lose it.
+        return hook();
+    }
+    // A hook must never fail (a failing hook can block Claude Code): whatever went wrong,
+    // a `chainwatch hook …` command line exits 0, as the full executable does.
+    if args.get(1).is_some_and(|a| a == "hook") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
-/// Whether the command line is exactly `chainwatch hook`.
-fn is_plain_hook(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
-    let _program = args.next();
-    args.next().is_some_and(|a| a == "hook") && args.next().is_none()
-}
-
-fn serve(config: chainwatch::config::Config) -> ExitCode {
-    let result = actix_web::rt::System::new().block_on(async move {
-        let data_dir = config.data_dir.display().to_string();
-        let bind = config.bind;
-        let app = Application::build(config).map_err(|e| e.to_string())?;
-        tracing::info!(%bind, port = app.port(), data_dir, "chainwatch serving; open http://{bind}/");
-        app.run_until_stopped().await.map_err(|e| e.to_string())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+fn hook() -> ExitCode {
+    chainwatch::telemetry::init_hook_warn();
+    chainwatch::hook::main()
 }

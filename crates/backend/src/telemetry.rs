@@ -33,3 +33,18 @@ pub fn init_hook() {
         None => builder.with_max_level(tracing::Level::WARN).try_init(),
     };
 }
+
+/// The hook's subscriber when `CHAINWATCH_HOOK_LOG` is not set: warnings only, as
+/// [`init_hook`] does then. The `chainwatch` front calls this one, not [`init_hook`], so
+/// that it links no `EnvFilter` (its regex engine and Unicode tables alone were ~3,000
+/// of the front's relocations); with `CHAINWATCH_HOOK_LOG` set, the front hands the hook
+/// to the server executable, which runs [`init_hook`].
+pub fn init_hook_warn() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .without_time()
+        .with_max_level(tracing::Level::WARN)
+        .try_init();
+}

@@ -968,11 +968,11 @@ fn install_without_chainwatch_on_path_writes_the_binarys_own_path() {
         .as_str()
         .expect("command")
         .to_owned();
+    // The front's path exactly (the command goes to `chainwatch-server`, which must write
+    // the front that started it, not its own path).
     let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_chainwatch")).expect("exe");
-    assert!(
-        command.ends_with(" hook") && command.contains(exe.to_str().expect("utf-8")),
-        "{command}"
-    );
+    let program = command.strip_suffix(" hook").map(|p| p.trim_matches('\''));
+    assert_eq!(program, Some(exe.to_str().expect("utf-8")), "{command}");
     // The installed command runs (a hook that reports nowhere exits 0, silently).
     let ran = Command::new("sh")
         .args(["-c", &command])

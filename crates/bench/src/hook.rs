@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -50,8 +50,22 @@ pub fn run(bin: &Path, addr: SocketAddr, calls: usize) -> Result<(Vec<f64>, usiz
     Ok((times, failures))
 }
 
-/// The reference: wall time of `chainwatch --version` (the same binary's process start
-/// and exit, no payload, no request), one call after another.
+/// The executable the reference spawns: the full server executable
+/// (`chainwatch-server`, beside the `chainwatch` front) when there is one, else `bin`
+/// itself (builds from before the front, where `chainwatch` was the full executable).
+/// Spawning the front's `--version` would time the front and the server's start both.
+pub fn reference_bin(bin: &Path) -> PathBuf {
+    let server = bin.with_file_name("chainwatch-server");
+    if server.is_file() {
+        server
+    } else {
+        bin.to_path_buf()
+    }
+}
+
+/// The reference: wall time of `--version` of the full executable ([`reference_bin`]:
+/// the process start and exit of the big binary, no payload, no request), one call after
+/// another.
 pub fn run_reference(bin: &Path, calls: usize) -> Result<Vec<f64>, String> {
     let mut times = Vec::with_capacity(calls);
     for _ in 0..calls {
@@ -65,7 +79,7 @@ pub fn run_reference(bin: &Path, calls: usize) -> Result<Vec<f64>, String> {
             .map_err(|e| format!("cannot run the binary: {e}"))?;
         times.push(started.elapsed().as_secs_f64() * 1e3);
         if !status.success() {
-            return Err("`chainwatch --version` failed".into());
+            return Err(format!("`{} --version` failed", bin.display()));
         }
     }
     Ok(times)

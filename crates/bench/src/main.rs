@@ -1065,7 +1065,7 @@ async fn hook_section(
         p50.push(stats::percentile(&sorted, 50.0));
         p99.push(stats::percentile(&sorted, 99.0));
         failures += failed;
-        let (reference_bin, calls) = (options.bin.clone(), plan.hook_calls);
+        let (reference_bin, calls) = (hook::reference_bin(&options.bin), plan.hook_calls);
         let spawns =
             tokio::task::spawn_blocking(move || hook::run_reference(&reference_bin, calls))
                 .await
@@ -1082,7 +1082,10 @@ async fn hook_section(
             Unit::Millis,
             p50,
         )
-        .against("spawning `chainwatch --version`, p50", spawn_p50),
+        .against(
+            "spawning the server executable's `--version`, p50",
+            spawn_p50,
+        ),
     );
     results.figures.push(
         Figure::new(
@@ -1091,7 +1094,10 @@ async fn hook_section(
             Unit::Millis,
             p99,
         )
-        .against("spawning `chainwatch --version`, p99", spawn_p99)
+        .against(
+            "spawning the server executable's `--version`, p99",
+            spawn_p99,
+        )
         .target(Target {
             on_ratio: false,
             higher_is_better: false,
@@ -1099,8 +1105,12 @@ async fn hook_section(
             aim: 3.0,
         })
         .detail(format!(
-            "{} calls per run, PostToolUse payload, server up; {failures} exited non-zero",
-            plan.hook_calls
+            "{} calls per run, PostToolUse payload, server up; {failures} exited non-zero; \
+             reference: `{} --version`",
+            plan.hook_calls,
+            hook::reference_bin(&options.bin)
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         )),
     );
     Ok(())

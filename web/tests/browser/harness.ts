@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type ConsoleMessage, type Page } from "playwright-core";
+import { afterAll } from "vitest";
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const REPO_DIR = resolve(WEB_DIR, "..");
@@ -57,8 +58,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Every directory `tempDir` made for the test file being run. */
+const madeDirs = new Set<string>();
+// Registered while the importing test file is collected, so it runs after that file's
+// own afterAll hooks (servers and browsers stopped first). The test process is ended by
+// the runner, not exited, so a process "exit" handler would never run.
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+  madeDirs.clear();
+});
+
+/**
+ * A fresh directory under the system's temp dir; removed once the test file is done
+ * (also when a test failed before its own clean-up), so runs leave nothing in /tmp.
+ */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
 }
 
 /**

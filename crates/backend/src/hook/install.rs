@@ -175,7 +175,9 @@ pub fn default_command() -> String {
     if on_path {
         return DEFAULT_COMMAND.to_owned();
     }
-    match std::env::current_exe() {
+    // The front's path when the front started this process (`front`), never the server
+    // executable's: the hook must run the small front.
+    match crate::front::front_exe() {
         Ok(exe) => format!("{} hook", shell_quote(&exe.to_string_lossy())),
         Err(_) => DEFAULT_COMMAND.to_owned(),
     }
@@ -193,7 +195,8 @@ fn shell_quote(path: &str) -> String {
     }
 }
 
-/// Whether a hook command runs `chainwatch hook` (any path to the binary).
+/// Whether a hook command runs `chainwatch hook` (any path to the front, or to the
+/// server executable).
 pub fn is_chainwatch_command(command: &str) -> bool {
     let Some(program) = command.trim().strip_suffix("hook") else {
         return false;
@@ -203,7 +206,15 @@ pub fn is_chainwatch_command(command: &str) -> bool {
     }
     let program = program.trim().trim_matches(|c| c == '"' || c == '\'');
     let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
-    name == "chainwatch" || name == "chainwatch.exe"
+    // `chainwatch-server hook` is ours too: what an install run by the server executable
+    // directly (`cargo run`, no front before it) writes.
+    [
+        "chainwatch",
+        "chainwatch.exe",
+        "chainwatch-server",
+        "chainwatch-server.exe",
+    ]
+    .contains(&name)
 }
 
 /// What an install or uninstall changed.
@@ -554,6 +565,7 @@ mod tests {
             "/usr/local/bin/chainwatch hook",
             "\"C:\\Program Files\\chainwatch.exe\" hook",
             "  chainwatch   hook ",
+            "/work/target/release/chainwatch-server hook",
         ] {
             assert!(is_chainwatch_command(ours), "{ours}");
         }
@@ -561,6 +573,7 @@ mod tests {
             "chainwatch serve",
             "other-tool hook",
             "notchainwatch hook",
+            "chainwatch-server2 hook",
             "chainwatch hook --x",
             "sh -c chainwatch hook",
         ] {
