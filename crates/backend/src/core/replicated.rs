@@ -731,9 +731,9 @@ impl Replicator {
                 // stream stores the rest; then the operations that arrived meanwhile
                 // are decided and sent after it, as more of the same chain.
                 let appending = Instant::now();
-                let solo = !self
+                let solo = self
                     .foreign_at
-                    .is_some_and(|at| at.elapsed() < FOREIGN_RECENT);
+                    .is_none_or(|at| at.elapsed() >= FOREIGN_RECENT);
                 let mut chain = self.log.nats.chain(self.applied);
                 let mut sent = 0;
                 // Staged events applied and their operations answered, while the rest
@@ -752,12 +752,15 @@ impl Replicator {
                     if !taking || answered == sent {
                         break;
                     }
-                    // Answer the first half of what is in flight as soon as it landed,
-                    // so its callers send their next requests while the stream stores
-                    // the second half, and those are decided and sent after it.
+                    // Answer the first quarter of what is in flight as soon as it
+                    // landed, so its callers send their next requests while the
+                    // stream stores the rest, and those are decided and sent after it
+                    // (halves left the stream idle: the answered callers' requests
+                    // arrived while the second half was awaited, and were sent only
+                    // after it landed).
                     let in_flight = sent - answered;
-                    let half = answered + in_flight.div_ceil(2).max(EARLY_MIN.min(in_flight));
-                    let Some(&target) = horizons.iter().find(|&&h| h >= half) else {
+                    let part = answered + in_flight.div_ceil(4).max(EARLY_MIN.min(in_flight));
+                    let Some(&target) = horizons.iter().find(|&&h| h >= part) else {
                         break;
                     };
                     let landed = chain.wait(target);
