@@ -362,10 +362,6 @@ enum Next {
     Followed(Option<Followed>),
 }
 
-/// The fewest events a chain in flight answers early (see `Replicator::round`), so
-/// that a chain of single events is not applied to the local copy one by one.
-const EARLY_MIN: usize = 32;
-
 /// The most events one chain takes before its acknowledgements are awaited (the
 /// operations that arrive later wait for the next round).
 const CHAIN_MAX: usize = 4 * MAX_ATOMIC_BATCH;
@@ -726,55 +722,23 @@ impl Replicator {
                 // A chain of publishes, of which a prefix lands; the operations past it
                 // are decided again (or fail). An operation cut in the middle (NATS
                 // went away) is decided again too: its stored events are then
-                // duplicates and the rest follows them. The operations of the first
-                // half in flight are applied and answered once they landed, while the
-                // stream stores the rest; then the operations that arrived meanwhile
-                // are decided and sent after it, as more of the same chain.
+                // duplicates and the rest follows them. While the stream stores a
+                // segment, the operations that arrived meanwhile are decided and sent
+                // after it, as more of the same chain.
                 let appending = Instant::now();
-                let solo = self
-                    .foreign_at
-                    .is_none_or(|at| at.elapsed() >= FOREIGN_RECENT);
                 let mut chain = self.log.nats.chain(self.applied);
                 let mut sent = 0;
-                // Staged events applied and their operations answered, while the rest
-                // of the chain is being stored (see `answer_landed`).
-                let mut answered = 0;
-                let mut taking = true;
                 loop {
-                    if sent < staged.len() {
-                        let continues = continuing(&horizons, sent, staged.len());
-                        chain.send(staged[sent..].iter().map(|(_, l)| l), &continues);
-                        sent = staged.len();
-                    }
-                    if sent >= CHAIN_MAX || incoming.shutdown.is_some() || chain.broken() {
-                        taking = false;
-                    }
-                    if !taking || answered == sent {
+                    let continues = continuing(&horizons, sent, staged.len());
+                    chain.send(staged[sent..].iter().map(|(_, l)| l), &continues);
+                    sent = staged.len();
+                    if sent >= CHAIN_MAX || incoming.shutdown.is_some() {
                         break;
-                    }
-                    // Answer the first quarter of what is in flight as soon as it
-                    // landed, so its callers send their next requests while the
-                    // stream stores the rest, and those are decided and sent after it
-                    // (halves left the stream idle: the answered callers' requests
-                    // arrived while the second half was awaited, and were sent only
-                    // after it landed).
-                    let in_flight = sent - answered;
-                    let part = answered + in_flight.div_ceil(4).max(EARLY_MIN.min(in_flight));
-                    let Some(&target) = horizons.iter().find(|&&h| h >= part) else {
-                        break;
-                    };
-                    let landed = chain.wait(target);
-                    if landed < target {
-                        break;
-                    }
-                    self.answer_landed(&staged, answered, landed, &mut horizons, &mut accepted);
-                    answered = landed;
-                    if !solo {
-                        // Another instance writes too: more of this chain would keep
-                        // refusing its appends; its turn comes after this round.
-                        continue;
                     }
                     let more = incoming.take_queued(self.max_batch);
+                    if more.is_empty() {
+                        break;
+                    }
                     for mut job in more {
                         let result = self.attempt(
                             &mut job,
@@ -792,6 +756,9 @@ impl Replicator {
                             &mut refused,
                         );
                     }
+                    if staged.len() == sent {
+                        break;
+                    }
                 }
                 let (landed, error) = chain.finish();
                 self.last_append = appending.elapsed();
@@ -806,9 +773,9 @@ impl Replicator {
                 );
                 let rest = events.split_off(landed);
                 logged.truncate(landed);
-                if landed > answered {
+                if landed > 0 {
                     // This instance completes its own cut operation itself, next.
-                    self.apply_own(events.split_off(answered), logged.split_off(answered));
+                    self.apply_own(events, logged);
                 }
                 if let Some(error) = error {
                     self.rollback(&rest);
@@ -830,7 +797,6 @@ impl Replicator {
                         job.finish(Ok(()));
                     }
                 }
-                self.snapshot_if_due();
                 return self.settle_refused(refused, appended, last, again, later);
             }
             let (events, logged): (Vec<_>, Vec<_>) = staged.into_iter().unzip();
@@ -848,7 +814,6 @@ impl Replicator {
             match result {
                 Ok(()) => {
                     self.apply_own(events, logged);
-                    self.snapshot_if_due();
                     for job in accepted {
                         job.finish(Ok(()));
                     }
@@ -996,32 +961,7 @@ impl Replicator {
             self.applied = last.seq;
             self.last_event_id = Some(last.event_id.clone());
         }
-    }
-
-    /// Applies the landed staged events `from..to` of a chain still in flight and
-    /// answers the operations they complete (`horizons`: the staged count after each
-    /// accepted operation, `accepted` those operations; both lose the answered ones).
-    /// `to` ends an operation. Later events stay staged in the projection; if the
-    /// chain breaks after them, `rollback` restores their sessions from the read
-    /// model, which then holds these.
-    fn answer_landed(
-        &mut self,
-        staged: &[(Arc<WorkspaceEvent>, LoggedEvent)],
-        from: usize,
-        to: usize,
-        horizons: &mut Vec<usize>,
-        accepted: &mut Vec<Exec>,
-    ) {
-        let (events, logged): (Vec<_>, Vec<_>) = staged[from..to]
-            .iter()
-            .map(|(e, l)| (e.clone(), l.clone()))
-            .unzip();
-        self.apply_own(events, logged);
-        let done = horizons.iter().take_while(|&&h| h <= to).count();
-        horizons.drain(..done);
-        for job in accepted.drain(..done) {
-            job.finish(Ok(()));
-        }
+        self.snapshot_if_due();
     }
 
     /// Hands the projection to the snapshot writer when enough events were applied

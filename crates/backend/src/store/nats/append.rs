@@ -159,10 +159,7 @@ impl NatsLog {
             after,
             sent: 0,
             previous_id: None,
-            acks: std::collections::VecDeque::new(),
-            awaited: 0,
-            landed: 0,
-            refused: None,
+            acks: Vec::new(),
             error: (!self.connected()).then(|| AppendError::Unreachable(self.unreachable())),
         }
     }
@@ -197,14 +194,7 @@ pub struct Chain {
     sent: u64,
     /// The eventId of the last message sent.
     previous_id: Option<String>,
-    /// The acknowledgements not awaited yet, in send order.
-    acks: std::collections::VecDeque<async_nats::jetstream::context::PublishAckFuture>,
-    /// Acknowledgements awaited so far.
-    awaited: usize,
-    /// Messages landed so far (a prefix of those awaited).
-    landed: usize,
-    /// Why the first refused message was refused.
-    refused: Option<AppendError>,
+    acks: Vec<async_nats::jetstream::context::PublishAckFuture>,
     /// Why sending stopped, if it did (nothing more is sent after it).
     error: Option<AppendError>,
 }
@@ -217,7 +207,7 @@ impl Chain {
         events: impl IntoIterator<Item = &'e LoggedEvent>,
         continues: &[bool],
     ) {
-        if self.broken() {
+        if self.error.is_some() {
             return;
         }
         let (js, stream) = (&self.js, self.stream.as_str());
@@ -237,7 +227,7 @@ impl Chain {
                 }
                 let subject = subject(stream, event.session_id.as_str());
                 match js.send_publish(subject, message).await {
-                    Ok(ack) => acks.push_back(ack),
+                    Ok(ack) => acks.push(ack),
                     Err(error) => return Some(classify(error)),
                 }
                 sent += 1;
@@ -255,31 +245,29 @@ impl Chain {
         usize::try_from(self.sent).unwrap_or(usize::MAX)
     }
 
-    /// Waits for the acknowledgements of the first `count` messages sent (those not
-    /// awaited yet); returns how many landed so far, a prefix. After a refusal, later
-    /// acknowledgements are still awaited, and land nothing.
-    pub fn wait(&mut self, count: usize) -> usize {
+    /// Waits for every acknowledgement; returns how many landed (a prefix) and why the
+    /// next did not.
+    pub fn finish(self) -> (usize, Option<AppendError>) {
         let Chain {
             runtime,
             stream,
             after,
             acks,
-            awaited,
-            landed,
-            refused,
+            error: send_error,
             ..
         } = self;
         runtime.block_on(async {
-            while *awaited < count {
-                let Some(ack) = acks.pop_front() else { break };
-                let expected = *after + *awaited as u64 + 1;
-                *awaited += 1;
-                match ack.await.map_err(classify) {
+            let mut landed = 0;
+            let mut refused: Option<AppendError> = None;
+            for (index, ack) in acks.into_iter().enumerate() {
+                let answer = ack.await.map_err(classify);
+                let expected = after + index as u64 + 1;
+                match answer {
                     Ok(ack) if refused.is_none() && !ack.duplicate && ack.sequence == expected => {
-                        *landed += 1;
+                        landed += 1;
                     }
                     Ok(ack) if refused.is_none() => {
-                        *refused = Some(if ack.duplicate {
+                        refused = Some(if ack.duplicate {
                             // Stored before by an instance this one has not caught up with.
                             AppendError::Conflict
                         } else {
@@ -300,26 +288,13 @@ impl Chain {
                     Ok(_) => {}
                     Err(error) => {
                         if refused.is_none() {
-                            *refused = Some(error);
+                            refused = Some(error);
                         }
                     }
                 }
             }
-        });
-        self.landed
-    }
-
-    /// Whether a message of the chain was refused (or failed to send): nothing after
-    /// it lands.
-    pub fn broken(&self) -> bool {
-        self.refused.is_some() || self.error.is_some()
-    }
-
-    /// Waits for every acknowledgement; returns how many landed (a prefix) and why the
-    /// next did not.
-    pub fn finish(mut self) -> (usize, Option<AppendError>) {
-        let landed = self.wait(usize::MAX);
-        (landed, self.refused.take().or(self.error.take()))
+            (landed, refused.or(send_error))
+        })
     }
 }
 
