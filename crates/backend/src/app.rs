@@ -257,7 +257,7 @@ impl Application {
             watch_ready,
         });
         let app_state = state.clone();
-        let server = actix_web::HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(app_state.clone())
                 .wrap(actix_web::middleware::Compress::default())
@@ -266,19 +266,11 @@ impl Application {
                 ))
                 .configure(crate::api::configure)
                 .default_service(web::get().to(crate::web::asset))
-        })
-        .disable_signals()
-        // Socket frames are small and must leave at once: without this, Nagle's
-        // algorithm holds a frame back until the client acknowledges the previous one
-        // (tens of milliseconds with delayed ACKs).
-        .tcp_nodelay(true)
-        .shutdown_timeout(5)
-        .listen(listener)
-        .map_err(|source| StartupError::Bind {
+        };
+        let server = serve(listener, app).map_err(|source| StartupError::Bind {
             addr: format!("port {port}"),
             source,
-        })?
-        .run();
+        })?;
         tracing::info!(port, "listening");
         Ok(Self {
             port,
@@ -327,6 +319,57 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Serves `app` on `listener` as actix-web's `HttpServer` would (HTTP/1, its timeouts,
+/// one app per worker), plus the upgrade hook it does not expose: requests with
+/// `Upgrade: websocket` go to [`crate::ws::upgrade`], which runs them through the same
+/// app and takes the stream of an accepted socket away from the HTTP dispatcher.
+fn serve<F, T, B>(listener: TcpListener, app: F) -> std::io::Result<Server>
+where
+    F: Fn() -> App<T> + Clone + Send + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+
+    let addr = listener.local_addr()?;
+    let builder = actix_server::Server::build()
+        .disable_signals()
+        .shutdown_timeout(5);
+    let graceful = builder.graceful_shutdown_signal();
+    Ok(builder
+        .listen("chainwatch", listener, move || {
+            let graceful = graceful.clone();
+            let http = app()
+                .into_factory()
+                .map_err(|error: actix_web::Error| error.error_response());
+            actix_http::HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let graceful = graceful.clone();
+                    async move { graceful.notified().await }
+                })
+                // actix-web's defaults, which the server had before.
+                .client_request_timeout(std::time::Duration::from_secs(5))
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(addr)
+                // Socket frames are small and must leave at once: without this, Nagle's
+                // algorithm holds a frame back until the client acknowledges the
+                // previous one (tens of milliseconds with delayed ACKs).
+                .tcp_nodelay(true)
+                .upgrade(crate::ws::upgrade::UpgradeFactory::new(app.clone()))
+                // The host and address of the default config are only read for URLs
+                // the app generates, and it generates none.
+                .finish(map_config(http, |()| actix_web::dev::AppConfig::default()))
+                .tcp()
+        })?
+        .run())
 }
 
 /// How often retention looks for sessions to prune.

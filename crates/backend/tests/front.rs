@@ -38,7 +38,18 @@ fn run(program: &Path, args: &[&str], env: &[(&str, &Path)], stdin: &str) -> Out
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = command.spawn().expect("runs");
+    // A copy just written can be "text file busy" for a moment: a child another test
+    // thread forked meanwhile holds the copy's write descriptor until its own exec.
+    let mut tries = 0;
+    let mut child = loop {
+        match command.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            spawned => break spawned.expect("runs"),
+        }
+    };
     child
         .stdin
         .take()

@@ -1,6 +1,8 @@
-//! `GET /ws`: the HTTP side of the live socket. Checks the socket budget, completes the
-//! handshake and hands the connection to [`crate::ws::connection`] with the caller's
-//! reach; the socket itself knows nothing of the application state.
+//! `GET /ws`: the HTTP side of the live socket. Checks the socket budget and the
+//! handshake, and answers 101 with the accepted socket (the caller's reach, the hub's
+//! registration) in the response's extensions, where the upgrade service
+//! ([`crate::ws::upgrade`]) takes it to run the socket on the bare stream; the socket
+//! itself knows nothing of the application state.
 
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -9,15 +11,11 @@ use chainwatch_shared::ErrorBody;
 use crate::auth::Principal;
 use crate::core::Reach;
 use crate::state::AppState;
-use crate::ws::connection::{self, ConnectionContext};
-use crate::ws::inbound::Inbound;
+use crate::ws::connection::ConnectionContext;
+use crate::ws::upgrade::{Accepted, Upgrading};
 
 /// Upgrades to a socket, or 503 when the server has its maximum of sockets.
-pub async fn upgrade(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, actix_web::Error> {
+pub async fn upgrade(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let reach = req
         .extensions()
         .get::<Principal>()
@@ -29,28 +27,34 @@ pub async fn upgrade(
     let registration = match state.hub.register(reach.clone(), address) {
         Ok(registration) => registration,
         Err(refused) => {
-            return Ok(HttpResponse::ServiceUnavailable()
+            return HttpResponse::ServiceUnavailable()
                 .insert_header(("Retry-After", "5"))
                 .json(ErrorBody {
                     error: "too_many_sockets".into(),
                     message: refused.to_string(),
-                }));
+                });
         }
     };
     // Browsers pass the token as a `bearer.…` subprotocol next to `chainwatch`; the
     // handshake must then name `chainwatch` back or the browser drops the socket.
-    let mut handshake = match actix_http::ws::handshake(req.head()) {
+    // Only a request the upgrade service brought can be taken over after its 101; a
+    // request the dispatcher did not treat as an upgrade (its `Upgrade` header is not
+    // exactly `websocket`) is answered as one without the header.
+    let handshake = match req.extensions().get::<Upgrading>() {
+        Some(_) => actix_http::ws::handshake(req.head()),
+        None => Err(actix_http::ws::HandshakeError::NoWebsocketUpgrade),
+    };
+    let mut handshake = match handshake {
         Ok(handshake) => handshake,
         Err(e) => {
             state.hub.unregister(registration.id);
             // actix-http's answer to a bad handshake (400 with the reason, or 426).
-            return Ok(actix_http::Response::from(&e).map_into_boxed_body().into());
+            return actix_http::Response::from(&e).map_into_boxed_body().into();
         }
     };
     if asks_for_chainwatch(&req) {
         handshake.insert_header((header::SEC_WEBSOCKET_PROTOCOL, PROTOCOL));
     }
-    let inbound = Inbound::new(body.into_inner(), state.config.socket.max_frame_bytes);
     let context = ConnectionContext {
         hub: state.hub.clone(),
         reader: state.reader.clone(),
@@ -58,7 +62,11 @@ pub async fn upgrade(
         shutdown: state.shutdown.subscribe(),
         reach,
     };
-    connection::start(handshake, inbound, context, registration)
+    let mut response = HttpResponse::from(handshake.finish().map_into_boxed_body());
+    response
+        .extensions_mut()
+        .insert(Accepted::new(context, registration));
+    response
 }
 
 /// The subprotocol the server speaks.

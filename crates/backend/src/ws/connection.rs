@@ -19,10 +19,9 @@ use tokio::sync::watch;
 use bytes::Bytes;
 
 use super::body::{
-    End, Gate, Outbox, SocketBody, append_text_frame, close_frame, ping_frame, pong_frame,
-    text_frame,
+    End, Gate, Outbox, append_text_frame, close_frame, ping_frame, pong_frame, text_frame,
 };
-use super::hub::{Hub, HubError, Registration};
+use super::hub::{Hub, HubError};
 use super::inbound::{Inbound, Message};
 use crate::config::SocketConfig;
 use crate::core::{Reach, rules};
@@ -34,7 +33,7 @@ const REPLAY_PAGE: usize = 2000;
 /// A replay chunk is cut once it holds this many bytes of frames.
 const REPLAY_CHUNK_BYTES: usize = 64 * 1024;
 
-/// The task waits while more than this many bytes of frames are queued for the body.
+/// The task waits while more than this many bytes of frames are queued for the writer.
 const QUEUED_BYTES: usize = 4 * REPLAY_CHUNK_BYTES;
 
 /// One page of a replay, filtered and framed on the blocking thread that read it.
@@ -105,7 +104,7 @@ fn encode(message: &ServerMessage) -> String {
 }
 
 impl Connection {
-    /// Queues a frame for the body; stops the socket when the body is gone or has not
+    /// Queues a frame for the writer; stops the socket when the writer is gone or has not
     /// taken the frames before it within the send timeout.
     async fn push(&mut self, frame: Bytes) -> Flow {
         if !self.outbox.push(frame) {
@@ -133,7 +132,7 @@ impl Connection {
     /// Sends the events of `scope` in `(after, upto]` from the log, leaving out global
     /// events above the socket's global floor when `skip_delivered_global`. Pages are
     /// read, filtered and framed on a blocking thread (the next while this one is
-    /// written) and reach the body through the outbox, which is drained before this
+    /// written) and reach the writer through the outbox, which is drained before this
     /// returns, so the message that ends the replay follows its last frame.
     async fn replay(
         &mut self,
@@ -319,25 +318,18 @@ impl Connection {
     }
 }
 
-/// Takes over an accepted socket: the handshake's response gets the body that merges
-/// the task's frames with the hub's live ones, and the task that runs the socket is
-/// spawned on this worker (the body and the task share the [`Gate`], so they must be on
-/// one thread). Returns the response that completes the handshake.
-pub fn start(
-    mut handshake: actix_http::ResponseBuilder,
-    inbound: Inbound,
+/// The task of a socket the hub registered as `id` (global events after `hello_seq`
+/// arrive live), reading the client's frames from `inbound`; its frames go through
+/// `outbox` to the socket's writer, with which it shares `gate` (see [`super::body`]).
+/// Runs until the socket closes; the close frame is the outbox's last.
+pub(super) fn task<'a>(
     context: ConnectionContext,
-    registration: Registration,
-) -> Result<actix_web::HttpResponse, actix_web::Error> {
-    let Registration {
-        id,
-        queue,
-        hello_seq,
-    } = registration;
-    let gate = Gate::held();
-    let outbox = Rc::new(Outbox::default());
-    let body = SocketBody::new(outbox.clone(), queue, gate.clone());
-    let response = handshake.message_body(body)?;
+    id: u64,
+    hello_seq: u64,
+    gate: Rc<Gate>,
+    outbox: Rc<Outbox>,
+    inbound: Inbound<'a>,
+) -> impl Future<Output = ()> + 'a {
     let conn = Connection {
         context,
         id,
@@ -350,15 +342,14 @@ pub fn start(
         }),
         last_heard: Instant::now(),
     };
-    actix_web::rt::spawn(run(conn, inbound));
-    Ok(actix_web::HttpResponse::from(response).map_into_boxed_body())
+    run(conn, inbound)
 }
 
 /// What ended the socket task's wait.
 enum Wake {
     /// A frame from the client, an error reading one, or the end of the stream.
     Incoming(Option<Result<Message, ProtocolError>>),
-    /// The body stopped taking live frames.
+    /// The writer stopped taking live frames.
     Ended(End),
     /// The heartbeat: ping, or close when the client has been silent too long.
     Heartbeat,
@@ -373,7 +364,7 @@ enum Wake {
 /// handling of what woke the task, the close) runs in a boxed future: an idle socket
 /// carries only the wait's state.
 #[allow(clippy::manual_async_fn)] // on purpose: see the comment inside
-fn run(mut conn: Connection, mut stream: Inbound) -> impl Future<Output = ()> {
+fn run(mut conn: Connection, mut stream: Inbound<'_>) -> impl Future<Output = ()> {
     // An `async` block rather than an `async fn`: an `async fn` keeps its arguments
     // and the locals they are moved into side by side in its state (448 bytes twice);
     // the block's captures are used in place.
@@ -476,7 +467,7 @@ impl Connection {
         }
     }
 
-    /// Queues the close frame, the body's last.
+    /// Queues the close frame, the writer's last.
     fn close(self) {
         let frame = match &self.close {
             Some(reason) => close_frame(

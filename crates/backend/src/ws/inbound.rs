@@ -1,20 +1,24 @@
-//! The client's side of a socket: the frames it sends, decoded from the upgraded
-//! request's payload with actix-http's WebSocket codec.
+//! The client's side of a socket: the frames it sends, read straight off the stream
+//! the upgrade service took over ([`super::upgrade`]) and decoded with actix-http's
+//! WebSocket codec.
 //!
 //! Why not actix-ws: its `handle` also makes the server's side (a 32-slot channel, a
 //! oneshot and a boxed body: 1.9 KiB per socket before a frame is sent), and the server's
-//! side of this socket is [`super::body::SocketBody`]; actix-ws's reader cannot be made
-//! without it. This reader holds the payload, a buffer that is empty (no allocation)
-//! while the socket is idle, and the codec.
+//! side of this socket is [`super::body::Writer`]. This reader holds the stream, a
+//! buffer that holds only a frame not yet complete (no allocation while the socket is
+//! idle), and the codec: a read lands on the stack first and is copied into the buffer
+//! only for what it brought.
 
 use std::io;
 
 use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
-use actix_web::dev::Payload;
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
-use futures_util::StreamExt;
+use tokio::net::TcpStream;
+
+/// Bytes read from the stream per `read` at most (a stack buffer).
+const READ_CHUNK: usize = 4096;
 
 /// A frame from the client.
 #[derive(Debug)]
@@ -33,20 +37,21 @@ pub enum Message {
     Close,
 }
 
-/// Reads the client's frames off the upgraded request's payload.
-pub struct Inbound {
-    payload: Payload,
+/// Reads the client's frames off the socket's stream.
+pub struct Inbound<'a> {
+    stream: &'a TcpStream,
     buf: BytesMut,
     codec: Codec,
     ended: bool,
 }
 
-impl Inbound {
-    /// Reads frames of at most `max_frame_bytes` from `payload`.
-    pub fn new(payload: Payload, max_frame_bytes: usize) -> Self {
+impl<'a> Inbound<'a> {
+    /// Reads frames of at most `max_frame_bytes` from `stream`, after those in
+    /// `already_read` (bytes the HTTP side read past the upgrade request).
+    pub fn new(stream: &'a TcpStream, already_read: BytesMut, max_frame_bytes: usize) -> Self {
         Self {
-            payload,
-            buf: BytesMut::new(),
+            stream,
+            buf: already_read,
             codec: Codec::new().max_size(max_frame_bytes),
             ended: false,
         }
@@ -68,22 +73,29 @@ impl Inbound {
             if self.ended {
                 return None;
             }
-            match self.payload.next().await {
-                Some(Ok(bytes)) => {
-                    if self.buf.is_empty() {
-                        // No copy when nothing is buffered.
-                        self.buf = BytesMut::from(bytes);
-                    } else {
-                        self.buf.extend_from_slice(&bytes);
-                    }
-                }
-                Some(Err(e)) => {
+            if let Err(e) = self.stream.readable().await {
+                self.ended = true;
+                return Some(Err(ProtocolError::Io(e)));
+            }
+            match self.read() {
+                Ok(0) => self.ended = true,
+                Ok(_) => {}
+                // A spurious readiness: wait again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
                     self.ended = true;
-                    return Some(Err(ProtocolError::Io(io::Error::other(e))));
+                    return Some(Err(ProtocolError::Io(e)));
                 }
-                None => self.ended = true,
             }
         }
+    }
+
+    /// Reads what the stream has (up to [`READ_CHUNK`]) onto the buffer's end.
+    fn read(&mut self) -> io::Result<usize> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let read = self.stream.try_read(&mut chunk)?;
+        self.buf.extend_from_slice(&chunk[..read]);
+        Ok(read)
     }
 
     fn decode(&mut self) -> Result<Option<Message>, ProtocolError> {
