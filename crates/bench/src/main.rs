@@ -24,6 +24,7 @@ mod ingest;
 mod latency;
 mod machine;
 mod nats;
+mod nats_raw;
 mod nats_section;
 mod payload;
 mod procfs;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::latency::{self, Topic};
 use crate::nats::NatsServer;
+use crate::nats_raw::{RawStream, Variant};
 use crate::report::{Figure, Target, Unit};
 use crate::server::Server;
 use crate::{Options, Plan, Results, create_sessions, ingest, sockets, stats};
@@ -68,7 +69,8 @@ pub async fn run(
     let sessions: Vec<String> = (0..most).map(|k| format!("nats-{k}")).collect();
     create_sessions(sqlite.addr, &sessions).await?;
     create_sessions(a.addr, &sessions).await?;
-    ingest_figures(plan, &sqlite, &a, &b, &sessions, results).await?;
+    let mut raw = RawStream::open(&nats.url(), "RAWREF").await?;
+    ingest_figures(plan, &sqlite, &a, &b, &mut raw, &sessions, results).await?;
     let _ = sqlite.stop();
     latency_figures(plan, &a, &b, results).await?;
     fanout_figures(plan, &a, &b, results).await?;
@@ -80,12 +82,14 @@ pub async fn run(
 }
 
 /// Ingest: batches and single events, SQLite vs NATS one instance vs NATS two
-/// instances, interleaved run by run.
+/// instances, interleaved run by run; for batches also the raw stream (`nats_raw`),
+/// so Chainwatch on NATS reads as a ratio of both references.
 async fn ingest_figures(
     plan: &Plan,
     sqlite: &Server,
     a: &Server,
     b: &Server,
+    raw: &mut RawStream,
     sessions: &[String],
     results: &mut Results,
 ) -> Result<(), String> {
@@ -107,6 +111,8 @@ async fn ingest_figures(
     let mut rates: Vec<[Vec<f64>; 3]> = loads.iter().map(|_| Default::default()).collect();
     let mut cpu: Vec<[Vec<f64>; 3]> = loads.iter().map(|_| Default::default()).collect();
     let mut errors = Vec::new();
+    // [plain, chain]
+    let mut raw_rates: [Vec<f64>; 4] = Default::default();
     for run in 0..plan.runs {
         for (l, &(clients, batch)) in loads.iter().enumerate() {
             progress(format!(
@@ -127,6 +133,20 @@ async fn ingest_figures(
             .await;
             rates[l][0].push(r.events_per_sec);
             cpu[l][0].push(r.cpu.server);
+            if batch > 1 {
+                let variants = [
+                    Variant::Plain,
+                    Variant::Chain,
+                    Variant::Followed,
+                    Variant::FollowedApart,
+                ];
+                for (v, variant) in variants.into_iter().enumerate() {
+                    let rate = raw
+                        .run(variant, plan.ingest, sessions, &format!("{tag}r{v}"))
+                        .await?;
+                    raw_rates[v].push(rate);
+                }
+            }
             let r = ingest::run(
                 a.addr,
                 a.pid,
@@ -191,6 +211,7 @@ async fn ingest_figures(
             results.figures.push(figure);
         }
     }
+    raw_figures(plan, &rates[0], &raw_rates, results);
     if !errors.is_empty() {
         errors.truncate(6);
         results
@@ -198,6 +219,66 @@ async fn ingest_figures(
             .push(format!("nats ingest errors: {}", errors.join("; ")));
     }
     Ok(())
+}
+
+/// The raw stream beside SQLite, and Chainwatch's batch ingest as a ratio of it.
+fn raw_figures(
+    plan: &Plan,
+    batch_rates: &[Vec<f64>; 3],
+    raw_rates: &[Vec<f64>; 4],
+    results: &mut Results,
+) {
+    let window = crate::nats_raw::WINDOW;
+    for (v, (key, headers)) in [
+        ("plain", "Nats-Msg-Id only"),
+        (
+            "chain",
+            "Nats-Msg-Id, Nats-Expected-Last-Sequence and Nats-Expected-Last-Msg-Id, as a Chainwatch chain",
+        ),
+        (
+            "followed",
+            "as chain, while two ordered consumers follow the stream (one on the publishing connection, one on its own), as two instances' followers",
+        ),
+        (
+            "followed_apart",
+            "as chain, while two ordered consumers on connections of their own follow the stream",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        results.figures.push(
+            Figure::new(
+                &format!("nats.raw.batch.{key}"),
+                format!("raw JetStream stream, one client, windows of {window} ({key})"),
+                Unit::EventsPerSec,
+                raw_rates[v].clone(),
+            )
+            .against("one SQLite instance, batches of 100", batch_rates[0].clone())
+            .detail(format!(
+                "the same tool:used JSON as the bench's batches of {}, one async-nats client publishing {window} messages back to back then awaiting their acknowledgements; file storage, R1, headers: {headers}; no Chainwatch",
+                plan.batch
+            )),
+        );
+    }
+    for (i, instances) in [(1, "one"), (2, "two")] {
+        results.figures.push(
+            Figure::new(
+                &format!("nats.ingest.batch.{instances}.of_raw"),
+                format!(
+                    "NATS, {instances} instance{}: batches of {} against the raw stream",
+                    if i == 1 { "" } else { "s" },
+                    plan.batch
+                ),
+                Unit::EventsPerSec,
+                batch_rates[i].clone(),
+            )
+            .against(
+                format!("raw JetStream stream, windows of {window} (plain)"),
+                raw_rates[0].clone(),
+            ),
+        );
+    }
 }
 
 /// POST acknowledged → socket frame: posts and sockets on A, then posts on A and
