@@ -9,5 +9,5 @@ pub mod connection;
 pub mod hub;
 pub mod inbound;
 pub mod queue;
-pub mod upgrade;
 pub mod replay;
+pub mod upgrade;
