@@ -147,6 +147,38 @@ fn capped(
     Ok(out)
 }
 
+/// Runs the forward page query of a scope (`after < seq <= upto`, in seq order, at most
+/// `limit` rows, the given columns) and hands its rows to `take`: the one place that
+/// says how each scope filters, for the collected and the lent read alike.
+fn forward_page<T>(
+    conn: &Connection,
+    columns: &str,
+    scope: Scope<'_>,
+    after: u64,
+    upto: u64,
+    limit: usize,
+    take: impl FnOnce(rusqlite::Rows<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let (after, upto, limit) = (
+        after.min(i64::MAX as u64) as i64,
+        upto.min(i64::MAX as u64) as i64,
+        limit as i64,
+    );
+    let filter = match scope {
+        Scope::All => "",
+        Scope::Global => "global = 1 AND ",
+        Scope::Session(_) => "session_id = ?4 AND ",
+    };
+    let mut query = conn.prepare_cached(&format!(
+        "SELECT {columns} FROM events WHERE {filter}seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
+    ))?;
+    let rows = match scope {
+        Scope::Session(session) => query.query(params![after, upto, limit, session.as_str()])?,
+        Scope::All | Scope::Global => query.query(params![after, upto, limit])?,
+    };
+    take(rows)
+}
+
 /// The writer half; see [`LogWriter`].
 pub struct SqliteWriter {
     conn: Connection,
@@ -369,31 +401,15 @@ impl LogReader for SqliteReader {
         max_bytes: usize,
     ) -> Result<Vec<LoggedEvent>, StoreError> {
         self.with_conn(|conn| {
-            let (after, upto, limit) = (after.min(i64::MAX as u64) as i64, upto.min(i64::MAX as u64) as i64, limit as i64);
-            let rows = match scope {
-                Scope::All => {
-                    let mut q = conn.prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
-                    ))?;
-                    capped(q.query_map(params![after, upto, limit], row_to_event)?, max_bytes)?
-                }
-                Scope::Global => {
-                    let mut q = conn.prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM events WHERE global = 1 AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
-                    ))?;
-                    capped(q.query_map(params![after, upto, limit], row_to_event)?, max_bytes)?
-                }
-                Scope::Session(session) => {
-                    let mut q = conn.prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
-                    ))?;
-                    capped(
-                        q.query_map(params![session.as_str(), after, upto, limit], row_to_event)?,
-                        max_bytes,
-                    )?
-                }
-            };
-            Ok(rows)
+            Ok(forward_page(
+                conn,
+                COLUMNS,
+                scope,
+                after,
+                upto,
+                limit,
+                |rows| capped(rows.mapped(row_to_event), max_bytes),
+            )?)
         })
     }
 
@@ -407,36 +423,15 @@ impl LogReader for SqliteReader {
         visit: &mut dyn FnMut(EventRef<'_>),
     ) -> Result<(), StoreError> {
         self.with_conn(|conn| {
-            let (after, upto, limit) = (
-                after.min(i64::MAX as u64) as i64,
-                upto.min(i64::MAX as u64) as i64,
-                limit as i64,
-            );
-            match scope {
-                Scope::All => {
-                    let mut q = conn.prepare_cached(&format!(
-                        "SELECT {VISIT_COLUMNS} FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
-                    ))?;
-                    visit_rows(q.query(params![after, upto, limit])?, max_bytes, visit)?;
-                }
-                Scope::Global => {
-                    let mut q = conn.prepare_cached(&format!(
-                        "SELECT {VISIT_COLUMNS} FROM events WHERE global = 1 AND seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3"
-                    ))?;
-                    visit_rows(q.query(params![after, upto, limit])?, max_bytes, visit)?;
-                }
-                Scope::Session(session) => {
-                    let mut q = conn.prepare_cached(&format!(
-                        "SELECT {VISIT_COLUMNS} FROM events WHERE session_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
-                    ))?;
-                    visit_rows(
-                        q.query(params![session.as_str(), after, upto, limit])?,
-                        max_bytes,
-                        visit,
-                    )?;
-                }
-            }
-            Ok(())
+            Ok(forward_page(
+                conn,
+                VISIT_COLUMNS,
+                scope,
+                after,
+                upto,
+                limit,
+                |rows| visit_rows(rows, max_bytes, visit),
+            )?)
         })
     }
 
