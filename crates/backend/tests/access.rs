@@ -558,3 +558,71 @@ async fn a_duplicate_event_id_of_another_users_session_is_not_confirmed() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_id_of_another_session_is_a_conflict_not_a_duplicate() {
+    let server = TestServer::spawn_with(|c| c.tokens = tokens());
+    start(&server, "bobs", "bob", "/srv/bob").await;
+    start(&server, "alices", "alice", "/srv/alice").await;
+    let mut bobs = event("bobs", "session:updated", json!({"title": "bob's plan"}));
+    bobs["eventId"] = json!("shared-id-0001");
+    let (status, stored) = call(&server, "POST", "/api/events", AGENT, Some(bobs)).await;
+    assert_eq!(status, 201, "{stored}");
+    let bobs_seq = stored["events"][0]["seq"].clone();
+    let latest = |body: &serde_json::Value| body["events"][0]["seq"].as_u64();
+    // Alice's agent reuses the id in her own session: refused whole, and the answer
+    // carries neither the stored event's seq nor a "duplicate".
+    let mut alices = event(
+        "alices",
+        "session:updated",
+        json!({"title": "alice's plan"}),
+    );
+    alices["eventId"] = json!("shared-id-0001");
+    let mut second = event(
+        "alices",
+        "session:updated",
+        json!({"title": "never stored"}),
+    );
+    second["eventId"] = json!("alice-fresh-0001");
+    let batch = json!([second, alices.clone()]);
+    let (status, body) = call(&server, "POST", "/api/events", ALICE_AGENT, Some(batch)).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "conflict", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("events[1]") && message.contains("another session"),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("duplicate") && body.get("events").is_none(),
+        "{body}"
+    );
+    // Nothing of the batch was stored: the fresh id is still free.
+    let mut fresh = event("alices", "session:updated", json!({"title": "stored now"}));
+    fresh["eventId"] = json!("alice-fresh-0001");
+    let (status, body) = call(&server, "POST", "/api/events", ALICE_AGENT, Some(fresh)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["events"][0]["duplicate"], false, "{body}");
+    assert!(latest(&body) > bobs_seq.as_u64(), "{body}");
+    // An unscoped caller gets the same answer: an eventId belongs to one session.
+    let (status, body) = call(&server, "POST", "/api/events", AGENT, Some(alices)).await;
+    assert_eq!(status, 409, "{body}");
+    // Within one batch, an id staged for one session and repeated for another.
+    let mut one = event("bobs", "session:updated", json!({"title": "one"}));
+    one["eventId"] = json!("batch-id-0001");
+    let mut other = event("alices", "session:updated", json!({"title": "other"}));
+    other["eventId"] = json!("batch-id-0001");
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/api/events",
+        AGENT,
+        Some(json!([one, other])),
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "a batch repeating an id is refused as before: {body}"
+    );
+    server.stop().await;
+}

@@ -33,6 +33,8 @@ pub struct EventsQuery {
 }
 
 /// Stores events reported by an agent; all or none. The server assigns each its seq.
+/// An `eventId` names one event of one session: posted again into that session it is
+/// answered as a `duplicate` with the first copy's seq; into another session, 409.
 #[utoipa::path(post, path = "/api/events", tag = "events", request_body = chainwatch_shared::EventBatch,
     responses((status = 201, body = IngestResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -36,7 +36,7 @@ use super::read_model::ReadModel;
 use super::snapshot::Snapshots;
 use super::{CommitConfig, Core, CoreError, Publisher};
 use crate::store::nats::{AppendError, Followed, MAX_ATOMIC_BATCH, NatsConfig, NatsError, NatsLog};
-use crate::store::{LogReader, LogWriter, LoggedEvent, SqliteWriter, StoreError};
+use crate::store::{LogReader, LogWriter, LoggedEvent, SqliteWriter, StoreError, StoredId};
 
 /// An operation the NATS store's commit thread may decide more than once: after losing
 /// a race to another instance, it runs again on the state that won.
@@ -315,8 +315,8 @@ impl LogWriter for StagingLog {
         })
     }
 
-    fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError> {
-        self.mirror.seq_of(event_id)
+    fn stored(&mut self, event_id: &EventId) -> Result<Option<StoredId>, StoreError> {
+        self.mirror.stored(event_id)
     }
 
     fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError> {

@@ -285,6 +285,66 @@ async fn ingest_is_idempotent_by_event_id() {
 }
 
 #[tokio::test]
+async fn an_event_id_belongs_to_one_session_in_the_log_and_within_a_commit() {
+    let h = harness();
+    ok(&h.core, create("s1")).await;
+    ok(&h.core, create("s2")).await;
+    let before = h.reader.latest_seq().expect("seq");
+    // Racing posts of one id into two sessions: some share a commit (the staged path),
+    // some come after it (the log's path); the answers are the same either way.
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let core = h.core.clone();
+        let session = if i % 2 == 0 { "s1" } else { "s2" };
+        tasks.push(tokio::spawn(async move {
+            let outcome = core
+                .execute(Mutation::Ingest(vec![new_event(
+                    session,
+                    Some("shared"),
+                    prompt("x"),
+                )]))
+                .await;
+            (session, outcome)
+        }));
+    }
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut conflicts = Vec::new();
+    for task in tasks {
+        match task.await.expect("joins") {
+            (session, Ok(Outcome::Ingested(events))) if events[0].duplicate => {
+                duplicates.push((session, events[0].seq))
+            }
+            (session, Ok(Outcome::Ingested(events))) => stored.push((session, events[0].seq)),
+            (session, Err(CoreError::Conflict(message))) => {
+                assert!(message.contains("another session"), "{message}");
+                conflicts.push(session)
+            }
+            (_, other) => panic!("unexpected answer: {other:?}"),
+        }
+    }
+    assert_eq!(stored.len(), 1, "one post stores the event: {stored:?}");
+    let (owner, seq) = stored[0];
+    assert_eq!(duplicates.len(), 29, "{duplicates:?}");
+    assert!(
+        duplicates.iter().all(|d| *d == (owner, seq)),
+        "{duplicates:?}"
+    );
+    assert_eq!(conflicts.len(), 30);
+    assert!(conflicts.iter().all(|s| *s != owner), "{conflicts:?}");
+    let logged = h
+        .reader
+        .read(crate::store::Scope::All, before, u64::MAX, 1000)
+        .expect("reads");
+    let with_id: Vec<u64> = logged
+        .iter()
+        .filter(|e| e.event_id.as_str() == "shared")
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(with_id, [seq], "stored once");
+}
+
+#[tokio::test]
 async fn ingest_batches_are_all_or_nothing() {
     let h = harness();
     let started = EventKind::SessionStarted {

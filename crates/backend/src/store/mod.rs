@@ -117,6 +117,15 @@ pub struct EventRef<'a> {
     pub json: &'a str,
 }
 
+/// An event id already in the log: the seq it has and the session it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredId {
+    /// Its position.
+    pub seq: u64,
+    /// Its session.
+    pub session_id: SessionId,
+}
+
 /// Which events a read returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope<'a> {
@@ -133,8 +142,9 @@ pub trait LogWriter: Send + 'static {
     /// Appends the events in one transaction; returns only once they are durable.
     /// Their seqs are consecutive and follow the newest stored one.
     fn append(&mut self, events: &[LoggedEvent]) -> Result<(), StoreError>;
-    /// The seq of an already stored event id, for idempotent ingest.
-    fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError>;
+    /// Where an already stored event id is (its seq and its session), for idempotent
+    /// ingest: a repeat into the same session is a duplicate, into another a conflict.
+    fn stored(&mut self, event_id: &EventId) -> Result<Option<StoredId>, StoreError>;
     /// Removes every event of the given sessions (retention).
     fn delete_sessions(&mut self, sessions: &[SessionId]) -> Result<u64, StoreError>;
     /// Splits the fsync off [`LogWriter::append`]: from now on `append` writes without

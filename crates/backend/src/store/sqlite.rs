@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use chainwatch_shared::{EventId, SessionId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{EventRef, LogReader, LogWriter, LoggedEvent, Scope, StoreError};
+use super::{EventRef, LogReader, LogWriter, LoggedEvent, Scope, StoreError, StoredId};
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[r#"
@@ -272,14 +272,19 @@ impl LogWriter for SqliteWriter {
         Ok(())
     }
 
-    fn seq_of(&mut self, event_id: &EventId) -> Result<Option<u64>, StoreError> {
+    fn stored(&mut self, event_id: &EventId) -> Result<Option<StoredId>, StoreError> {
+        // A miss (the usual answer) is the index alone; only a hit reads its row.
         let mut query = self
             .conn
-            .prepare_cached("SELECT seq FROM events WHERE event_id = ?1")?;
+            .prepare_cached("SELECT seq, session_id FROM events WHERE event_id = ?1")?;
         Ok(query
-            .query_row([event_id.as_str()], |row| row.get::<_, i64>(0))
-            .optional()?
-            .map(|s| s as u64))
+            .query_row([event_id.as_str()], |row| {
+                Ok(StoredId {
+                    seq: row.get::<_, i64>(0)? as u64,
+                    session_id: SessionId(row.get(1)?),
+                })
+            })
+            .optional()?)
     }
 
     fn split_sync(&mut self) -> Result<Option<Box<dyn super::LogSync>>, StoreError> {
@@ -547,11 +552,14 @@ mod tests {
             [2]
         );
         assert_eq!(
-            writer.seq_of(&EventId("e2".into())).expect("lookup"),
-            Some(2)
+            writer.stored(&EventId("e2".into())).expect("lookup"),
+            Some(StoredId {
+                seq: 2,
+                session_id: a.clone()
+            })
         );
         assert_eq!(
-            writer.seq_of(&EventId("nope".into())).expect("lookup"),
+            writer.stored(&EventId("nope".into())).expect("lookup"),
             None
         );
     }

@@ -80,8 +80,16 @@ impl Stager<'_> {
                         "eventId '{event_id}' appears twice in the batch"
                     ))));
                 }
-                if let Some(seq) = self.existing_seq(event_id).map_err(at)? {
-                    duplicates.insert(index, seq);
+                if let Some(stored) = self.existing(event_id).map_err(at)? {
+                    // An eventId names one event of one session: a repeat into another
+                    // session is not that event (and must not confirm what is stored
+                    // there), so it is refused rather than answered as a duplicate.
+                    if stored.session_id != *id {
+                        return Err(at(CoreError::Conflict(format!(
+                            "eventId '{event_id}' is already taken by an event of another session; eventIds are unique across the log"
+                        ))));
+                    }
+                    duplicates.insert(index, stored.seq);
                     continue;
                 }
             }

@@ -33,7 +33,7 @@ pub use retention::Pruned;
 use super::CoreError;
 use super::access::Visible;
 use super::projection::{Projection, SessionRecord};
-use crate::store::{LogWriter, LoggedEvent};
+use crate::store::{LogWriter, LoggedEvent, StoredId};
 
 /// Who made a decision, answer or command: the authenticated principal's name (the
 /// token's name, `local` on a tokenless loopback server). Routes take it from the
@@ -213,12 +213,21 @@ impl Stager<'_> {
         Ok(self.record(id)?.session.clone())
     }
 
-    /// The seq an event id already has, in the log or earlier in this commit.
-    fn existing_seq(&mut self, event_id: &EventId) -> Result<Option<u64>, CoreError> {
-        if let Some(seq) = self.staged_ids.get(event_id) {
-            return Ok(Some(*seq));
+    /// Where an event id already is, in the log or earlier in this commit.
+    fn existing(&mut self, event_id: &EventId) -> Result<Option<StoredId>, CoreError> {
+        if let Some(&seq) = self.staged_ids.get(event_id) {
+            // Only a repeat within one commit gets here: rare, so a scan of the staged.
+            let session_id = self
+                .staged
+                .iter()
+                .rev()
+                .find(|(_, logged)| logged.seq == seq)
+                .map(|(_, logged)| logged.session_id.clone());
+            if let Some(session_id) = session_id {
+                return Ok(Some(StoredId { seq, session_id }));
+            }
         }
-        Ok(self.writer.seq_of(event_id)?)
+        Ok(self.writer.stored(event_id)?)
     }
 
     /// Runs one operation given in untyped form.
