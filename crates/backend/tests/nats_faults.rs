@@ -1,6 +1,7 @@
 //! Faults on the NATS store, with real processes: an instance killed with -9 under
-//! writes loses no acknowledged event, and neither does a 3-node JetStream cluster
-//! losing a node under writes. Every acknowledged eventId must be in the log exactly
+//! writes loses no acknowledged event, neither does a 3-node JetStream cluster
+//! losing a node under writes, and an instance killed in the middle of a batch's
+//! chain leaves a prefix that the other instance appends after and a retry completes. Every acknowledged eventId must be in the log exactly
 //! once, at the seq it was acknowledged with, and every instance serves the same log.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -230,4 +231,147 @@ async fn a_three_node_cluster_losing_a_node_under_writes_loses_no_acknowledged_e
     let on_b = events_of(&http, &b.base()).await;
     assert_eq!(on_a, on_b, "both instances serve the same log");
     check(&on_a, &acked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_killed_in_the_middle_of_a_batch_leaves_a_prefix_a_retry_completes() {
+    const BATCH: usize = 10_000;
+    let nats = NatsServer::start();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A commit thread stuck on a long chain must fail the test, not hang it.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut a = Instance::start(dirs.0.path(), &nats.url(), "CUT", &[]);
+    let b = Instance::start(dirs.1.path(), &nats.url(), "CUT", &[]);
+    a.wait_healthy(&http).await;
+    b.wait_healthy(&http).await;
+    for (base, id) in [(a.base(), "m"), (b.base(), "other")] {
+        let created = http
+            .post(format!("{base}/api/sessions"))
+            .json(&json!({"id": id, "cwd": "/srv/app"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 201);
+    }
+    wait_seq(&http, &b.base(), 2).await;
+    let batch: Vec<Value> = (0..BATCH)
+        .map(|i| json!({"eventId": format!("cut-{i:05}"), "sessionId": "m", "type": "prompt:submitted", "prompt": format!("p{i}")}))
+        .collect();
+    let post = {
+        let (http, url, batch) = (
+            http.clone(),
+            format!("{}/api/events", a.base()),
+            batch.clone(),
+        );
+        tokio::spawn(async move { http.post(url).json(&batch).send().await.map(|r| r.status()) })
+    };
+    // Killed as soon as instance B sees the batch's first events land: its chain is
+    // then under way (10,000 publishes take a good part of a second).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let page: Value = http
+            .get(format!("{}/api/events?since=2&limit=1", b.base()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !page["events"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch never reached B"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    a.kill();
+    let answered = post.await.unwrap();
+    assert!(
+        answered.is_err(),
+        "the batch was acknowledged before the kill: {answered:?}"
+    );
+
+    // B appends after the stored part once the operation's writer is presumed gone.
+    let started = std::time::Instant::now();
+    let after: Value = http
+        .post(format!("{}/api/events", b.base()))
+        .json(&json!({"eventId": "after-cut", "sessionId": "other", "type": "prompt:submitted", "prompt": "after"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let after_seq = after["events"][0]["seq"].as_u64().expect("stored on B");
+    let stored = events_of(&http, &b.base()).await;
+    let prefix: Vec<&Value> = stored
+        .iter()
+        .filter(|e| e["sessionId"] == "m" && e["type"] == "prompt:submitted")
+        .collect();
+    assert!(
+        !prefix.is_empty() && prefix.len() < BATCH,
+        "cut in the middle: {} of {BATCH} stored",
+        prefix.len()
+    );
+    eprintln!(
+        "{} of {BATCH} events stored before the kill; B appended after them in {:?}",
+        prefix.len(),
+        started.elapsed()
+    );
+    for (i, event) in prefix.iter().enumerate() {
+        assert_eq!(
+            event["eventId"],
+            format!("cut-{i:05}"),
+            "a prefix, in order"
+        );
+    }
+    assert!(
+        prefix
+            .iter()
+            .all(|e| e["seq"].as_u64().unwrap() < after_seq),
+        "B's write lands after the stored part (in {:?})",
+        started.elapsed()
+    );
+
+    // The client retries the whole batch on B: the stored part answers as duplicates,
+    // the rest is stored; every event of the batch is in the log once.
+    let retry: Value = http
+        .post(format!("{}/api/events", b.base()))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers = retry["events"].as_array().expect("stored");
+    assert_eq!(answers.len(), BATCH);
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer["duplicate"], i < prefix.len(), "{i}: {answer}");
+    }
+    a.restart();
+    a.wait_healthy(&http).await;
+    let head = answers.last().unwrap()["seq"].as_u64().unwrap();
+    wait_seq(&http, &a.base(), head).await;
+    let on_a = events_of(&http, &a.base()).await;
+    let on_b = events_of(&http, &b.base()).await;
+    assert_eq!(on_a, on_b, "both instances serve the same log");
+    let ids: Vec<&str> = on_b
+        .iter()
+        .filter(|e| e["sessionId"] == "m" && e["type"] == "prompt:submitted")
+        .map(|e| e["eventId"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..BATCH).map(|i| format!("cut-{i:05}")).collect();
+    assert_eq!(ids, expected, "each event of the batch once, in order");
+    let seqs: Vec<u64> = on_b.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gap-free"
+    );
 }

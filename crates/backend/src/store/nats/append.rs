@@ -159,7 +159,8 @@ impl NatsLog {
             after,
             sent: 0,
             previous_id: None,
-            acks: Vec::new(),
+            acks: std::collections::VecDeque::new(),
+            tally: Tally::default(),
             error: (!self.connected()).then(|| AppendError::Unreachable(self.unreachable())),
         }
     }
@@ -183,6 +184,12 @@ impl NatsLog {
     }
 }
 
+/// The most publishes of a chain awaiting their acknowledgement. async-nats holds a
+/// permit per acknowledgement not yet awaited (5,000 by default) and a publish past
+/// them waits for one to be freed: a chain that awaited none before its end would wait
+/// forever once it passed them, so the oldest are awaited as the window fills.
+const ACK_WINDOW: usize = 4096;
+
 /// A chain of publishes in flight (see [`NatsLog::chain`]).
 pub struct Chain {
     runtime: tokio::runtime::Handle,
@@ -194,27 +201,93 @@ pub struct Chain {
     sent: u64,
     /// The eventId of the last message sent.
     previous_id: Option<String>,
-    acks: Vec<async_nats::jetstream::context::PublishAckFuture>,
+    /// Acknowledgements not awaited yet, oldest first (at most [`ACK_WINDOW`]).
+    acks: std::collections::VecDeque<async_nats::jetstream::context::PublishAckFuture>,
+    /// What the acknowledgements awaited so far said.
+    tally: Tally,
     /// Why sending stopped, if it did (nothing more is sent after it).
     error: Option<AppendError>,
 }
 
+/// The acknowledgements of a chain, in order: how many landed (a prefix) and why the
+/// next did not.
+#[derive(Default)]
+struct Tally {
+    /// Acknowledgements counted.
+    counted: u64,
+    landed: usize,
+    refused: Option<AppendError>,
+}
+
+impl Tally {
+    /// Counts the next acknowledgement of a chain that began after `after`.
+    fn count(
+        &mut self,
+        answer: Result<async_nats::jetstream::publish::PublishAck, AppendError>,
+        after: u64,
+        stream: &str,
+    ) {
+        let expected = after + self.counted + 1;
+        self.counted += 1;
+        match answer {
+            Ok(ack) if self.refused.is_none() && !ack.duplicate && ack.sequence == expected => {
+                self.landed += 1;
+            }
+            Ok(ack) if self.refused.is_none() => {
+                self.refused = Some(if ack.duplicate {
+                    // Stored before by an instance this one has not caught up with.
+                    AppendError::Conflict
+                } else {
+                    AppendError::Refused(format!(
+                        "JetStream stored an event at {} but {expected} was expected; is something else publishing to {stream}.events.>?",
+                        ack.sequence
+                    ))
+                });
+            }
+            Ok(ack) if !ack.duplicate => {
+                // Cannot happen while the chain holds; the follower applies it as
+                // the stream has it.
+                tracing::error!(
+                    seq = ack.sequence,
+                    "an event landed after an earlier one of its chain was refused"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => {
+                if self.refused.is_none() {
+                    self.refused = Some(error);
+                }
+            }
+        }
+    }
+}
+
 impl Chain {
-    /// Sends `events` after those sent before (no wait for acknowledgements);
-    /// `continues[i]` marks an event whose operation goes on in the next one.
+    /// Sends `events` after those sent before, awaiting only the oldest
+    /// acknowledgements once [`ACK_WINDOW`] are outstanding; `continues[i]` marks an
+    /// event whose operation goes on in the next one. Stops at the first refusal seen:
+    /// nothing after it could land.
     pub fn send<'e>(
         &mut self,
         events: impl IntoIterator<Item = &'e LoggedEvent>,
         continues: &[bool],
     ) {
-        if self.error.is_some() {
+        if self.error.is_some() || self.tally.refused.is_some() {
             return;
         }
         let (js, stream) = (&self.js, self.stream.as_str());
         let (after, mut sent, mut previous_id) = (self.after, self.sent, self.previous_id.take());
-        let acks = &mut self.acks;
+        let (acks, tally) = (&mut self.acks, &mut self.tally);
         let error = self.runtime.block_on(async {
             for (index, event) in events.into_iter().enumerate() {
+                while acks.len() >= ACK_WINDOW {
+                    if let Some(oldest) = acks.pop_front() {
+                        tally.count(oldest.await.map_err(classify), after, stream);
+                    }
+                }
+                if tally.refused.is_some() {
+                    return None;
+                }
                 let mut message = PublishMessage::build()
                     .payload(bytes::Bytes::copy_from_slice(event.json.as_bytes()))
                     .message_id(event.event_id.as_str())
@@ -227,7 +300,7 @@ impl Chain {
                 }
                 let subject = subject(stream, event.session_id.as_str());
                 match js.send_publish(subject, message).await {
-                    Ok(ack) => acks.push(ack),
+                    Ok(ack) => acks.push_back(ack),
                     Err(error) => return Some(classify(error)),
                 }
                 sent += 1;
@@ -253,48 +326,16 @@ impl Chain {
             stream,
             after,
             acks,
+            mut tally,
             error: send_error,
             ..
         } = self;
         runtime.block_on(async {
-            let mut landed = 0;
-            let mut refused: Option<AppendError> = None;
-            for (index, ack) in acks.into_iter().enumerate() {
-                let answer = ack.await.map_err(classify);
-                let expected = after + index as u64 + 1;
-                match answer {
-                    Ok(ack) if refused.is_none() && !ack.duplicate && ack.sequence == expected => {
-                        landed += 1;
-                    }
-                    Ok(ack) if refused.is_none() => {
-                        refused = Some(if ack.duplicate {
-                            // Stored before by an instance this one has not caught up with.
-                            AppendError::Conflict
-                        } else {
-                            AppendError::Refused(format!(
-                                "JetStream stored an event at {} but {expected} was expected; is something else publishing to {stream}.events.>?",
-                                ack.sequence
-                            ))
-                        });
-                    }
-                    Ok(ack) if !ack.duplicate => {
-                        // Cannot happen while the chain holds; the follower applies it as
-                        // the stream has it.
-                        tracing::error!(
-                            seq = ack.sequence,
-                            "an event landed after an earlier one of its chain was refused"
-                        );
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        if refused.is_none() {
-                            refused = Some(error);
-                        }
-                    }
-                }
+            for ack in acks {
+                tally.count(ack.await.map_err(classify), after, &stream);
             }
-            (landed, refused.or(send_error))
-        })
+        });
+        (tally.landed, tally.refused.or(send_error))
     }
 }
 
