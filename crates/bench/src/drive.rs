@@ -8,6 +8,8 @@
 //! - `events`: COUNT single-event `POST /api/events` from CLIENTS clients (the 4th
 //!   argument, default 64), each in its own session, back to back (the bench's
 //!   single-event load, for a fixed count);
+//! - `load`: COUNT seconds of session creations back to back from CLIENTS clients
+//!   (default 64; the bench's creation load), printing the rate and request latency;
 //! - `batches`: COUNT seconds of batches of 100 events from CLIENTS clients (default 8),
 //!   each in its own session (the bench's batch load), printing events/s and CPU;
 //! - `resume`: one socket resumes the global topic from seq 0 and reads COUNT events
@@ -24,7 +26,7 @@ use crate::payload;
 /// Runs the load; prints what it did.
 pub async fn run(args: &[String]) -> Result<(), String> {
     let usage = || {
-        "usage: chainwatch-bench drive ADDR PID create|event|events|batches|resume COUNT [SOCKETS|CLIENTS]"
+        "usage: chainwatch-bench drive ADDR PID create|event|events|load|batches|resume COUNT [SOCKETS|CLIENTS]"
             .to_owned()
     };
     let addr: SocketAddr = args
@@ -101,6 +103,22 @@ pub async fn run(args: &[String]) -> Result<(), String> {
                 task.await.map_err(|e| e.to_string())??;
             }
             eprintln!("{count} single events posted by {clients} clients");
+        }
+        "load" => {
+            let clients = if sockets == 0 { 64 } else { sockets };
+            let duration = Duration::from_secs(count as u64);
+            let r = creation::load(addr, pid, clients, duration, &tag).await;
+            eprintln!(
+                "session creations from {clients} clients: {:.0}/s, request p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.2} ms, {} errors ({:?}), server CPU {:?}",
+                r.per_sec,
+                r.latency.p50,
+                r.latency.p99,
+                r.latency.p999,
+                r.latency.max,
+                r.errors,
+                r.first_error,
+                r.cpu
+            );
         }
         "batches" => {
             let clients = if sockets == 0 { 8 } else { sockets };

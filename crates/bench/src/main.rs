@@ -10,7 +10,7 @@
 //! sections `ingest`, `creation` (the seed's workload: session creations), `latency`, `sockets`, `catchup`, `hook`, `nats` (instances on one NATS JetStream stream, skipped without nats-server); `chainwatch-bench
 //! bare-server` runs the reference handler (the bench starts it itself);
 //! `chainwatch-bench fill DIR COUNT` writes the catch-up log into DIR (for profiling);
-//! `chainwatch-bench drive ADDR PID create|event|events|batches|resume COUNT [SOCKETS]` runs a fixed load
+//! `chainwatch-bench drive ADDR PID create|event|events|load|batches|resume COUNT [SOCKETS|CLIENTS]` runs a fixed load
 //! against a running server (for profiles, see `drive`).
 
 mod bare;
@@ -157,7 +157,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--nats-join-events N] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,search,hook,nats]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event|events|batches|resume COUNT [SOCKETS]".into()
+    "usage: chainwatch-bench [--quick] [--clients N] [--subscribers N,…] [--rate EVENTS_PER_SEC] [--nats-join-events N] [--bin PATH] [--out DIR] [--only ingest,creation,latency,sockets,catchup,search,hook,nats]\n       chainwatch-bench bare-server\n       chainwatch-bench fill DIR COUNT\n       chainwatch-bench drive ADDR PID create|event|events|load|batches|resume COUNT [SOCKETS|CLIENTS]".into()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
