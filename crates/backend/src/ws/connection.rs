@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 use bytes::Bytes;
 
-use super::body::{End, Gate, Outbox, close_frame, ping_frame, pong_frame, text_frame};
+use super::body::{End, Gate, Outbox};
+use super::frame::{close_frame, ping_frame, pong_frame, text_frame};
 use super::hub::{Hub, HubError};
 use super::inbound::{Inbound, Message};
 use super::replay::{REPLAY_CHUNK_BYTES, ReplaySource};

@@ -129,7 +129,7 @@ pub struct Hub {
 /// An event's live frame, as the socket's body writes it: the WebSocket text frame
 /// of `{"type":"event","event":…}`, framed once per event for every recipient.
 pub fn live_frame(json: &str) -> Bytes {
-    super::body::text_frame(&["{\"type\":\"event\",\"event\":", json, "}"])
+    super::frame::text_frame(&["{\"type\":\"event\",\"event\":", json, "}"])
 }
 
 impl Hub {
@@ -315,7 +315,7 @@ impl Hub {
                 first_prompt: session.first_prompt,
             };
             let frame = match serde_json::to_string(&message) {
-                Ok(json) => super::body::text_frame(&[&json]),
+                Ok(json) => super::frame::text_frame(&[&json]),
                 Err(error) => {
                     tracing::error!(%error, "progress frame not encodable");
                     continue;

@@ -6,6 +6,7 @@
 
 pub mod body;
 pub mod connection;
+pub mod frame;
 pub mod hub;
 pub mod inbound;
 pub mod queue;

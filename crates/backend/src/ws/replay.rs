@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chainwatch_shared::SessionId;
 
-use super::body::append_text_frame;
+use super::frame::append_text_frame;
 use super::hub::Hub;
 use crate::core::Reach;
 use crate::store::{LogReader, Scope, StoreError};
