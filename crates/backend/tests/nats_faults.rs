@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nats_support::{Instance, NatsServer, events_of, wait_seq};
+use nats_support::{Instance, NatsServer, events_of, post_json, wait_seq};
 use serde_json::{Value, json};
 
 type Acked = Arc<Mutex<HashMap<String, u64>>>;
@@ -152,15 +152,12 @@ async fn an_instance_killed_with_9_under_writes_loses_no_acknowledged_event() {
     );
     // A retried event is recognised by the restarted instance.
     let (event_id, seq) = acked.iter().next().unwrap();
-    let retry: Value = http
-        .post(format!("{}/api/events", a.base()))
-        .json(&json!({"eventId": event_id, "sessionId": "d", "type": "prompt:submitted", "prompt": "x"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let retry = post_json(
+        &http,
+        &format!("{}/api/events", a.base()),
+        &json!({"eventId": event_id, "sessionId": "d", "type": "prompt:submitted", "prompt": "x"}),
+    )
+    .await;
     assert_eq!(retry["events"][0]["duplicate"], true, "{retry}");
     assert_eq!(retry["events"][0]["seq"].as_u64(), Some(*seq));
 }
@@ -270,25 +267,7 @@ async fn an_instance_killed_in_the_middle_of_a_batch_leaves_a_prefix_a_retry_com
     };
     // Killed as soon as instance B sees the batch's first events land: its chain is
     // then under way (10,000 publishes take a good part of a second).
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let page: Value = http
-            .get(format!("{}/api/events?since=2&limit=1", b.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !page["events"].as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the batch never reached B"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    wait_seq(&http, &b.base(), 3).await;
     a.kill();
     let answered = post.await.unwrap();
     assert!(
@@ -298,15 +277,12 @@ async fn an_instance_killed_in_the_middle_of_a_batch_leaves_a_prefix_a_retry_com
 
     // B appends after the stored part once the operation's writer is presumed gone.
     let started = std::time::Instant::now();
-    let after: Value = http
-        .post(format!("{}/api/events", b.base()))
-        .json(&json!({"eventId": "after-cut", "sessionId": "other", "type": "prompt:submitted", "prompt": "after"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = post_json(
+        &http,
+        &format!("{}/api/events", b.base()),
+        &json!({"eventId": "after-cut", "sessionId": "other", "type": "prompt:submitted", "prompt": "after"}),
+    )
+    .await;
     let after_seq = after["events"][0]["seq"].as_u64().expect("stored on B");
     let stored = events_of(&http, &b.base()).await;
     let prefix: Vec<&Value> = stored
@@ -340,15 +316,7 @@ async fn an_instance_killed_in_the_middle_of_a_batch_leaves_a_prefix_a_retry_com
 
     // The client retries the whole batch on B: the stored part answers as duplicates,
     // the rest is stored; every event of the batch is in the log once.
-    let retry: Value = http
-        .post(format!("{}/api/events", b.base()))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let retry = post_json(&http, &format!("{}/api/events", b.base()), &json!(batch)).await;
     let answers = retry["events"].as_array().expect("stored");
     assert_eq!(answers.len(), BATCH);
     for (i, answer) in answers.iter().enumerate() {

@@ -386,6 +386,22 @@ pub async fn events_of(http: &reqwest::Client, base: &str) -> Vec<serde_json::Va
     }
 }
 
+/// POSTs `body` as JSON to `url` and returns the JSON answer.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    http.post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Waits until an instance serves `seq`.
 pub async fn wait_seq(http: &reqwest::Client, base: &str, seq: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
