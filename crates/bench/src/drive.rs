@@ -44,8 +44,20 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             let duration = Duration::from_secs_f64(count as f64 / 100.0);
             let r = creation::at_rate(addr, pid, sockets, 100.0, duration, &tag).await?;
             eprintln!(
-                "{count} creations, {sockets} sockets: request p50 {:.2} ms, last socket p50 {:.2} ms, {:.2} frames per creation, lost {}, errors {}",
-                r.request.p50, r.from_send.p50, r.frames_per_creation, r.lost, r.errors
+                "{count} creations, {sockets} sockets: request p50/p99 {:.2}/{:.2} ms, send → last p50/p99/p99.9 {:.2}/{:.2}/{:.2} ms, 201 → last p50/p99/p99.9 {:.2}/{:.2}/{:.2} ms, CPU server/client {:.2}/{:.2}, {:.2} frames per creation, lost {}, errors {}",
+                r.request.p50,
+                r.request.p99,
+                r.from_send.p50,
+                r.from_send.p99,
+                r.from_send.p999,
+                r.from_ack.p50,
+                r.from_ack.p99,
+                r.from_ack.p999,
+                r.cpu.server,
+                r.cpu.client,
+                r.frames_per_creation,
+                r.lost,
+                r.errors
             );
         }
         "event" => {

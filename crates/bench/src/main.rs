@@ -2,7 +2,8 @@
 //! starts the real release `chainwatch serve` on temporary data dirs and free ports and
 //! measures durable ingest, end-to-end latency, fan-out, memory per socket, catch-up
 //! and start-up over a million events, and the hook's wall time; against references
-//! measured in the same run (a bare actix-web handler, raw SQLite batch inserts). Each
+//! measured in the same run (a bare actix-web handler, raw SQLite batch inserts, and the
+//! peer: a Bun + SQLite hook dashboard, `crates/bench/peer`, installed with npm). Each
 //! figure is the median of several runs with min–max. It prints a Markdown table and
 //! writes JSON to `target/bench/<timestamp>.json`.
 //!
@@ -27,6 +28,7 @@ mod nats;
 mod nats_raw;
 mod nats_section;
 mod payload;
+mod peer;
 mod procfs;
 mod report;
 mod search;
@@ -618,6 +620,7 @@ async fn ingest_section(
     }
     let _ = server.stop();
     drop(bare);
+    let peer_single = peer_single_events(plan, scratch, &sessions, results).await;
     let [batch, single, single_high] = [0, 1, 2].map(|i| &runs[i]);
     // PRODUCT.md: floor 100,000 events/s, aim 0.9x raw SQLite batch inserts (this run's).
     let raw_aim = 0.9 * stats::summarize(&raw).median;
@@ -667,6 +670,20 @@ async fn ingest_section(
             .detail(runs.detail(load)),
         );
     }
+    if let Some(peer_runs) = peer_single {
+        results.figures.push(
+            Figure::new(
+                "ingest.single.vs_peer",
+                format!(
+                    "single-event POSTs, {} clients, vs the peer",
+                    loads[1].clients
+                ),
+                Unit::EventsPerSec,
+                single.chainwatch.clone(),
+            )
+            .against("peer (no fsync)", peer_runs),
+        );
+    }
     let errors: Vec<String> = runs.iter().flat_map(|r| r.errors.clone()).collect();
     if !errors.is_empty() {
         results
@@ -674,6 +691,46 @@ async fn ingest_section(
             .push(format!("ingest errors: {}", errors.join("; ")));
     }
     Ok(())
+}
+
+/// The peer's single-event POSTs at the ingest section's 64 clients, one run per
+/// [`Plan::runs`] (after Chainwatch's, so it does not share the machine with them);
+/// `None`, with a note saying why, when the peer cannot run here.
+async fn peer_single_events(
+    plan: &Plan,
+    scratch: &Path,
+    sessions: &[String],
+    results: &mut Results,
+) -> Option<Vec<f64>> {
+    let peer = match peer::start(&scratch.join("ingest-peer")).await {
+        Ok(peer) => peer,
+        Err(why) => {
+            results
+                .notes
+                .push(format!("ingest: the peer was not measured: {why}"));
+            return None;
+        }
+    };
+    let clients = plan.single_clients;
+    ingest::run(
+        peer.addr,
+        peer.pid,
+        clients,
+        1,
+        plan.warmup,
+        sessions,
+        "warm",
+    )
+    .await;
+    let mut runs = vec![];
+    for run in 0..plan.runs {
+        progress!("ingest, the peer, run {}/{}", run + 1, plan.runs);
+        let tag = format!("peer-r{run}");
+        let r = ingest::run(peer.addr, peer.pid, clients, 1, plan.ingest, sessions, &tag).await;
+        runs.push(r.events_per_sec);
+    }
+    let _ = peer.stop();
+    Some(runs)
 }
 
 async fn latency_section(

@@ -19,6 +19,8 @@ pub enum Unit {
     Seconds,
     /// Bytes (shown in KiB or MiB).
     Bytes,
+    /// CPU time per second of wall time (1.0 = one core busy).
+    Cores,
 }
 
 impl Unit {
@@ -29,6 +31,7 @@ impl Unit {
             Unit::Millis => "ms",
             Unit::Seconds => "s",
             Unit::Bytes => "bytes",
+            Unit::Cores => "cores",
         }
     }
 
@@ -47,6 +50,7 @@ impl Unit {
                 }
             }
             Unit::Seconds => format!("{v:.2} s"),
+            Unit::Cores => format!("{v:.2} cores"),
             Unit::Bytes => {
                 if v.abs() >= 1024.0 * 1024.0 {
                     format!("{:.1} MiB", v / (1024.0 * 1024.0))

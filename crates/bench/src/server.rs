@@ -1,7 +1,8 @@
 //! Starting and stopping the servers under test as child processes: the real release
-//! `chainwatch serve` on a data dir and a free port, and the bare reference handler
-//! (this binary's `bare-server` subcommand). Each logs to a file beside its data, so a
-//! failure can be explained.
+//! `chainwatch serve` on a data dir and a free port, and the references that announce
+//! their port: the bare handler (this binary's `bare-server` subcommand) and the peer
+//! ([`crate::peer`]). Each logs to a file beside its data, so a failure can be
+//! explained.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -82,17 +83,28 @@ impl Server {
     /// Starts the bare reference handler (`chainwatch-bench bare-server`).
     pub async fn bare() -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .arg("bare-server")
+        let mut command = Command::new(exe);
+        command.arg("bare-server").stderr(Stdio::inherit());
+        Self::announcing_port(command, "the bare server", None).await
+    }
+
+    /// Starts `command`, a reference server that prints `PORT <n>` on its first line of
+    /// stdout once it listens on 127.0.0.1, and waits until `/api/health` answers.
+    /// `log` is where its stderr goes, for [`Server::wait_healthy`]'s explanation.
+    pub async fn announcing_port(
+        mut command: Command,
+        what: &str,
+        log: Option<PathBuf>,
+    ) -> Result<Self, String> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot start the bare server: {e}"))?;
+            .map_err(|e| format!("cannot start {what}: {e}"))?;
         let stdout = child
             .stdout
             .take()
-            .ok_or("no stdout from the bare server")?;
+            .ok_or_else(|| format!("no stdout from {what}"))?;
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
@@ -101,12 +113,12 @@ impl Server {
             .trim()
             .strip_prefix("PORT ")
             .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("the bare server said {line:?}, not its port"))?;
+            .ok_or_else(|| format!("{what} said {line:?}, not its port"))?;
         let mut server = Self {
             pid: child.id(),
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            log: None,
+            log,
         };
         server.wait_healthy(Duration::from_secs(10)).await?;
         Ok(server)
