@@ -9,6 +9,7 @@ pub mod connection;
 pub mod frame;
 pub mod hub;
 pub mod inbound;
+pub mod pair;
 pub mod queue;
 pub mod replay;
 pub mod upgrade;

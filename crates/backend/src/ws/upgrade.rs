@@ -33,13 +33,14 @@ use actix_web::App;
 use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
 use bytes::BytesMut;
 use futures_util::SinkExt;
-use futures_util::future::{Either, LocalBoxFuture, select};
+use futures_util::future::{Either, LocalBoxFuture};
 use tokio::net::TcpStream;
 
 use super::body::{Gate, Outbox, Writer};
 use super::connection::{self, ConnectionContext};
 use super::hub::Registration;
 use super::inbound::Inbound;
+use super::pair;
 
 /// Marks a request that reached the application through the upgrade service: only
 /// such a request can be taken over after its 101, so the `/ws` handler accepts a
@@ -243,11 +244,12 @@ async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted
             outbox,
             Inbound::new(&stream, already_read, max_frame_bytes),
         ));
-        match select(writer, task).await {
+        let (mut writer, mut task) = (writer, task);
+        match pair::select(writer.as_mut(), task.as_mut()).await {
             // The connection failed: the task hears it and ends.
-            Either::Left(((), task)) => task.await,
+            Either::Left(()) => task.await,
             // The close frame is queued: it gets the send timeout to leave.
-            Either::Right(((), writer)) => {
+            Either::Right(()) => {
                 let _ = tokio::time::timeout(send_timeout, writer).await;
             }
         }
