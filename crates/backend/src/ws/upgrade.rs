@@ -235,8 +235,8 @@ async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted
     let gate = Gate::held();
     let outbox = Rc::new(Outbox::default());
     {
-        let writer = pin!(Writer::new(&stream, outbox.clone(), queue, gate.clone()));
-        let task = pin!(connection::task(
+        let mut writer = pin!(Writer::new(&stream, outbox.clone(), queue, gate.clone()));
+        let mut task = pin!(connection::task(
             context,
             id,
             hello_seq,
@@ -244,7 +244,6 @@ async fn serve(stream: TcpStream, already_read: BytesMut, mut accepted: Accepted
             outbox,
             Inbound::new(&stream, already_read, max_frame_bytes),
         ));
-        let (mut writer, mut task) = (writer, task);
         match pair::select(writer.as_mut(), task.as_mut()).await {
             // The connection failed: the task hears it and ends.
             Either::Left(()) => task.await,
