@@ -138,7 +138,7 @@ impl RawStream {
             for i in 0..WINDOW {
                 self.count += 1;
                 let seq = self.last + 1 + i as u64;
-                let event_id = format!("{tag}-{window}-{i}");
+                let event_id = crate::payload::hook_id(&format!("{tag}-{window}-{i}"));
                 let row = crate::payload::tool_used_row(seq, session, event_id.clone());
                 let mut message = Publish::build()
                     .payload(bytes::Bytes::copy_from_slice(row.json.as_bytes()))

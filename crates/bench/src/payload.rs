@@ -14,7 +14,15 @@ pub fn create_session(id: &str) -> Vec<u8> {
     format!(r#"{{"id":"{id}","cwd":"/bench/{id}","hostname":"bench","user":"bench"}}"#).into_bytes()
 }
 
-fn push_tool_used(out: &mut Vec<u8>, session: &str, event_id: &str) {
+/// An event id shaped as the hook's: 32 hex digits of a hash (here of `seed`), so ids
+/// land all over the log's id space as the hook's do, not in the clustered order of a
+/// counter.
+pub fn hook_id(seed: &str) -> String {
+    chainwatch::hook::ids::hash(&[seed.as_bytes()])
+}
+
+fn push_tool_used(out: &mut Vec<u8>, session: &str, seed: &str) {
+    let event_id = hook_id(seed);
     out.extend_from_slice(
         format!(
             r#"{{"eventId":"{event_id}","sessionId":"{session}","type":"tool:used","toolName":"Bash","toolUseId":"toolu_{event_id}","status":"succeeded","input":{{"command":"cargo test --workspace"}},"response":{{"stdout":"test result: ok. 42 passed; 0 failed"}}}}"#
@@ -24,7 +32,7 @@ fn push_tool_used(out: &mut Vec<u8>, session: &str, event_id: &str) {
 }
 
 /// A `POST /api/events` body: one event object when `count` is 1, else an array of
-/// `count`; event ids are `{prefix}-{i}`.
+/// `count`; event ids are [`hook_id`]s of `{prefix}-{i}`.
 pub fn tool_used_body(session: &str, prefix: &str, count: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(count * 260 + 2);
     if count == 1 {
@@ -114,10 +122,14 @@ mod tests {
     fn bodies_are_valid_new_events() {
         let one: chainwatch_shared::NewEvent =
             serde_json::from_slice(&tool_used_body("s", "e", 1)).expect("one event");
-        assert_eq!(one.event_id.expect("id").as_str(), "e-0");
+        assert_eq!(one.event_id.expect("id").as_str(), hook_id("e-0"));
         let many: Vec<chainwatch_shared::NewEvent> =
             serde_json::from_slice(&tool_used_body("s", "e", 3)).expect("array");
         assert_eq!(many.len(), 3);
+        let ids: std::collections::HashSet<_> =
+            many.into_iter().filter_map(|event| event.event_id).collect();
+        assert_eq!(ids.len(), 3, "an id of its own for each event");
+        assert_eq!(hook_id("e-1").len(), 32, "shaped as the hook's");
     }
 
     #[test]

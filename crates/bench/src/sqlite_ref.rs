@@ -1,5 +1,6 @@
 //! The durable-ingest reference: raw SQLite inserts of the rows the server stores for
-//! the ingest load, in batches of 100, one transaction each, with the server's pragmas
+//! the ingest load (the event and its id's fingerprint), in batches of 100, one
+//! transaction each, with the server's pragmas
 //! (WAL, `synchronous = FULL`, a checkpoint every 10,000 pages) on a file whose schema the server's own store created.
 //! One thread, no HTTP, no validation: what the disk and SQLite allow.
 
@@ -31,7 +32,11 @@ pub fn run(db: &Path, duration: Duration, batch: usize, tag: &str) -> Result<f64
         let batch_rows: Vec<_> = (0..batch)
             .map(|i| {
                 seq += 1;
-                payload::tool_used_row(seq, "bench-ref", format!("{tag}-{n}-{i}"))
+                payload::tool_used_row(
+                    seq,
+                    "bench-ref",
+                    payload::hook_id(&format!("{tag}-{n}-{i}")),
+                )
             })
             .collect();
         n += 1;
@@ -42,6 +47,21 @@ pub fn run(db: &Path, duration: Duration, batch: usize, tag: &str) -> Result<f64
                     "INSERT INTO events (seq, event_id, session_id, global, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(|e| e.to_string())?;
+            let prints: Vec<i64> = batch_rows
+                .iter()
+                .map(|row| chainwatch::store::event_id_fingerprint(row.event_id.as_str()))
+                .collect();
+            tx.execute(
+                "INSERT INTO event_ids (first_seq, fingerprints) VALUES (?1, ?2)",
+                params![
+                    batch_rows[0].seq as i64,
+                    prints
+                        .iter()
+                        .flat_map(|p| p.to_le_bytes())
+                        .collect::<Vec<u8>>()
+                ],
+            )
+            .map_err(|e| e.to_string())?;
             for row in &batch_rows {
                 insert
                     .execute(params![

@@ -16,7 +16,7 @@ use chainwatch_shared::{EventId, SessionId};
 
 pub mod lock;
 
-pub use sqlite::{SqliteReader, SqliteWriter, WalSync, open_sqlite};
+pub use sqlite::{SqliteReader, SqliteWriter, WalSync, event_id_fingerprint, open_sqlite};
 
 /// Errors of the event log.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,10 @@ pub enum StoreError {
         "{0}; the write was not acknowledged, retry shortly (reads still serve this instance's copy)"
     )]
     Unreachable(String),
+    /// A batch would store an event id the log already holds (or holds twice): the core
+    /// checks ids before staging, so this is a bug caught by the log, not a client error.
+    #[error("event id {0} is already in the log; the batch was not written")]
+    DuplicateEventId(String),
     /// A stored event failed to decode (the log is damaged).
     #[error("stored event {seq} does not decode: {reason}")]
     Decode {
