@@ -3,7 +3,7 @@
 //! events reach [`NotifyPublisher`] through the core's `Fanout`; it never blocks the
 //! commit thread (a cheap look at each event's head, then `try_send` onto a bounded
 //! queue) and hands the interesting ones to the notifier's own task
-//! ([`schedule::run`]), which applies the noise rules (a quiet delay, one notification
+//! ([`schedule::Notifier::run`]), which applies the noise rules (a quiet delay, one notification
 //! per item, a "settled" only for what was announced) against the read model and sends
 //! each notice to the configured webhooks ([`webhook`]) and to the browsers that opted
 //! in to Web Push ([`push`]).
@@ -88,7 +88,7 @@ pub struct NotifyPublisher {
 }
 
 impl NotifyPublisher {
-    /// A publisher and the receiving end for [`schedule::run`].
+    /// A publisher and the receiving end for [`schedule::Notifier::run`].
     pub fn channel(queue: usize) -> (Arc<Self>, mpsc::Receiver<LoggedEvent>) {
         let (inbox, rx) = mpsc::channel(queue.max(1));
         (

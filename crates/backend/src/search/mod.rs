@@ -13,7 +13,7 @@
 //! batch waiting is indexed in one transaction. Batches with nothing to index (a tool
 //! call's end, usage, chain steps) write nothing: the seq they bring is recorded with
 //! the next documents, when the indexer is idle or stops, or after
-//! [`RECORD_EVERY`] events, so a crash re-reads at most that many from the log.
+//! `RECORD_EVERY` events, so a crash re-reads at most that many from the log.
 
 pub mod extract;
 pub mod index;

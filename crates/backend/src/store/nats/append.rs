@@ -264,7 +264,7 @@ impl Tally {
 
 impl Chain {
     /// Sends `events` after those sent before, awaiting only the oldest
-    /// acknowledgements once [`ACK_WINDOW`] are outstanding; `continues[i]` marks an
+    /// acknowledgements once `ACK_WINDOW` are outstanding; `continues[i]` marks an
     /// event whose operation goes on in the next one. Stops at the first refusal seen:
     /// nothing after it could land.
     pub fn send<'e>(

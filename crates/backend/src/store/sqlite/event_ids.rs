@@ -31,7 +31,7 @@ use crate::store::StoreError;
 pub const DELETED: i64 = i64::MIN;
 
 /// The fingerprint of an event id: the first 8 bytes of its SHA-256, as SQLite's signed
-/// integer ([`DELETED`] moved one up). Stored in the log, so it must never change
+/// integer (`DELETED` moved one up). Stored in the log, so it must never change
 /// between builds.
 pub fn fingerprint(event_id: &str) -> i64 {
     let digest = Sha256::digest(event_id.as_bytes());
