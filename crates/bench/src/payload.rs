@@ -126,8 +126,10 @@ mod tests {
         let many: Vec<chainwatch_shared::NewEvent> =
             serde_json::from_slice(&tool_used_body("s", "e", 3)).expect("array");
         assert_eq!(many.len(), 3);
-        let ids: std::collections::HashSet<_> =
-            many.into_iter().filter_map(|event| event.event_id).collect();
+        let ids: std::collections::HashSet<_> = many
+            .into_iter()
+            .filter_map(|event| event.event_id)
+            .collect();
         assert_eq!(ids.len(), 3, "an id of its own for each event");
         assert_eq!(hook_id("e-1").len(), 32, "shaped as the hook's");
     }
