@@ -172,12 +172,15 @@ fn load(path: &Path) -> Result<EventIdMap, StoreError> {
     Ok(map)
 }
 
-/// The writer's map: loading on its own thread, or loaded.
+/// The writer's map: loading on its own thread, loaded, or failed to load.
 pub enum Loading {
     /// Being read from the log.
     Pending(JoinHandle<Result<EventIdMap, StoreError>>),
     /// Ready.
     Ready(EventIdMap),
+    /// The load failed: every look-up and append fails with this reason, never with a
+    /// map that would take every id for a new one.
+    Failed(String),
 }
 
 impl Loading {
@@ -204,19 +207,20 @@ impl Loading {
 
     /// The map, waiting for its load to finish the first time.
     pub fn get(&mut self, path: &Path) -> Result<&mut EventIdMap, StoreError> {
-        if let Loading::Pending(_) = self {
-            let Loading::Pending(handle) =
-                std::mem::replace(self, Loading::Ready(EventIdMap::default()))
-            else {
-                unreachable!("matched just above");
+        if matches!(self, Loading::Pending(_)) {
+            let taken = std::mem::replace(self, Loading::Failed(String::new()));
+            *self = match taken {
+                Loading::Pending(handle) => match handle.join() {
+                    Ok(Ok(map)) => Loading::Ready(map),
+                    Ok(Err(e)) => Loading::Failed(format!("the id map did not load: {e}")),
+                    Err(_) => Loading::Failed("the id map's thread panicked".into()),
+                },
+                other => other,
             };
-            let map = handle
-                .join()
-                .map_err(|_| unusable(path, "the id map's thread panicked"))??;
-            *self = Loading::Ready(map);
         }
         match self {
             Loading::Ready(map) => Ok(map),
+            Loading::Failed(reason) => Err(unusable(path, reason.as_str())),
             Loading::Pending(_) => Err(unusable(path, "the id map did not load")),
         }
     }
@@ -250,6 +254,19 @@ mod tests {
             "another seq's removal"
         );
         assert_eq!(map.len(), 1);
+    }
+
+    #[test]
+    fn a_map_that_failed_to_load_keeps_failing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // No such database: the load fails.
+        let path = dir.path().join("missing").join("log.db");
+        let mut loading = Loading::start(&path).expect("starts");
+        assert!(loading.get(&path).is_err());
+        assert!(
+            loading.get(&path).is_err(),
+            "a second look-up must not find an empty map"
+        );
     }
 
     #[test]
