@@ -124,6 +124,17 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         });
     }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let started = std::time::Instant::now();
+        if version > 0 {
+            // A migration of a log that holds events may copy them (schema 2 does):
+            // say so before a start that can take seconds per million events.
+            tracing::info!(
+                from = version,
+                to = index + 1,
+                log = %path.display(),
+                "migrating the event log; a large log takes a while, once"
+            );
+        }
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(migration.sql)
             .map_err(|e| unusable(path, e))?;
@@ -132,7 +143,11 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         }
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
-        tracing::info!(version = index + 1, "applied schema migration");
+        tracing::info!(
+            version = index + 1,
+            millis = started.elapsed().as_millis() as u64,
+            "applied schema migration"
+        );
     }
     Ok(())
 }
