@@ -17,20 +17,23 @@ struct Migration {
     then: Option<fn(&Connection) -> rusqlite::Result<()>>,
 }
 
+/// The first schema (logs written before 28 November 2026 stopped there).
+pub(super) const FIRST_SCHEMA: &str = r#"
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY,
+        event_id   TEXT    NOT NULL UNIQUE,
+        session_id TEXT    NOT NULL,
+        global     INTEGER NOT NULL,
+        body       TEXT    NOT NULL
+    );
+    CREATE INDEX events_by_session ON events(session_id, seq);
+    CREATE INDEX events_global ON events(seq) WHERE global = 1;
+"#;
+
 /// Schema migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[Migration] = &[
     Migration {
-        sql: r#"
-            CREATE TABLE events (
-                seq        INTEGER PRIMARY KEY,
-                event_id   TEXT    NOT NULL UNIQUE,
-                session_id TEXT    NOT NULL,
-                global     INTEGER NOT NULL,
-                body       TEXT    NOT NULL
-            );
-            CREATE INDEX events_by_session ON events(session_id, seq);
-            CREATE INDEX events_global ON events(seq) WHERE global = 1;
-        "#,
+        sql: FIRST_SCHEMA,
         then: None,
     },
     // The unique index on event ids gives way to `event_ids`, which grows only at its

@@ -233,18 +233,12 @@ fn a_log_of_the_first_schema_is_migrated_with_its_ids() {
     {
         // A log as the first schema wrote it, with its unique index.
         let conn = Connection::open(&path).expect("creates");
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA application_id = 1129796675;")
+            .expect("pragmas");
+        conn.execute_batch(super::schema::FIRST_SCHEMA)
+            .expect("the first schema");
         conn.execute_batch(
-            r#"PRAGMA journal_mode = WAL;
-            PRAGMA application_id = 1129796675;
-            CREATE TABLE events (
-                seq        INTEGER PRIMARY KEY,
-                event_id   TEXT    NOT NULL UNIQUE,
-                session_id TEXT    NOT NULL,
-                global     INTEGER NOT NULL,
-                body       TEXT    NOT NULL
-            );
-            CREATE INDEX events_by_session ON events(session_id, seq);
-            CREATE INDEX events_global ON events(seq) WHERE global = 1;
+            r#"
             INSERT INTO events VALUES (1, 'hook-1', 'a', 1, '{"seq":1}');
             INSERT INTO events VALUES (2, 'hook-2', 'b', 0, '{"seq":2}');
             INSERT INTO events VALUES (5, 'hook-5', 'b', 0, '{"seq":5}');
