@@ -55,10 +55,7 @@ pub fn run(db: &Path, duration: Duration, batch: usize, tag: &str) -> Result<f64
                 "INSERT INTO event_ids (first_seq, fingerprints) VALUES (?1, ?2)",
                 params![
                     batch_rows[0].seq as i64,
-                    prints
-                        .iter()
-                        .flat_map(|p| p.to_le_bytes())
-                        .collect::<Vec<u8>>()
+                    chainwatch::store::encode_fingerprints(&prints)
                 ],
             )
             .map_err(|e| e.to_string())?;

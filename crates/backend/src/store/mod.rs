@@ -16,7 +16,9 @@ use chainwatch_shared::{EventId, SessionId};
 
 pub mod lock;
 
-pub use sqlite::{SqliteReader, SqliteWriter, WalSync, event_id_fingerprint, open_sqlite};
+pub use sqlite::{
+    SqliteReader, SqliteWriter, WalSync, encode_fingerprints, event_id_fingerprint, open_sqlite,
+};
 
 /// Errors of the event log.
 #[derive(Debug, thiserror::Error)]

@@ -28,7 +28,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-pub use event_ids::fingerprint as event_id_fingerprint;
+pub use event_ids::{encode as encode_fingerprints, fingerprint as event_id_fingerprint};
 pub use reader::SqliteReader;
 pub use wal_sync::WalSync;
 pub use writer::SqliteWriter;
